@@ -1,0 +1,270 @@
+"""The register and the service's own bookkeeping, as SQLAlchemy 2.x models.
+
+Dates are dates (a visit happened on a London calendar day); instants are timezone-aware
+UTC. SQLite has no timezone type, so :class:`UTCDateTime` stores naive UTC and hands back
+aware UTC on both backends: code never has to ask which database it is on.
+
+The schema itself is created and migrated by Alembic (``visit-monitor db upgrade``); the
+models are the reference the migrations are checked against (tests compare them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import LargeBinary, TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware-UTC datetimes on every backend (naive UTC in SQLite, timestamptz in PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware UTC instant is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Officer(Base):
+    """An officer from officers.csv. The only source of email recipients."""
+
+    __tablename__ = "officers"
+
+    officer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    team: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))  # offender_manager | supervisor | lead
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Offender(Base):
+    """A registered person, keyed by the force's case reference."""
+
+    __tablename__ = "offenders"
+
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    risk_level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    team: Mapped[str] = mapped_column(String(64))
+    offender_manager: Mapped[str] = mapped_column(String(64))
+    registered_on: Mapped[date] = mapped_column(Date)
+    status_since: Mapped[date | None] = mapped_column(Date)
+    management: Mapped[str] = mapped_column(String(16), default="active")
+    risk_assessed_on: Mapped[date | None] = mapped_column(Date)
+    last_notified_on: Mapped[date | None] = mapped_column(Date)
+    no_fixed_abode: Mapped[bool] = mapped_column(Boolean, default=False)
+    registration_ends: Mapped[date | None] = mapped_column(Date)
+    surname: Mapped[str | None] = mapped_column(String(200))
+    forenames: Mapped[str | None] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_offenders_team", "team"),
+        Index("ix_offenders_offender_manager", "offender_manager"),
+    )
+
+
+class Visit(Base):
+    """One visit attempt. Only completed home visits reset the clock."""
+
+    __tablename__ = "visits"
+
+    visit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ref: Mapped[str] = mapped_column(ForeignKey("offenders.ref"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the extract had a time
+    outcome: Mapped[str] = mapped_column(String(16))  # completed | no_access | cancelled
+    visit_type: Mapped[str] = mapped_column(String(16), default="home")  # home | other
+    officer: Mapped[str | None] = mapped_column(String(64))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
+    __table_args__ = (Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),)
+
+
+class ImportRun(Base):
+    """One ``import`` of an extract directory: what came in, what was done, what was refused."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # running | ok | rejected_rows | failed
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportReject(Base):
+    """A row that was not stored, with where it was and why (never the whole row)."""
+
+    __tablename__ = "import_rejects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("import_runs.id", ondelete="CASCADE"), index=True)
+    file: Mapped[str] = mapped_column(String(255))
+    line: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A rendered message waiting to go, queued once per (kind, recipient, period).
+
+    The unique key is what makes ``digest`` idempotent: asking twice in one ISO week
+    queues nothing new. ``status`` moves pending -> sending -> sent, or to failed (dead
+    letter, permanent refusal or attempts exhausted) or blocked (recipient not allowed).
+    A worker claims a row with a conditional UPDATE on (id, status, claim_token) so two
+    workers never send the same message at once.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # officer | team | force | escalation
+    recipient: Mapped[str] = mapped_column(String(64))  # officer_id
+    email: Mapped[str] = mapped_column(String(320))
+    period: Mapped[str] = mapped_column(String(32))  # 2026-W48, 2026-11, 2026-11-26
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(Text)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the whole RFC 5322 message
+    case_refs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("kind", "recipient", "period", name="uq_outbox_kind_recipient_period"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+
+class Disclosure(Base):
+    """Append-only log of every disclosure attempt (DPA 2018 s.62). Never bodies, never secrets."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    message_id: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    case_refs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    transport: Mapped[str] = mapped_column(String(16))
+    relay_reply: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | retry | failed | blocked | unknown
+
+
+class JobRun(Base):
+    """One run of a scheduled job for one scheduled time; the unique key stops double runs."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(32))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # running | ok | failed | abandoned
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    worker: Mapped[str] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for", name="uq_job_runs_job_scheduled_for"),
+        Index("ix_job_runs_job_started", "job", "started_at"),
+    )
+
+
+class Heartbeat(Base):
+    """A running daemon says it is alive; ``health`` and replica take-over read this."""
+
+    __tablename__ = "heartbeats"
+
+    worker: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[str] = mapped_column(String(32))
+
+
+class BacklogSnapshot(Base):
+    """The day's backlog per team and risk level, for trends in digests and reports."""
+
+    __tablename__ = "backlog_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    taken_on: Mapped[date] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(String(64))
+    risk_level: Mapped[str] = mapped_column(String(16))
+    caseload: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_visits: Mapped[int] = mapped_column(Integer, default=0)
+    age_1_7: Mapped[int] = mapped_column(Integer, default=0)
+    age_8_28: Mapped[int] = mapped_column(Integer, default=0)
+    age_29_90: Mapped[int] = mapped_column(Integer, default=0)
+    age_91_plus: Mapped[int] = mapped_column(Integer, default=0)
+    due_soon: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_risk_reviews: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_notifications: Mapped[int] = mapped_column(Integer, default=0)
+    whereabouts_unknown: Mapped[int] = mapped_column(Integer, default=0)
+    most_overdue_days: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("taken_on", "team", "risk_level", name="uq_backlog_snapshots_day_team_risk"),)

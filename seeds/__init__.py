@@ -1,0 +1,1 @@
+"""Synthetic demo register, shipped inside the wheel as ``monitor.seeds``. Nothing real."""

@@ -1,0 +1,134 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on PostgreSQL.
+
+Tests that take ``engine`` run once per backend. PostgreSQL is not optional: if it is not
+reachable the tests fail (CI starts it; see .ci/run). Each PostgreSQL test gets its own
+database cloned from a migrated template, so tests are isolated and xdist-safe.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from monitor import config as config_module
+from monitor.db import make_engine, upgrade
+
+PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def _pg_url(dbname: str) -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{dbname}"
+
+
+def _pg_admin(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def pg_template(worker_id: str) -> Iterator[str]:
+    """A migrated PostgreSQL database to clone per test (one per xdist worker)."""
+    name = f"vm_tpl_{worker_id}_{uuid.uuid4().hex[:6]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    eng = make_engine(_pg_url(name))
+    upgrade(eng)
+    eng.dispose()
+    yield name
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    """xdist's worker id, or "main" without xdist."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+def new_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, migrated database of ``backend``; dropped at teardown."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'monitor.db'}"
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
+        return url
+    template = request.getfixturevalue("pg_template")
+    name = f"vm_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    request.addfinalizer(lambda: _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return _pg_url(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """URL of a fresh migrated database; tests using it run on SQLite and PostgreSQL."""
+    return new_database_url(backend, tmp_path, request)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh migrated SQLite database, for tests whose subject is not the backend."""
+    return new_database_url("sqlite", tmp_path, request)
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    eng = make_engine(sqlite_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., config_module.Config]:
+    """Build a Config from defaults plus nested overrides, with var/ paths under tmp_path.
+
+    Example: ``make_config(db_url, policy={"include_names": True})``.
+    """
+
+    def _make(database_url: str | None = None, **overrides: Any) -> config_module.Config:
+        merged: dict[str, Any] = {
+            "database": {"url": database_url or f"sqlite:///{tmp_path / 'monitor.db'}"},
+            "mail": {"maildir": str(tmp_path / "outbox")},
+        }
+        for section, values in overrides.items():
+            if isinstance(values, dict) and isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], **values}
+            else:
+                merged[section] = values
+        old = os.environ.pop("MONITOR_DATABASE_URL", None)
+        try:
+            return config_module.load(path=None, overrides=merged)
+        finally:
+            if old is not None:
+                os.environ["MONITOR_DATABASE_URL"] = old
+
+    return _make
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's config or database by accident."""
+    monkeypatch.delenv("MONITOR_CONFIG", raising=False)
+    monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MONITOR_SMTP_PASSWORD", raising=False)
+    monkeypatch.chdir(tmp_path)
