@@ -119,7 +119,8 @@ def main() -> None:
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        cli.main(standalone_mode=False, prog_name="visit-monitor")
+        # Without standalone mode click *returns* ctx.exit(code) instead of exiting.
+        code = cli.main(standalone_mode=False, prog_name="visit-monitor")
     except config_module.ConfigError as exc:
         click.echo(f"visit-monitor: configuration error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -134,7 +135,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(EXIT_OK)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 def fail(message: str, exit_code: int = EXIT_FAILURE) -> _Failure:
