@@ -20,7 +20,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.config import RISK_LEVELS, Policy
@@ -59,17 +59,22 @@ def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[C
     return filters
 
 
-def latest_completed_visits(as_of: date, team: str | None = None, officer: str | None = None) -> Select[Any]:
-    """The set-based visit query: one row per in-scope person with visit facts.
+def latest_completed_visits(as_of: date, team: str | None = None, officer: str | None = None) -> tuple[Any, Any]:
+    """The set-based visit aggregates, grouped by ref over in-scope people.
 
-    Columns: ``ref``, ``last_visit`` (latest completed home visit in [S, as_of]),
-    ``last_visit_any`` (latest completed home visit on or before as_of, any date: for
-    whereabouts unknown) and ``failed_attempts`` (no-access home visits after
-    ``last_visit``, or on/after S when there is none, up to as_of). Cancelled visits and
-    visits of type "other" never count.
+    Returns ``(latest, failed)``, two selectables to LEFT JOIN to offenders on ``ref``:
+
+    - ``latest.last_visit``: latest completed home visit in [S, as_of];
+      ``latest.last_visit_any``: latest completed home visit on or before as_of, any date
+      (for whereabouts unknown);
+    - ``failed.failed_attempts``: no-access home visits after ``last_visit`` (or on/after
+      S when there is none) up to as_of.
+
+    Cancelled visits and visits of type "other" never count. ``latest`` is a CTE because
+    ``failed`` reads it too (each planner then computes it once).
     """
     start = _start_of_status()
-    home_completed = and_(Visit.outcome == "completed", Visit.visit_type == "home")
+    scope = _scope_filters(as_of, team, officer)
     latest = (
         select(
             Visit.ref.label("ref"),
@@ -77,7 +82,7 @@ def latest_completed_visits(as_of: date, team: str | None = None, officer: str |
             func.max(Visit.visit_date).label("last_visit_any"),
         )
         .join(Offender, Offender.ref == Visit.ref)
-        .where(home_completed, Visit.visit_date <= as_of, *_scope_filters(as_of, team, officer))
+        .where(Visit.outcome == "completed", Visit.visit_type == "home", Visit.visit_date <= as_of, *scope)
         .group_by(Visit.ref)
         .cte("latest")
     )
@@ -91,27 +96,17 @@ def latest_completed_visits(as_of: date, team: str | None = None, officer: str |
             Visit.visit_date <= as_of,
             Visit.visit_date >= start,
             or_(latest.c.last_visit.is_(None), Visit.visit_date > latest.c.last_visit),
-            *_scope_filters(as_of, team, officer),
+            *scope,
         )
         .group_by(Visit.ref)
         .subquery("failed")
     )
-    return (
-        select(
-            Offender.ref,
-            latest.c.last_visit,
-            latest.c.last_visit_any,
-            func.coalesce(failed.c.failed_attempts, 0).label("failed_attempts"),
-        )
-        .select_from(Offender)
-        .outerjoin(latest, latest.c.ref == Offender.ref)
-        .outerjoin(failed, failed.c.ref == Offender.ref)
-        .where(*_scope_filters(as_of, team, officer))
-    )
+    return latest, failed
 
 
 def _register_query(as_of: date, team: str | None, officer: str | None, include_names: bool) -> Select[Any]:
-    facts = latest_completed_visits(as_of, team, officer).subquery("facts")
+    """One row per in-scope person: the register columns the rules need plus visit facts."""
+    latest, failed = latest_completed_visits(as_of, team, officer)
     columns: list[Any] = [
         Offender.ref,
         Offender.risk_level,
@@ -124,13 +119,19 @@ def _register_query(as_of: date, team: str | None, officer: str | None, include_
         Offender.risk_assessed_on,
         Offender.last_notified_on,
         Offender.no_fixed_abode,
-        facts.c.last_visit,
-        facts.c.last_visit_any,
-        facts.c.failed_attempts,
+        latest.c.last_visit,
+        latest.c.last_visit_any,
+        func.coalesce(failed.c.failed_attempts, 0).label("failed_attempts"),
     ]
     if include_names:
         columns += [Offender.surname, Offender.forenames, Offender.date_of_birth]
-    return select(*columns).join(facts, facts.c.ref == Offender.ref)
+    return (
+        select(*columns)
+        .select_from(Offender)
+        .outerjoin(latest, latest.c.ref == Offender.ref)
+        .outerjoin(failed, failed.c.ref == Offender.ref)
+        .where(*_scope_filters(as_of, team, officer))
+    )
 
 
 def scan(
