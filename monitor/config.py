@@ -97,6 +97,7 @@ DEFAULTS: dict[str, Any] = {
         "stale_after_seconds": 60,
         "shutdown_timeout_seconds": 60,
         "late_after_seconds": 900,
+        "tick_seconds": 5,
     },
     "metrics": {"listen": ""},
     "logging": {"format": "text", "level": "INFO"},
@@ -167,6 +168,7 @@ class DaemonSettings:
     stale_after_seconds: int
     shutdown_timeout_seconds: int
     late_after_seconds: int
+    tick_seconds: int = 5
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         stale_after_seconds=_int(dm, "daemon.stale_after_seconds", source, minimum=2),
         shutdown_timeout_seconds=_int(dm, "daemon.shutdown_timeout_seconds", source, minimum=1),
         late_after_seconds=_int(dm, "daemon.late_after_seconds", source, minimum=1),
+        tick_seconds=_int(dm, "daemon.tick_seconds", source, minimum=1),
     )
     listen = _str(raw["metrics"], "metrics.listen", source)
     if listen:
@@ -394,12 +397,12 @@ def _check_cron(key: str, expr: str, source: str | None) -> str:
     """Validate a 5-field cron expression (or "off") with APScheduler's own parser."""
     if expr.strip().lower() == "off":
         return "off"
-    from apscheduler.triggers.cron import CronTrigger
-
     if len(expr.split()) != 5:
         raise ConfigError(key, expr, 'a 5-field cron expression such as "0 7 * * mon", or "off"', source)
+    from monitor.schedule import cron_trigger
+
     try:
-        CronTrigger.from_crontab(expr, timezone="UTC")
+        cron_trigger(expr, "UTC")  # cron's own day-of-week numbering (0 or 7 = Sunday)
     except ValueError as exc:
         raise ConfigError(key, expr, f'a valid 5-field cron expression, or "off" ({exc})', source) from None
     return expr
