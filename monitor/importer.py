@@ -278,7 +278,7 @@ class _Rows:
             except StopIteration:
                 return
             except UnicodeDecodeError:
-                raise ImportFailure(f"{self.name}: not UTF-8 text (near line {self._reader.line_num + 1})") from None
+                raise ImportFailure(f"{self.name}: not UTF-8 text (line {_first_bad_utf8_line(self.path)})") from None
             except csv.Error as exc:
                 raise ImportFailure(
                     f"{self.name}: malformed CSV in the record starting on line {start} ({exc})"
@@ -288,6 +288,17 @@ class _Rows:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def _first_bad_utf8_line(path: Path) -> int:
+    """The physical line holding the first invalid UTF-8 (the decoder reads ahead in blocks)."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _physical_lines(path: Path) -> int:
