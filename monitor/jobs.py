@@ -70,13 +70,30 @@ def _delivery_counts(report: Any) -> dict[str, int]:
     }
 
 
+def _delivery_problem(report: Any, counts: dict[str, Any]) -> str | None:
+    """Why a delivery run must show as failed: dead letters, or a stop on a relay problem.
+
+    Messages left pending by a stop are retried by the next ``deliver`` run, but the run
+    that met the problem is failed so that ``health`` and the metrics show it.
+    """
+    problems = []
+    if counts.get("failed"):
+        problems.append(f"{counts['failed']} message(s) failed permanently (see the outbox)")
+    stopped = _field(report, "stopped", None)
+    if stopped:
+        problems.append(f"delivery stopped early: {stopped}")
+    return "; ".join(problems) or None
+
+
 def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
     """Send what is pending in the outbox (retries respect their backoff)."""
     from monitor.delivery import deliver_pending
 
-    counts = _delivery_counts(deliver_pending(engine, config, respect_backoff=True))
-    if counts["failed"]:
-        raise JobFailed(f"{counts['failed']} message(s) failed permanently (see the outbox)", counts)
+    report = deliver_pending(engine, config, respect_backoff=True)
+    counts = _delivery_counts(report)
+    problem = _delivery_problem(report, counts)
+    if problem:
+        raise JobFailed(problem, counts)
     return counts
 
 
@@ -99,10 +116,16 @@ def digest_job(kind: str) -> JobFunc:
             "already_queued": _count(_field(run, "already_queued")),
             "skipped_empty": _count(_field(run, "skipped_empty")),
             "recipients_blocked": _count(_field(run, "blocked", [])),
+            "build_errors": _count(_field(run, "errors", [])),
         }
-        counts.update(_delivery_counts(deliver_pending(engine, config, respect_backoff=True)))
-        if counts["failed"]:
-            raise JobFailed(f"{counts['failed']} message(s) failed permanently (see the outbox)", counts)
+        report = deliver_pending(engine, config, respect_backoff=True)
+        delivery = _delivery_counts(report)
+        counts.update(delivery)
+        problems = [f"{counts['build_errors']} digest(s) could not be built"] if counts["build_errors"] else []
+        if problem := _delivery_problem(report, delivery):
+            problems.append(problem)
+        if problems:
+            raise JobFailed("; ".join(problems), counts)
         return counts
 
     job.__name__ = f"{kind}_digest_job"
@@ -142,7 +165,8 @@ def pending_extracts(drop: Path) -> list[Path]:
             continue
         if entry.name.startswith(".") or entry.name.endswith((".partial", ".tmp")):
             continue
-        if not any((entry / name).is_file() for name in EXTRACT_FILES):
+        names = {child.name.lower() for child in entry.iterdir() if child.is_file()}
+        if not names & set(EXTRACT_FILES):
             log.info("import: folder %s has no %s yet; left alone", entry.name, "/".join(EXTRACT_FILES))
             continue
         out.append(entry)
