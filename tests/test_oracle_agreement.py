@@ -21,7 +21,7 @@ from monitor.config import Config, Policy
 from monitor.db import reading
 from monitor.importer import import_directory
 from monitor.scan import scan
-from monitor.seeds import generate
+from monitor.synthetic import generate
 
 CASES = [
     pytest.param(11, 400, date(2026, 11, 23), id="demo-date"),
@@ -114,7 +114,7 @@ def test_team_and_officer_scopes_agree(
 ) -> None:
     as_of = date(2026, 11, 23)
     src = tmp_path / "extract"
-    generate(500, seed=21, as_of=as_of, out_dir=src)
+    generate(800, seed=21, as_of=as_of, out_dir=src)
     config = make_config(db_url)
     _import(engine, config, src)
     offenders = read_rows(src / "offenders.csv")

@@ -47,7 +47,7 @@ def command(
     force: bool,
 ) -> None:
     """Write a synthetic register (fake people, fake officers) for demos and tests."""
-    from monitor.seeds import generate
+    from monitor.synthetic import generate
 
     existing = [name for name in FILES if (out_dir / name).exists()]
     if existing and not force:

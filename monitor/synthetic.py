@@ -183,13 +183,10 @@ def _make_officers(rng: random.Random, people: int) -> tuple[list[_Officer], lis
     directories where reassignment lags) and a few have addresses outside the allow-list.
     """
     n_om = max(1, round(people / CASES_PER_OFFICER))
-    sizes: list[int] = []
-    remaining = n_om
-    while remaining > 0:
-        size = min(remaining, rng.randint(6, 8))
-        sizes.append(size)
-        remaining -= size
-    n_teams = len(sizes)
+    # About seven per team, spread evenly so no team is a stub.
+    n_teams = max(1, round(n_om / 7))
+    sizes = [n_om // n_teams + (1 if i < n_om % n_teams else 0) for i in range(n_teams)]
+    rng.shuffle(sizes)
     tw = max(2, len(str(n_teams)))
     leavers = max(1, n_om // 100)
     ow = max(4, len(str(n_om + leavers)))
