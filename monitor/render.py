@@ -135,7 +135,9 @@ def render_html(name: str, **context: Any) -> str:
 
 
 def render_text(name: str, **context: Any) -> str:
-    return text_environment().get_template(name).render(**context)
+    """Plain text with trailing spaces removed (padded table columns leave them)."""
+    text = text_environment().get_template(name).render(**context)
+    return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 
 def render_subject(name: str, **context: Any) -> str:
