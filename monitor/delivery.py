@@ -293,7 +293,7 @@ class SmtpTransport:
             if exc.smtp_code in AUTH_CODES:
                 raise StopBatch(f"relay requires authentication: {reply}") from None
             if 400 <= exc.smtp_code < 500:
-                raise TransientFailure(f"MAIL FROM deferred: {reply}") from None
+                raise TransientFailure(f"{reply} (deferred at MAIL FROM)") from None
             raise StopBatch(f"relay refused our sender address: {reply}") from None
         except smtplib.SMTPDataError as exc:
             raise _classify(exc.smtp_code, exc.smtp_error, "DATA") from None
@@ -325,8 +325,8 @@ def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
     if code in AUTH_CODES:
         return StopBatch(f"relay requires authentication: {reply}")
     if 400 <= code < 500:
-        return TransientFailure(f"{stage} deferred: {reply}")
-    return PermanentFailure(f"{stage} refused: {reply}")
+        return TransientFailure(f"{reply} (deferred at {stage})")
+    return PermanentFailure(f"{reply} (refused at {stage})")
 
 
 def _close_quietly(conn: smtplib.SMTP | None) -> None:

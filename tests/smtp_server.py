@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ class Received:
     data: bytes
     authenticated: bool
     tls: bool
+    connection: int  # id of the SMTP session: equal for messages sent over one connection
 
     @property
     def message(self) -> EmailMessage:
@@ -69,7 +71,6 @@ class RelayHandler:
     reject_rcpt: dict[str, str] = field(default_factory=dict)
     drop_after_data_next: int = 0
     queued: int = 0
-    connections: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     async def handle_EHLO(
@@ -100,6 +101,7 @@ class RelayHandler:
                     data=bytes(content),
                     authenticated=bool(session.authenticated),
                     tls=session.ssl is not None,
+                    connection=id(session),
                 )
             )
             drop = self.drop_after_data_next > 0
@@ -128,6 +130,24 @@ def _authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism
         and auth_data.password == PASSWORD.encode()
     )
     return AuthResult(success=ok, handled=False)
+
+
+def make_test_message(
+    to: str,
+    *,
+    subject: str = "OFFICIAL-SENSITIVE: officer digest 2026-W48",
+    text: str = "Synthetic digest body.",
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A small multipart (text + HTML) message like a digest, with a Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = "visit-monitor@monitor.police.example"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id or make_msgid(domain="monitor.police.example")
+    msg.set_content(text)
+    msg.add_alternative(f"<html><body><p>{text}</p></body></html>", subtype="html")
+    return msg
 
 
 def free_port() -> int:
