@@ -130,9 +130,10 @@ def collect(engine: Engine, config: Config, now: datetime | None = None) -> list
                     finished = finished.replace(tzinfo=UTC)
                 last_ok.add(finished.timestamp(), job=job)
 
-        by_status = dict(
-            session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).tuples().all()
-        )
+        by_status: dict[str, int] = {
+            status: n
+            for status, n in session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        }
         for status in sorted(set(by_status) | {"pending", "sending", "sent", "failed", "blocked"}):
             outbox.add(by_status.get(status, 0), status=status)
         sent.add(by_status.get("sent", 0))

@@ -517,6 +517,7 @@ class Daemon:
         self._last_tick = time.monotonic()
         self._metrics: MetricsServer | None = None
         self._scheduler: Any = None
+        self._previous_handlers: dict[int, Any] = {}
 
     @property
     def config(self) -> Config:
@@ -536,9 +537,13 @@ class Daemon:
         def _hup(_signum: int, _frame: FrameType | None) -> None:
             self._reload.set()  # handled by the main loop within a second
 
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGHUP, _hup)
+        for signum, handler in ((signal.SIGTERM, _stop), (signal.SIGINT, _stop), (signal.SIGHUP, _hup)):
+            self._previous_handlers[signum] = signal.signal(signum, handler)
+
+    def restore_signal_handlers(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -667,11 +672,17 @@ class Daemon:
         process's heartbeat marked stopped, another replica (or the next start) marks it
         abandoned and runs it again.
         """
+        if install_signals:
+            self.install_signal_handlers()
+        try:
+            return self._run()
+        finally:
+            self.restore_signal_handlers()
+
+    def _run(self) -> int:
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.triggers.interval import IntervalTrigger
 
-        if install_signals:
-            self.install_signal_handlers()
         self._beat()
         self._start_metrics()
         scheduler = BackgroundScheduler(timezone=self.config.timezone)
