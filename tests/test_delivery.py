@@ -544,3 +544,73 @@ def test_deliver_command_exits_1_when_the_relay_is_untrusted(
     assert result.exit_code == 1
     assert "certificate" in result.output
     assert smtp_relay.received == []
+
+
+# --- more edges ------------------------------------------------------------------------------
+
+
+def test_tls_context_always_verifies() -> None:
+    import ssl
+
+    from monitor.delivery import tls_context
+
+    ctx = tls_context("")
+    assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+
+
+def test_relay_that_never_answers_times_out_and_is_retried(
+    engine: Engine, make_config: Callable[..., Config], db_url: str
+) -> None:
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # accepts TCP, never sends a greeting
+    try:
+        queue(engine, "OM1")
+        smtp = {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 0.5}
+        report = deliver_pending(engine, make_config(db_url, mail={"transport": "smtp"}, smtp=smtp))
+        assert (report.sent, report.pending, report.ok) == (0, 1, True)
+        assert "unreachable" in report.pending_details[0].reason
+        assert [d.outcome for d in disclosures(engine)] == ["retry"]
+    finally:
+        silent.close()
+
+
+def test_unknown_outcome_on_the_last_attempt_is_dead_lettered(
+    engine: Engine, smtp_relay: SmtpRelay, smtp_config: Callable[..., Config]
+) -> None:
+    oid = queue(engine, "OM1")
+    smtp_relay.handler.drop_after_data_next = 1
+    report = deliver_pending(engine, smtp_config(max_attempts=1))
+    assert (report.failed, report.ok) == (1, False)
+    assert outbox_rows(engine)[oid].status == "failed"
+    assert [d.outcome for d in disclosures(engine)] == ["unknown"]
+    assert len(smtp_relay.received) == 1
+
+
+def test_tampered_stored_recipient_is_blocked(
+    engine: Engine, smtp_relay: SmtpRelay, smtp_config: Callable[..., Config]
+) -> None:
+    oid = queue(engine, "OM1")
+    with transaction(engine) as session:
+        row = session.get(OutboxMessage, oid)
+        assert row is not None
+        row.content = row.content.replace(b"To: om1@police.example", b"To: om1@police.example, x@police.example")
+    report = deliver_pending(engine, smtp_config())
+    assert report.blocked == 1 and "not addressed to exactly" in report.blocked_details[0].reason
+    assert smtp_relay.received == []
+
+
+def test_maildir_write_failure_is_retried(
+    engine: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path
+) -> None:
+    oid = queue(engine, "OM1")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    config = make_config(db_url, mail={"transport": "maildir", "maildir": str(blocker / "outbox")})
+    report = deliver_pending(engine, config)
+    assert (report.sent, report.pending, report.ok) == (0, 1, True)
+    assert outbox_rows(engine)[oid].status == "pending"
+    assert "cannot write" in report.pending_details[0].reason
