@@ -614,3 +614,35 @@ def test_maildir_write_failure_is_retried(
     assert (report.sent, report.pending, report.ok) == (0, 1, True)
     assert outbox_rows(engine)[oid].status == "pending"
     assert "cannot write" in report.pending_details[0].reason
+
+
+def test_non_ascii_body_goes_as_8bitmime_unchanged(
+    engine: Engine, smtp_relay: SmtpRelay, smtp_config: Callable[..., Config]
+) -> None:
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    add_officer(engine, "OM1")
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = "visit-monitor@monitor.police.example"
+    msg["To"] = "om1@police.example"
+    msg["Subject"] = "OFFICIAL-SENSITIVE: officer digest 2026-W48"
+    msg["Message-ID"] = "<utf8.1@monitor.police.example>"
+    msg.set_content("Überfällig – 42 days overdue, Málaga team £0 café\n", charset="utf-8")
+    with transaction(engine) as session:
+        row = outbox.enqueue(
+            session,
+            kind="officer",
+            recipient="OM1",
+            email="om1@police.example",
+            period="2026-W48",
+            message=msg,
+            case_refs=["C-1"],
+            now=NOW,
+        )
+        assert row is not None
+        content = row.content
+    assert deliver_pending(engine, smtp_config()).sent == 1
+    (got,) = smtp_relay.received
+    assert got.data.rstrip(b"\r\n") == content.rstrip(b"\r\n")
+    assert "Überfällig" in got.message.get_content()
