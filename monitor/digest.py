@@ -518,8 +518,7 @@ class _Builder:
         ids = {i.offender_manager for i in (*ob.overdue_visits, *self.due_soon_officer)}
         ids |= {i.offender_manager for i in (*ob.overdue_risk_reviews, *ob.overdue_notifications)}
         ids |= {u.offender_manager for u in ob.whereabouts_unknown}
-        if self.config.digest.all_clear:
-            ids |= {o.officer_id for o in self._active("offender_manager")}
+        ids |= {o.officer_id for o in self._active("offender_manager")}  # counted as skipped when empty
         for om in sorted(ids):
             officer = self.officers.get(om)
 
@@ -633,9 +632,7 @@ class _Builder:
         return out
 
     def team_plans(self, out: Plans, previous: dict[str, tuple[date, int]]) -> None:
-        teams = set(self._teams())
-        if self.config.digest.all_clear:
-            teams |= {o.team for o in self._active("supervisor")}
+        teams = set(self._teams()) | {o.team for o in self._active("supervisor")}
         for team in sorted(teams):
             data = self._team_data(team)
             backlog: Backlog = data["backlog"]
