@@ -225,10 +225,12 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
 
 
 def render_csv(obligations: Obligations) -> str:
-    """One row per obligation with a ``section`` column first (see CSV_COLUMNS)."""
+    """One row per obligation with a ``section`` column first (see CSV_COLUMNS), CRLF line ends."""
     columns = list(CSV_COLUMNS) + (list(CSV_PERSONAL_COLUMNS) if obligations.include_names else [])
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends. With "\r\n" as terminator the csv module also quotes any cell that
+    # contains a bare CR or LF (with "\n" alone, a CR inside a cell would go out unquoted).
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for row in csv_rows(obligations):
         writer.writerow([_csv_value(row.get(c)) for c in columns])
