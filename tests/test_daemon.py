@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from builders import add_offender, add_officer
+from smtp_server import smtp_relay
 from sqlalchemy import Engine, func, select
 
 from monitor import config as config_module
@@ -32,6 +33,8 @@ from monitor.db import reading, transaction
 from monitor.jobs import JobFailed, import_job
 from monitor.models import Disclosure, Heartbeat, JobRun, OutboxMessage
 from monitor.schedule import Daemon, Runner, sd_notify
+
+__all__ = ["smtp_relay"]  # the fixture, imported for pytest
 
 ALL_OFF = dict.fromkeys(config_module.JOB_NAMES, "off")
 
@@ -534,3 +537,83 @@ def _message_id(path: Path) -> str:
         if line.lower().startswith("message-id:"):
             return line.split(":", 1)[1].strip()
     raise AssertionError(f"no Message-ID in {path.name}")
+
+
+# --------------------------------------------------------------------------- real jobs
+
+
+def test_snapshot_job_uses_the_london_date(sqlite_engine: Engine, sqlite_url: str, make_config: Any) -> None:
+    from freezegun import freeze_time
+
+    from monitor.jobs import snapshot_job
+    from monitor.models import BacklogSnapshot
+
+    seed_register(sqlite_engine)
+    with freeze_time("2026-06-30 23:30:00"):  # already 1 July in London
+        counts = snapshot_job(sqlite_engine, make_config(sqlite_url), datetime(2026, 6, 30, 5, tzinfo=UTC))
+    assert counts["rows"] >= 1
+    with reading(sqlite_engine) as s:
+        assert set(s.scalars(select(BacklogSnapshot.taken_on))) == {datetime(2026, 7, 1).date()}
+
+
+def test_digest_job_sends_through_the_relay_and_fails_on_a_dead_letter(
+    sqlite_engine: Engine, sqlite_url: str, make_config: Any, smtp_relay: Any
+) -> None:
+    from monitor.jobs import deliver_job, digest_job
+
+    seed_register(sqlite_engine)
+    smtp_relay.handler.reject_rcpt["om1@police.example"] = "550 5.1.1 No such user"
+    cfg = make_config(sqlite_url, mail={"transport": "smtp"}, smtp=smtp_relay.smtp_settings())
+    with pytest.raises(JobFailed) as failed:
+        digest_job("officer")(sqlite_engine, cfg, datetime(2026, 11, 23, 7, tzinfo=UTC))
+    counts = failed.value.counts
+    assert (counts["queued"], counts["sent"], counts["failed"]) == (2, 1, 1)
+    assert "1 message(s) failed permanently" in str(failed.value)
+    assert "police.example" not in str(failed.value)
+    assert [r.rcpt_tos for r in smtp_relay.received] == [["om2@police.example"]]
+    # The next deliver run has nothing left to send and succeeds.
+    assert deliver_job(sqlite_engine, cfg, datetime(2026, 11, 23, 7, 5, tzinfo=UTC))["sent"] == 0
+
+
+# --------------------------------------------------------------------------- logs and units
+
+
+def test_json_logs_keep_structured_fields_and_drop_everything_else() -> None:
+    import logging
+
+    from monitor.logs import JsonFormatter, TextFormatter
+
+    record = logging.LogRecord("monitor.schedule", logging.ERROR, __file__, 1, "%s failed", ("deliver",), None)
+    record.__dict__.update(job="deliver", outcome="failed", counts={"sent": 1}, surname="Smith")
+    try:
+        surname = "Smi" + "th"  # so the traceback's source line does not hold it either
+        raise ValueError(f"offender {surname}, 1 High Street")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "deliver failed" and entry["level"] == "ERROR" and entry["logger"] == "monitor.schedule"
+    assert entry["job"] == "deliver" and entry["outcome"] == "failed" and entry["counts"] == {"sent": 1}
+    assert entry["ts"].endswith("+00:00")
+    assert "Smith" not in json.dumps(entry)  # neither the stray field nor the exception message
+    assert entry["exception"].endswith("ValueError")
+    text = TextFormatter().format(record)
+    assert "job=deliver" in text and "Smith" not in text
+
+
+def test_systemd_unit_has_the_promised_settings() -> None:
+    unit = (Path(__file__).resolve().parent.parent / "config" / "visit-monitor.service").read_text()
+    settings = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in unit.splitlines() if "=" in line[:40]}
+    for key, value in {
+        "Type": "notify",
+        "Restart": "on-failure",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ReadWritePaths": "/var/lib/visit-monitor",
+        "StateDirectory": "visit-monitor",
+        "User": "visit-monitor",
+    }.items():
+        assert settings.get(key) == value, key
+    assert "WatchdogSec" in settings and "MONITOR_CONFIG=" in unit
+    assert int(settings["TimeoutStopSec"]) > config_module.DEFAULTS["daemon"]["shutdown_timeout_seconds"]
