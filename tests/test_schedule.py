@@ -376,3 +376,15 @@ def test_abandoned_time_is_not_rerun_once_the_next_has_come(engine: Engine, db_u
         Runner(engine, cfg, registry=fake.registry()).run_due()
     assert fake.calls == [("officer_digest", utc(2026, 11, 23, 7))]
     assert runs(engine)[0].outcome == "abandoned"
+
+
+def test_times_in_the_repeated_or_skipped_hour() -> None:
+    """Documented edge: 01:30 London happens twice on 25 Oct and not at all on 29 Mar.
+
+    Both instants of the repeated hour fire (each job is idempotent for its period, so
+    nothing is sent twice); a time in the skipped hour runs an hour later (02:30 BST).
+    """
+    trigger = cron_trigger("30 1 * * *", LONDON)
+    assert next_fire_time(trigger, utc(2026, 10, 24, 12)) == utc(2026, 10, 25, 0, 30)
+    assert next_fire_time(trigger, utc(2026, 10, 25, 0, 30)) == utc(2026, 10, 25, 1, 30)
+    assert next_fire_time(trigger, utc(2026, 3, 28, 12)) == utc(2026, 3, 29, 1, 30)
