@@ -586,6 +586,10 @@ class Daemon:
     def _run_claims(self, claims: list[Claim]) -> None:
         try:
             for claim in claims:
+                if self._stop.is_set():
+                    self._hand_back(claim)
+                    self._release([claim.job])
+                    continue
                 try:
                     self.runner.execute(claim)
                 except Exception as exc:  # recording the outcome failed (database gone?)
@@ -595,6 +599,23 @@ class Daemon:
         finally:
             with self._lock:
                 self._state.threads = [t for t in self._state.threads if t is not threading.current_thread()]
+
+    def _hand_back(self, claim: Claim) -> None:
+        """A claimed run not started before shutdown: mark it abandoned for another worker."""
+        from monitor.db import transaction
+        from monitor.models import JobRun
+
+        try:
+            with transaction(self.runner.engine) as session:
+                _rowcount(
+                    session,
+                    update(JobRun)
+                    .where(JobRun.id == claim.run_id, JobRun.worker == self.worker, JobRun.outcome == "running")
+                    .values(outcome="abandoned", finished_at=now_utc(), error="not started: the daemon was stopping"),
+                )
+            log.info("%s not started (stopping); left for another worker", claim.job, extra={"job": claim.job})
+        except Exception as exc:
+            log.error("%s: could not hand back the claim: %s", claim.job, safe_error(exc), extra={"job": claim.job})
 
     def _release(self, jobs: Iterable[str]) -> None:
         with self._lock:

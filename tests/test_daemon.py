@@ -305,6 +305,33 @@ def test_sigterm_lets_the_running_job_finish(sqlite_url: str, sqlite_engine: Eng
     assert hb.stopped_at is not None
 
 
+def test_claims_not_started_before_a_stop_are_handed_back(
+    sqlite_url: str, sqlite_engine: Engine, make_config: Any
+) -> None:
+    cfg = make_config(
+        sqlite_url,
+        schedule=dict(ALL_OFF, snapshot="* * * * *", deliver="* * * * *"),
+        daemon={"tick_seconds": 1, "heartbeat_seconds": 1, "stale_after_seconds": 5},
+    )
+    jobs = SlowJobs(1.0)  # snapshot runs first (JOB_ORDER), deliver waits behind it
+    daemon = Daemon(sqlite_engine, cfg, registry=jobs.registry())
+    threading.Thread(target=lambda: (jobs.started.wait(20), daemon.request_stop()), daemon=True).start()
+    assert daemon.run(install_signals=False) == 0
+    assert _outcomes(sqlite_engine, "snapshot") == ["ok"]
+    assert _outcomes(sqlite_engine, "deliver") == ["abandoned"]
+    with reading(sqlite_engine) as s:
+        fire = s.scalar(select(JobRun.scheduled_for).where(JobRun.job == "deliver"))
+    rerun = Runner(
+        sqlite_engine,
+        cfg,
+        registry={
+            "snapshot": SlowJobs(0).registry()["snapshot"],
+            **{"deliver": lambda engine, config, scheduled_for: {"sent": 0}},
+        },
+    ).run_due(fire + timedelta(seconds=20))
+    assert [(r.job, r.outcome) for r in rerun] == [("deliver", "ok")]
+
+
 def test_shutdown_timeout_leaves_the_run_to_a_replica(sqlite_url: str, sqlite_engine: Engine, make_config: Any) -> None:
     cfg = _daemon_config(make_config, sqlite_url, shutdown_timeout_seconds=1)
     jobs = SlowJobs(4)
