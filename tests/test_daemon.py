@@ -321,14 +321,8 @@ def test_claims_not_started_before_a_stop_are_handed_back(
     assert _outcomes(sqlite_engine, "deliver") == ["abandoned"]
     with reading(sqlite_engine) as s:
         fire = s.scalar(select(JobRun.scheduled_for).where(JobRun.job == "deliver"))
-    rerun = Runner(
-        sqlite_engine,
-        cfg,
-        registry={
-            "snapshot": SlowJobs(0).registry()["snapshot"],
-            **{"deliver": lambda engine, config, scheduled_for: {"sent": 0}},
-        },
-    ).run_due(fire + timedelta(seconds=20))
+    fast = {"deliver": lambda engine, config, scheduled_for: {"sent": 0}}
+    rerun = Runner(sqlite_engine, cfg, registry=fast).run_due(fire + timedelta(seconds=20))
     assert [(r.job, r.outcome) for r in rerun] == [("deliver", "ok")]
 
 
