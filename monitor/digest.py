@@ -441,8 +441,16 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+_Scope = tuple[str, ...]  # () = whole force, ("om", id), ("team", code), ("team_om", code, id)
+
+
 class _Builder:
-    """Groups one force-wide scan by officer and team; never rescans."""
+    """Groups one force-wide scan by officer and team; never rescans.
+
+    Every list of the scan is grouped once by offender manager, team, and (team, officer),
+    keeping contract order (worst first), so building N digests costs one pass over the
+    items, not N passes: a national register has thousands of officers.
+    """
 
     def __init__(
         self,
@@ -458,19 +466,43 @@ class _Builder:
         self.officers = officers
         self.flag = config.policy.failed_attempts_flag
         self.include_names = config.policy.include_names
-        self.due_soon_team = [i for i in obligations.due_soon if -i.days_overdue <= config.policy.due_soon_days]
-        self.due_soon_officer = [
-            i for i in obligations.due_soon if -i.days_overdue <= config.digest.officer_due_soon_days
-        ]
-        self.caseload_by_officer: Counter[str] = Counter()
-        self.caseload_by_team: Counter[str] = Counter()
-        self._team_om_caseload: Counter[tuple[str, str]] = Counter()
+        lists: dict[str, Sequence[Item | Unlocated]] = {
+            "overdue": obligations.overdue_visits,
+            "due_soon": [i for i in obligations.due_soon if -i.days_overdue <= config.policy.due_soon_days],
+            "due_soon_officer": [
+                i for i in obligations.due_soon if -i.days_overdue <= config.digest.officer_due_soon_days
+            ],
+            "reviews": obligations.overdue_risk_reviews,
+            "notifications": obligations.overdue_notifications,
+            "unlocated": obligations.whereabouts_unknown,
+        }
+        self.groups: dict[str, dict[_Scope, list[Any]]] = {}
+        for name, items in lists.items():
+            grouped: dict[_Scope, list[Any]] = defaultdict(list)
+            for x in items:
+                grouped[()].append(x)
+                grouped[("om", x.offender_manager)].append(x)
+                grouped[("team", x.team)].append(x)
+                grouped[("team_om", x.team, x.offender_manager)].append(x)
+            self.groups[name] = grouped
+        self.caseload: Counter[_Scope] = Counter()
         for (team, _risk, om), n in caseload.items():
-            self.caseload_by_officer[om] += n
-            self.caseload_by_team[team] += n
-            self._team_om_caseload[(team, om)] += n
+            scopes: tuple[_Scope, ...] = ((), ("om", om), ("team", team), ("team_om", team, om))
+            for each in scopes:
+                self.caseload[each] += n
+        self.team_oms: dict[str, set[str]] = defaultdict(set)
+        for key in [*self.caseload, *(k for g in self.groups.values() for k in g)]:
+            if len(key) == 3:
+                self.team_oms[key[1]].add(key[2])
+        self.teams = sorted(
+            {team for (team, _r, _o) in caseload}
+            | {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "team"}
+        )
 
     # -- helpers
+    def get(self, name: str, scope: _Scope) -> list[Any]:
+        return self.groups[name].get(scope, [])
+
     def _common(self, kind: str, recipient: Recipient) -> dict[str, Any]:
         due_soon_days = (
             self.config.digest.officer_due_soon_days if kind == "officer" else self.config.policy.due_soon_days
@@ -486,14 +518,14 @@ class _Builder:
             "failed_attempts_flag": self.flag,
         }
 
-    def _backlog(self, caseload: int, keep: Any) -> Backlog:
+    def _backlog(self, scope: _Scope, due_soon: str = "due_soon") -> Backlog:
         return Backlog.of(
-            caseload=caseload,
-            overdue=[i for i in self.ob.overdue_visits if keep(i)],
-            due_soon=[i for i in self.due_soon_team if keep(i)],
-            reviews=[i for i in self.ob.overdue_risk_reviews if keep(i)],
-            notifications=[i for i in self.ob.overdue_notifications if keep(i)],
-            unlocated=[u for u in self.ob.whereabouts_unknown if keep(u)],
+            caseload=self.caseload[scope],
+            overdue=self.get("overdue", scope),
+            due_soon=self.get(due_soon, scope),
+            reviews=self.get("reviews", scope),
+            notifications=self.get("notifications", scope),
+            unlocated=self.get("unlocated", scope),
             flag=self.flag,
         )
 
@@ -512,65 +544,55 @@ class _Builder:
             key=lambda o: o.officer_id,
         )
 
+    def _unmailable(self, team: str | None) -> list[Unmailable]:
+        """Offender managers holding cases (in ``team``, or anywhere) who cannot be mailed."""
+        if team is None:
+            scopes = [s for s in self.caseload if s and s[0] == "om"]
+        else:
+            scopes = [s for s in self.caseload if s and s[0] == "team_om" and s[1] == team]
+        out = []
+        for scope in sorted(scopes):
+            om = scope[-1]
+            reason = recipient_problem(self.officers.get(om), "offender_manager", self.config)
+            if reason is None:
+                continue
+            names = ("overdue", "due_soon_officer", "reviews", "notifications", "unlocated")
+            refs = _refs(*(self.get(name, scope) for name in names))
+            out.append(Unmailable(officer_id=om, reason=reason, caseload=self.caseload[scope], refs=refs))
+        return out
+
     # -- kinds
     def officer_plans(self, out: Plans) -> None:
-        ob = self.ob
-        ids = {i.offender_manager for i in (*ob.overdue_visits, *self.due_soon_officer)}
-        ids |= {i.offender_manager for i in (*ob.overdue_risk_reviews, *ob.overdue_notifications)}
-        ids |= {u.offender_manager for u in ob.whereabouts_unknown}
+        ids = {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "om"}
+        ids -= {om for om in ids if not self._officer_has_work(om)}
         ids |= {o.officer_id for o in self._active("offender_manager")}  # counted as skipped when empty
         for om in sorted(ids):
             officer = self.officers.get(om)
-
-            def mine(x: Item | Unlocated, om: str = om) -> bool:
-                return x.offender_manager == om
-
-            overdue = [i for i in ob.overdue_visits if mine(i)]
-            due_soon = [i for i in self.due_soon_officer if mine(i)]
+            scope: _Scope = ("om", om)
+            overdue = self.get("overdue", scope)
+            due_soon = self.get("due_soon_officer", scope)
             context = OfficerDigest(
                 **self._common("officer", _recipient(officer, om)),
                 team=officer.team if officer is not None else "",
-                backlog=Backlog.of(
-                    caseload=self.caseload_by_officer[om],
-                    overdue=overdue,
-                    due_soon=due_soon,
-                    reviews=[i for i in ob.overdue_risk_reviews if mine(i)],
-                    notifications=[i for i in ob.overdue_notifications if mine(i)],
-                    unlocated=[u for u in ob.whereabouts_unknown if mine(u)],
-                    flag=self.flag,
-                ),
+                backlog=self._backlog(scope, due_soon="due_soon_officer"),
                 overdue_visits=overdue,
                 due_soon=due_soon,
-                overdue_risk_reviews=[i for i in ob.overdue_risk_reviews if mine(i)],
-                overdue_notifications=[i for i in ob.overdue_notifications if mine(i)],
+                overdue_risk_reviews=self.get("reviews", scope),
+                overdue_notifications=self.get("notifications", scope),
                 warrant_flags=[i for i in (*overdue, *due_soon) if i.failed_attempts >= self.flag],
-                whereabouts_unknown=[u for u in ob.whereabouts_unknown if mine(u)],
+                whereabouts_unknown=self.get("unlocated", scope),
             )
             self._add(out, context, officer)
 
-    def _teams(self) -> list[str]:
-        ob = self.ob
-        teams = set(self.caseload_by_team)
-        teams |= {i.team for i in (*ob.overdue_visits, *ob.overdue_risk_reviews, *ob.overdue_notifications)}
-        teams |= {u.team for u in ob.whereabouts_unknown}
-        return sorted(teams)
+    def _officer_has_work(self, om: str) -> bool:
+        names = ("overdue", "due_soon_officer", "reviews", "notifications", "unlocated")
+        return any(self.get(name, ("om", om)) for name in names)
 
     def _team_data(self, team: str) -> dict[str, Any]:
-        ob = self.ob
-
-        def ours(x: Item | Unlocated) -> bool:
-            return x.team == team
-
+        scope: _Scope = ("team", team)
         rows = []
-        team_ids = {om for (t, om) in self._team_om_caseload if t == team} | {
-            i.offender_manager for i in (*ob.overdue_visits, *ob.overdue_risk_reviews) if ours(i)
-        }
-        for om in sorted(team_ids):
-
-            def theirs(x: Item | Unlocated, om: str = om) -> bool:
-                return x.team == team and x.offender_manager == om
-
-            b = self._backlog(self._caseload(team, om), theirs)
+        for om in sorted(self.team_oms.get(team, ())):
+            b = self._backlog(("team_om", team, om))
             officer = self.officers.get(om)
             rows.append(
                 OfficerRow(
@@ -590,82 +612,43 @@ class _Builder:
         rows.sort(key=lambda r: (-r.overdue_visits, -(r.most_overdue_days or 0), r.officer_id))
         return {
             "team": team,
-            "backlog": self._backlog(self.caseload_by_team[team], ours),
+            "backlog": self._backlog(scope),
             "officers": rows,
-            "overdue_visits": [i for i in ob.overdue_visits if ours(i)],
-            "overdue_risk_reviews": [i for i in ob.overdue_risk_reviews if ours(i)],
-            "overdue_notifications": [i for i in ob.overdue_notifications if ours(i)],
-            "whereabouts_unknown": [u for u in ob.whereabouts_unknown if ours(u)],
-            "unmailable": self._unmailable_in(team),
+            "overdue_visits": self.get("overdue", scope),
+            "overdue_risk_reviews": self.get("reviews", scope),
+            "overdue_notifications": self.get("notifications", scope),
+            "whereabouts_unknown": self.get("unlocated", scope),
+            "unmailable": self._unmailable(team),
         }
 
-    def _caseload(self, team: str, om: str) -> int:
-        return self._team_om_caseload.get((team, om), 0)
-
-    def _unmailable_in(self, team: str | None) -> list[Unmailable]:
-        ob = self.ob
-        ids = set(self.caseload_by_officer) if team is None else {om for t, om in self._team_om_caseload if t == team}
-        out = []
-        for om in sorted(ids):
-            reason = recipient_problem(self.officers.get(om), "offender_manager", self.config)
-            if reason is None:
-                continue
-
-            def held(x: Item | Unlocated, om: str = om) -> bool:
-                return x.offender_manager == om and (team is None or x.team == team)
-
-            refs = _refs(
-                (
-                    i
-                    for i in (
-                        *ob.overdue_visits,
-                        *self.due_soon_officer,
-                        *ob.overdue_risk_reviews,
-                        *ob.overdue_notifications,
-                    )
-                    if held(i)
-                ),
-                (u for u in ob.whereabouts_unknown if held(u)),
-            )
-            caseload = self.caseload_by_officer[om] if team is None else self._caseload(team, om)
-            out.append(Unmailable(officer_id=om, reason=reason, caseload=caseload, refs=refs))
-        return out
-
     def team_plans(self, out: Plans, previous: dict[str, tuple[date, int]]) -> None:
-        teams = set(self._teams()) | {o.team for o in self._active("supervisor")}
-        for team in sorted(teams):
+        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
+        for officer in self._active("supervisor"):
+            supervisors_by_team[officer.team].append(officer)
+        for team in sorted(set(self.teams) | set(supervisors_by_team)):
             data = self._team_data(team)
             backlog: Backlog = data["backlog"]
             change = None
             if team in previous:
                 on, figure = previous[team]
                 change = WeekChange(previous_on=on, previous=figure, current=backlog.overdue_visits)
-            supervisors = self._active("supervisor", team)
-            template = TeamDigest(
-                **self._common("team", Recipient("", "", "")),
-                change=change,
-                **data,
-            )
-            if not supervisors:
-                if not template.is_empty:
-                    out.no_recipient.append(("team", team, "no active supervisor for the team in the directory"))
-                continue
-            for officer in supervisors:
-                self._add(
-                    out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer
-                )
+            template = TeamDigest(**self._common("team", Recipient("", "", "")), change=change, **data)
+            self._fan_out(out, template, supervisors_by_team.get(team, []), ("team", team, NO_SUPERVISOR))
+
+    def _fan_out(
+        self, out: Plans, template: DigestContext, recipients: list[Officer], missing: tuple[str, str, str]
+    ) -> None:
+        """One context per recipient; a non-empty digest nobody can receive is reported."""
+        if not recipients:
+            if not template.is_empty:
+                out.no_recipient.append(missing)
+            return
+        for officer in recipients:
+            self._add(out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer)
 
     def force_plans(self, out: Plans, weekly: list[TrendPoint], monthly: list[TrendPoint]) -> None:
-        ob = self.ob
-        rows = []
-        for team in self._teams():
-
-            def ours(x: Item | Unlocated, team: str = team) -> bool:
-                return x.team == team
-
-            rows.append(_team_row(team, self._backlog(self.caseload_by_team[team], ours)))
-        backlog = self._backlog(sum(self.caseload_by_team.values()), lambda _x: True)
-        totals = _team_row("All teams", backlog)
+        rows = [_team_row(team, self._backlog(("team", team))) for team in self.teams]
+        backlog = self._backlog(())
         worst_by_count = sorted(
             (r for r in rows if r.overdue_visits),
             key=lambda r: (-r.overdue_visits, -(r.most_overdue_days or 0), r.team),
@@ -678,22 +661,16 @@ class _Builder:
             **self._common("force", Recipient("", "", "")),
             backlog=backlog,
             teams=rows,
-            totals=totals,
+            totals=_team_row("All teams", backlog),
             worst_by_count=worst_by_count,
             worst_by_age=worst_by_age,
             weekly_trend=weekly,
             monthly_trend=monthly,
-            overdue_visits=list(ob.overdue_visits),
-            whereabouts_unknown=list(ob.whereabouts_unknown),
-            unmailable=self._unmailable_in(None),
+            overdue_visits=list(self.ob.overdue_visits),
+            whereabouts_unknown=list(self.ob.whereabouts_unknown),
+            unmailable=self._unmailable(None),
         )
-        leads = self._active("lead")
-        if not leads:
-            if not template.is_empty:
-                out.no_recipient.append(("force", "force", "no active lead in the directory"))
-            return
-        for officer in leads:
-            self._add(out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer)
+        self._fan_out(out, template, self._active("lead"), ("force", "force", "no active lead in the directory"))
 
     def escalation_plans(self, out: Plans) -> None:
         limit = self.config.digest.escalation_days_overdue
@@ -706,26 +683,21 @@ class _Builder:
             else:
                 continue
             by_team[item.team].append(Escalated(item=item, reason=reason))
+        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
+        for officer in self._active("supervisor"):
+            supervisors_by_team[officer.team].append(officer)
         for team in sorted(by_team):
-
-            def ours(x: Item | Unlocated, team: str = team) -> bool:
-                return x.team == team
-
             template = EscalationDigest(
                 **self._common("escalation", Recipient("", "", "")),
                 team=team,
                 threshold_days=limit,
-                backlog=self._backlog(self.caseload_by_team[team], ours),
+                backlog=self._backlog(("team", team)),
                 cases=by_team[team],
             )
-            supervisors = self._active("supervisor", team)
-            if not supervisors:
-                out.no_recipient.append(("escalation", team, "no active supervisor for the team in the directory"))
-                continue
-            for officer in supervisors:
-                self._add(
-                    out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer
-                )
+            self._fan_out(out, template, supervisors_by_team.get(team, []), ("escalation", team, NO_SUPERVISOR))
+
+
+NO_SUPERVISOR = "no active supervisor for the team in the directory"
 
 
 def _team_row(team: str, b: Backlog) -> TeamRow:
