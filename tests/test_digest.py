@@ -239,7 +239,7 @@ def test_officer_digest_is_worst_first_and_shows_backlog(make_config: Callable[.
     text = render_digest(golden_context(), make_config()).text
     assert "Overdue home visits (backlog): 4" in text
     assert "Risk mix of overdue visits: Very high 1, High 1, Medium 1, Low 1" in text
-    assert "How overdue: 1-7 days 1, 8-28 days 1, 29-90 days 1, 91+ days 1" in text
+    assert "How overdue: 1-7 days: 1, 8-28 days: 1, 29-90 days: 1, 91+ days: 1" in text
     assert "Most overdue visit: RSO-000003, 95 days overdue (High risk)" in text
     section = text.split("OVERDUE HOME VISITS")[1].split("VISITS DUE")[0]
     order = [section.index(r) for r in ("RSO-000017", "RSO-000003", "RSO-000042", "RSO-000108")]
