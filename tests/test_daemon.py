@@ -478,6 +478,7 @@ def test_import_job_files_extracts_and_never_loses_input(
 # --------------------------------------------------------------------------- acceptance
 
 
+@pytest.mark.slow
 def test_two_replicas_after_a_missed_digest_time(
     db_url: str, engine: Engine, tmp_path: Path, procs: list[Proc]
 ) -> None:
