@@ -6,6 +6,7 @@ Database tests run on SQLite and PostgreSQL (``engine``). Intervals are set in d
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import os
@@ -247,13 +248,10 @@ def test_officer_digest_is_worst_first_and_shows_backlog(make_config: Callable[.
     assert "2 (warrant)" in section
 
 
-@pytest.mark.parametrize("kind_template", ["officer"])
-def test_marking_in_subject_top_and_bottom(make_config: Callable[..., Config], kind_template: str) -> None:
+def test_marking_in_subject_top_and_bottom(make_config: Callable[..., Config]) -> None:
     config = make_config(mail={"marking": "OFFICIAL-SENSITIVE PERSONAL"})
-    ctx = golden_context()
-    import dataclasses
-
-    rendered = render_digest(dataclasses.replace(ctx, marking="OFFICIAL-SENSITIVE PERSONAL"), config)
+    ctx = dataclasses.replace(golden_context(), marking="OFFICIAL-SENSITIVE PERSONAL")
+    rendered = render_digest(ctx, config)
     assert rendered.subject.startswith("[OFFICIAL-SENSITIVE PERSONAL] ")
     lines = [line for line in rendered.text.splitlines() if line.strip()]
     assert lines[0] == "OFFICIAL-SENSITIVE PERSONAL" and lines[-1] == "OFFICIAL-SENSITIVE PERSONAL"
@@ -261,6 +259,27 @@ def test_marking_in_subject_top_and_bottom(make_config: Callable[..., Config], k
     first = body.index("OFFICIAL-SENSITIVE PERSONAL")
     assert first < body.index("Your caseload")
     assert body.rindex("OFFICIAL-SENSITIVE PERSONAL") > body.index("Whereabouts unknown")
+
+
+def test_every_kind_is_marked(engine: Engine, cfg: Callable[..., Config]) -> None:
+    marking = "OFFICIAL-SENSITIVE [PPU]"
+    with transaction(engine) as s:
+        staff(s)
+        add_officer(s, "LEAD1", team="HQ", role="lead")
+        person(s, "R1", "very_high", 3)
+    run = queue_digests(engine, cfg(mail={"marking": marking}), "all", AS_OF)
+    rows = outbox_rows(engine)
+    assert run.queued == 4 and sorted(r.kind for r in rows) == ["escalation", "force", "officer", "team"]
+    for row in rows:
+        msg = parsed(row)
+        assert msg["Subject"].startswith(f"[{marking}] ")
+        assert msg["X-Protective-Marking"] == marking
+        text, html = bodies(msg)
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert (lines[0], lines[-1]) == (marking, marking), row.kind
+        body = html.split("<body", 1)[1]
+        assert body.count(marking) >= 2, row.kind
+        assert body.index(marking) < body.index("R1") < body.rindex(marking), row.kind
 
 
 def test_html_is_email_safe(make_config: Callable[..., Config]) -> None:
