@@ -15,11 +15,12 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.clock import now_utc
 from monitor.config import RISK_LEVELS
-from monitor.db import transaction
+from monitor.db import reading, transaction
 from monitor.models import BacklogSnapshot, Offender
 from monitor.obligations import Obligations, age_band
 
@@ -95,14 +96,29 @@ def take_snapshot(engine: Engine, config: Config, as_of: date) -> int:
     """Store today's backlog per team and risk level; returns the number of rows written.
 
     Idempotent per day: existing rows for ``as_of`` are updated, rows for teams that no
-    longer have anyone in scope are removed, so the day always matches one scan.
+    longer have anyone in scope are removed, so the day always matches one scan. The scan
+    runs in a read-only unit of work (it never holds SQLite's write lock); if another
+    worker inserts the same day's rows in between, the unique key refuses ours and the
+    upsert is simply retried as an update.
     """
     from monitor.scan import scan
 
-    now = now_utc()
-    with transaction(engine) as session:
+    with reading(engine) as session:
         obligations = scan(session, config.policy, as_of)
         cells = snapshot_cells(obligations, caseload_counts(session, as_of), config.policy.due_soon_days)
+    for attempt in range(3):
+        try:
+            _upsert(engine, as_of, cells)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    return len(cells)
+
+
+def _upsert(engine: Engine, as_of: date, cells: dict[tuple[str, str], _Cell]) -> None:
+    now = now_utc()
+    with transaction(engine) as session:
         existing = {
             (row.team, row.risk_level): row
             for row in session.scalars(select(BacklogSnapshot).where(BacklogSnapshot.taken_on == as_of))
@@ -126,7 +142,6 @@ def take_snapshot(engine: Engine, config: Config, as_of: date) -> int:
             row.created_at = now
         for stale in existing.values():
             session.delete(stale)
-        return len(cells)
 
 
 def backlog_series(session: Session, *, end: date, days: int, team: str | None = None) -> list[tuple[date, int]]:

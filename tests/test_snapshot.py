@@ -131,3 +131,33 @@ def test_caseload_counts_agree_with_the_scan(engine: Engine, make_config: Callab
         summary = scan(s, config.policy, AS_OF).summary
     assert sum(counts.values()) == summary.active_caseload == 3
     assert counts == {("T1", "high", "OM1"): 1, ("T1", "low", "OM1"): 1, ("T1", "medium", "OM1"): 1}
+
+
+def test_concurrent_snapshots_of_the_same_day_do_not_fail(
+    engine: Engine, make_config: Callable[..., Config], db_url: str
+) -> None:
+    import threading
+
+    config = config_for(make_config, db_url)
+    with transaction(engine) as s:
+        for n in range(20):
+            person(s, f"A{n}", "high", n + 1, team=f"T{n % 3}")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            take_snapshot(engine, config, AS_OF)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    got = rows(engine)
+    assert len(got) == 12
+    assert sum(r.overdue_visits for r in got.values()) == 20
