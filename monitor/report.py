@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,8 +68,6 @@ CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth"
 
 #: A cell starting with one of these is run as a formula by Excel / LibreOffice / Sheets.
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-
-DATE_COLUMNS = frozenset({"Due", "Last visit", "Last assessed", "Last notified", "Missing since"})
 
 SECTION_TITLES: dict[str, str] = {
     "overdue_visits": "Overdue home visits",
@@ -157,8 +156,25 @@ def personal_name(p: Any) -> str:
 
 
 def render_json(obligations: Obligations) -> str:
-    """Exactly the JSON report contract (``Obligations.to_json``), pretty-printed."""
-    return json.dumps(obligations.to_json(), indent=2, ensure_ascii=False) + "\n"
+    """Exactly the JSON report contract (``Obligations.to_json``), pretty-printed.
+
+    Each obligation is one line (compact) inside indented lists, and the summary is fully
+    indented: readable, ``grep``-able, and fast, because the C encoder does the items (a
+    force-wide report holds tens of thousands of them).
+    """
+    data = obligations.to_json()
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            if value:
+                inner = ",\n".join("    " + json.dumps(entry, ensure_ascii=False) for entry in value)
+                rendered = "[\n" + inner + "\n  ]"
+            else:
+                rendered = "[]"
+        else:
+            rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {rendered}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -302,10 +318,62 @@ def breakdown(obligations: Obligations, by: str) -> list[GroupRow]:
 # ---------------------------------------------------------------------------- table (rich)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+ANSI = {"overdue": "\x1b[1;31m", "soon": "\x1b[33m", "bold": "\x1b[1m", "reset": "\x1b[0m"}
+
+
+def printable(value: object) -> str:
+    """A register value made safe for a terminal: control characters shown as ``\\xNN``.
+
+    A reference containing an escape sequence must not be able to recolour, retitle or
+    clear the reader's terminal, nor break a row over two lines.
+    """
+    text = "" if value is None else str(value)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    style: str = ""
+
+
+def _text_table(title: str, headers: list[str], rows: list[list[_Cell]], color: bool) -> list[str]:
+    """A plain fixed-width table, one line per row (fast for tens of thousands of rows).
+
+    Columns are as wide as their longest value: nothing is cut, and each row stays on one
+    line so ``grep`` and ``less -S`` work on it.
+    """
+    if not rows:
+        return [f"{title}: none", ""]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            if len(cell.text) > widths[i]:
+                widths[i] = len(cell.text)
+    out = [title, "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        parts = []
+        for cell, w in zip(row, widths, strict=True):
+            padded = cell.text.ljust(w)
+            if color and cell.style:
+                padded = f"{ANSI[cell.style]}{cell.text}{ANSI['reset']}{' ' * (w - len(cell.text))}"
+            parts.append(padded)
+        out.append("  ".join(parts).rstrip())
+    out.append("")
+    return out
+
+
 def render_table(obligations: Obligations, config: Config, *, color: bool = False, width: int | None = None) -> str:
-    """A terminal report: summary panel, then each section worst first."""
+    """A terminal report: summary panel (rich), then each section worst first (plain columns).
+
+    The sections are plain fixed-width text rather than rich tables because a force-wide
+    report can hold tens of thousands of rows, which rich lays out far too slowly.
+    """
     from rich import box
-    from rich.console import Console, Group
+    from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
@@ -320,22 +388,18 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
         markup=False,
         emoji=False,
         highlight=False,
-        soft_wrap=False,
     )
     sm = obligations.summary
     flag = obligations.failed_attempts_flag
     names = obligations.include_names
-    marking = config.mail.marking
+    marking = printable(config.mail.marking)
 
     def t(value: object, style: str = "") -> Text:
-        # Register data is free text: never let it be read as console markup.
-        return Text("" if value is None else str(value), style=style)
+        # Register data is free text: never console markup, never control characters.
+        return Text(printable(value), style=style)
 
     console.print(Text(marking, style="bold"))
-    console.print(
-        Text(f"Visit monitor report as of {date_words(obligations.as_of)} ({scope_words(obligations)})", "bold")
-    )
-
+    console.print(t(f"Visit monitor report as of {date_words(obligations.as_of)} ({scope_words(obligations)})", "bold"))
     overview = Table.grid(padding=(0, 2))
     overview.add_column(style="bold")
     overview.add_column()
@@ -359,119 +423,90 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
     overview.add_row(t("Overdue risk reviews"), t(sm.overdue_risk_reviews))
     overview.add_row(t("Overdue notifications"), t(sm.overdue_notifications))
     overview.add_row(t("Whereabouts unknown"), t(sm.whereabouts_unknown))
-    console.print(Panel(Group(overview), title=Text("Backlog summary"), box=box.ASCII, expand=False))
+    console.print(Panel(overview, title=Text("Backlog summary"), box=box.ASCII, expand=False))
+    console.print()
 
-    def new_table(title: str, columns: list[str]) -> Table:
-        table = Table(title=Text(title, style="bold"), box=box.ASCII, title_justify="left", show_lines=False)
-        for c in columns:
-            # Status and dates never wrap, so "OVERDUE 12 days" reads as one phrase.
-            table.add_column(c, overflow="fold", no_wrap=c == "Status" or c in DATE_COLUMNS)
-        if names:
-            table.add_column("Name", overflow="fold")
-            table.add_column("Date of birth")
-        return table
+    person_heads = ["Name", "Date of birth"] if names else []
 
-    def person(entry: Item | Unlocated) -> list[Text]:
+    def person(entry: Item | Unlocated) -> list[_Cell]:
         if not names:
             return []
         p = entry.personal
-        return [t(personal_name(p)), t(date_words(p.date_of_birth, "") if p else "")]
+        return [_Cell(printable(personal_name(p))), _Cell(date_words(p.date_of_birth, "") if p else "")]
 
-    def status_style(item: Item) -> str:
-        return "bold red" if item.days_overdue > 0 else "yellow"
+    def common(item: Item | Unlocated) -> list[_Cell]:
+        return [
+            _Cell(printable(item.ref)),
+            _Cell(risk_words(item.risk_level)),
+            _Cell(printable(item.team)),
+            _Cell(printable(item.offender_manager)),
+        ]
 
-    def emit(title: str, table: Table, count: int) -> None:
-        if count:
-            console.print(table)
-        else:
-            console.print(Text(f"{title}: none", style="bold"))
-        console.print()
+    def status(item: Item) -> _Cell:
+        return _Cell(status_words(item), "overdue" if item.days_overdue > 0 else "soon")
 
-    sections: list[tuple[str, list[Item], list[str]]] = [
-        (
-            SECTION_TITLES["overdue_visits"],
-            obligations.overdue_visits,
-            ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last visit", "Failed attempts"],
-        ),
-        (
-            SECTION_TITLES["due_soon"],
-            obligations.due_soon,
-            ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last visit", "Failed attempts"],
-        ),
+    lines: list[str] = []
+    visit_heads = ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last visit", "Failed attempts"]
+    for key in ("overdue_visits", "due_soon"):
+        items: list[Item] = getattr(obligations, key)
+        rows = [
+            [
+                status(i),
+                *common(i),
+                _Cell(date_words(i.due_date)),
+                _Cell(date_words(i.last_done)),
+                _Cell(failed_words(i, flag), "bold" if i.failed_attempts >= flag else ""),
+                *person(i),
+            ]
+            for i in items
+        ]
+        lines += _text_table(f"{SECTION_TITLES[key]} ({len(items)})", visit_heads + person_heads, rows, color)
+
+    rows = [
+        [status(i), *common(i), _Cell(date_words(i.due_date)), _Cell(date_words(i.last_done)), *person(i)]
+        for i in obligations.overdue_risk_reviews
     ]
-    console.print()
-    for title, items, columns in sections:
-        table = new_table(f"{title} ({len(items)})", columns)
-        for item in items:
-            table.add_row(
-                t(status_words(item), status_style(item)),
-                t(item.ref),
-                t(risk_words(item.risk_level)),
-                t(item.team),
-                t(item.offender_manager),
-                t(date_words(item.due_date)),
-                t(date_words(item.last_done)),
-                t(failed_words(item, flag), "bold" if item.failed_attempts >= flag else ""),
-                *person(item),
-            )
-        emit(title, table, len(items))
-
-    title = SECTION_TITLES["overdue_risk_reviews"]
-    table = new_table(
-        f"{title} ({len(obligations.overdue_risk_reviews)})",
-        ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last assessed"],
+    lines += _text_table(
+        f"{SECTION_TITLES['overdue_risk_reviews']} ({len(rows)})",
+        ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last assessed", *person_heads],
+        rows,
+        color,
     )
-    for item in obligations.overdue_risk_reviews:
-        table.add_row(
-            t(status_words(item), status_style(item)),
-            t(item.ref),
-            t(risk_words(item.risk_level)),
-            t(item.team),
-            t(item.offender_manager),
-            t(date_words(item.due_date)),
-            t(date_words(item.last_done)),
-            *person(item),
-        )
-    emit(title, table, len(obligations.overdue_risk_reviews))
-
-    title = SECTION_TITLES["overdue_notifications"]
-    table = new_table(
-        f"{title} ({len(obligations.overdue_notifications)})",
-        ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last notified", "Notes"],
+    rows = [
+        [
+            status(i),
+            *common(i),
+            _Cell(date_words(i.due_date)),
+            _Cell(date_words(i.last_done)),
+            _Cell("No fixed abode (weekly)" if i.no_fixed_abode else ""),
+            *person(i),
+        ]
+        for i in obligations.overdue_notifications
+    ]
+    lines += _text_table(
+        f"{SECTION_TITLES['overdue_notifications']} ({len(rows)})",
+        ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last notified", "Notes", *person_heads],
+        rows,
+        color,
     )
-    for item in obligations.overdue_notifications:
-        table.add_row(
-            t(status_words(item), status_style(item)),
-            t(item.ref),
-            t(risk_words(item.risk_level)),
-            t(item.team),
-            t(item.offender_manager),
-            t(date_words(item.due_date)),
-            t(date_words(item.last_done)),
-            t("No fixed abode (weekly)" if item.no_fixed_abode else ""),
-            *person(item),
-        )
-    emit(title, table, len(obligations.overdue_notifications))
-
-    title = SECTION_TITLES["whereabouts_unknown"]
-    table = new_table(
-        f"{title} ({len(obligations.whereabouts_unknown)})",
-        ["Status", "Ref", "Risk", "Team", "Officer", "Missing since", "Last visit"],
-    )
-    for u in obligations.whereabouts_unknown:
-        table.add_row(
-            t(f"MISSING {plural(u.days_missing, 'day')}", "bold"),
-            t(u.ref),
-            t(risk_words(u.risk_level)),
-            t(u.team),
-            t(u.offender_manager),
-            t(date_words(u.missing_since)),
-            t(date_words(u.last_visit)),
+    rows = [
+        [
+            _Cell(f"MISSING {plural(u.days_missing, 'day')}", "bold"),
+            *common(u),
+            _Cell(date_words(u.missing_since)),
+            _Cell(date_words(u.last_visit)),
             *person(u),
-        )
-    emit(title, table, len(obligations.whereabouts_unknown))
-    console.print(Text(marking, style="bold"))
-    return buffer.getvalue()
+        ]
+        for u in obligations.whereabouts_unknown
+    ]
+    lines += _text_table(
+        f"{SECTION_TITLES['whereabouts_unknown']} ({len(rows)})",
+        ["Status", "Ref", "Risk", "Team", "Officer", "Missing since", "Last visit", *person_heads],
+        rows,
+        color,
+    )
+    lines.append(f"{ANSI['bold']}{marking}{ANSI['reset']}" if color else marking)
+    return buffer.getvalue() + "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- HTML

@@ -153,10 +153,20 @@ def test_table_shows_console_markup_in_data_literally(sqlite_engine: Engine, con
     assert "[link=https://evil.example]T[/link]" in text
 
 
+def test_table_neutralises_terminal_control_characters(sqlite_engine: Engine, config: Config) -> None:
+    with transaction(sqlite_engine) as s:
+        add_offender(s, "R\x1b]0;pwned\x07\x1b[2J", team="T\nX", risk_level="high")
+    for color in (False, True):
+        text = render_report(scan_of(sqlite_engine, config), config, "table", color=color)
+        assert "\x07" not in text and "\x1b]" not in text and "\x1b[2J" not in text
+        assert "R\\x1b]0;pwned\\x07\\x1b[2J" in text
+        assert "T\\x0aX" in text
+
+
 def test_empty_register_renders_every_format(sqlite_engine: Engine, config: Config) -> None:
     ob = scan_of(sqlite_engine, config)
     table = render_report(ob, config, "table")
-    assert "Overdue home visits: none" in table and "No visit is overdue" in table
+    assert "Overdue home visits (0): none" in table and "No visit is overdue" in table
     assert render_report(ob, config, "csv").splitlines() == [",".join(CSV_COLUMNS)]
     html = render_report(ob, config, "html")
     assert "None." in html and "No one in scope." in html
