@@ -50,7 +50,7 @@ from monitor.snapshot import backlog_series, caseload_counts, team_totals
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from monitor.config import Config
+    from monitor.config import Config, Policy
 
 KINDS: tuple[str, ...] = ("officer", "team", "force", "escalation")
 ROLE_FOR_KIND: dict[str, str] = {
@@ -355,7 +355,7 @@ class Plans:
     no_recipient: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
 
 
-def scan_policy(config: Config) -> Any:
+def scan_policy(config: Config) -> Policy:
     """The policy to scan with: the due-soon window wide enough for the officer digest."""
     wide = max(config.policy.due_soon_days, config.digest.officer_due_soon_days)
     return dataclasses.replace(config.policy, due_soon_days=wide)
