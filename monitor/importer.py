@@ -149,6 +149,10 @@ def normalise_token(text: str) -> str:
     return lowered
 
 
+#: Spellings seen in enum cells ("Very High" -> "very_high"); extracts repeat a handful.
+_TOKENS: dict[str, str] = {}
+
+
 def _shown(value: str) -> str:
     """A value safe and short enough to repeat in a reason (only for non-personal fields)."""
     return repr(value if len(value) <= 40 else value[:37] + "...")
@@ -476,10 +480,15 @@ class _Importer:
                 updates.append({**values, **stamp})
             else:
                 counts["unchanged"] += 1
+        # The ORM groups consecutive rows by which values are None and emits one
+        # statement per group: sort so a chunk is a handful of executemany calls, not
+        # thousands (visits alternate between having a time and not).
         if inserts:
+            inserts.sort(key=_none_pattern)
             session.execute(insert(model), inserts)
             counts["inserted"] += len(inserts)
         if updates:
+            updates.sort(key=_none_pattern)
             session.execute(update(model), updates)
             counts["updated"] += len(updates)
 
@@ -504,6 +513,10 @@ class _Importer:
                 raise _Bad(name, f"invalid date: expected {DATE_EXPECTED}")
             raise _Bad(name, parsed)
         return parsed
+
+
+def _none_pattern(row: dict[str, Any]) -> tuple[bool, ...]:
+    return tuple(v is None for v in row.values())
 
 
 def _sqlite_variable_limit(session: Session) -> int:
@@ -555,7 +568,11 @@ class _Cells:
             if default is None:
                 raise _Bad(name, "required value is missing")
             return default
-        value = normalise_token(raw)
+        value = _TOKENS.get(raw)
+        if value is None:
+            value = normalise_token(raw)
+            if len(_TOKENS) < 10_000:
+                _TOKENS[raw] = value
         if value not in choices:
             raise _Bad(name, f"expected one of {', '.join(choices)}, got {_shown(raw)}")
         return value

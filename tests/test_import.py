@@ -928,3 +928,10 @@ def test_copied_messy_extract_is_independent_of_location(engine: Engine, config:
     copy = tmp_path / "copy"
     shutil.copytree(MESSY, copy)
     assert where(run_import(engine, config, copy)) == MESSY_REJECTS
+
+
+def test_progress_bar_runs(engine: Engine, config: Config, extract: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(extract, "offenders.csv", [OFFENDERS_HEADER, offender("RSO-000001"), offender("RSO-000002")])
+    result = import_directory(engine, config, extract, progress=True)
+    assert result.counts["offenders.csv"]["inserted"] == 2
+    assert "offenders.csv" in capsys.readouterr().err
