@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -66,6 +66,9 @@ CHUNK_ROWS = 5000
 MAX_IN_KEYS = 5000
 #: Distinct date strings remembered per import (visit dates repeat a lot; datetimes don't).
 DATE_CACHE_MAX = 50_000
+
+#: PostgreSQL advisory lock held by an import's transaction ("vmim").
+IMPORT_LOCK_KEY = 0x766D696D
 
 _TRUE = frozenset({"true", "yes", "1", "y"})
 _FALSE = frozenset({"false", "no", "0", "n"})
@@ -381,8 +384,15 @@ class _Importer:
     # -- the run ------------------------------------------------------------------------
 
     def run(self, session: Session, source: str) -> ImportResult:
-        if session.get_bind().dialect.name == "sqlite":
+        dialect = session.get_bind().dialect.name
+        if dialect == "sqlite":
+            # BEGIN IMMEDIATE (see db.transaction) already serialises writers.
             self.in_limit = min(MAX_IN_KEYS, _sqlite_variable_limit(session) - 10)
+        elif dialect == "postgresql":
+            # Two imports at once (the daemon's scheduled one and a manual one) would both
+            # see a new key as absent and the second would fail on the primary key: take
+            # turns instead, for the length of the transaction.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK_KEY})
         run = models.ImportRun(source=source, started_at=self.now, outcome="running", counts={})
         session.add(run)
         session.flush()

@@ -935,3 +935,37 @@ def test_progress_bar_runs(engine: Engine, config: Config, extract: Path, capsys
     result = import_directory(engine, config, extract, progress=True)
     assert result.counts["offenders.csv"]["inserted"] == 2
     assert "offenders.csv" in capsys.readouterr().err
+
+
+def test_concurrent_imports_take_turns(engine: Engine, config: Config, extract: Path) -> None:
+    """Two imports of the same new extract at once: both succeed, one inserts, one finds it unchanged."""
+    import threading
+
+    write(extract, "offenders.csv", [OFFENDERS_HEADER, *(offender(f"RSO-{i:06d}") for i in range(3000))])
+    results: list[ImportResult] = []
+    errors: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            results.append(import_directory(engine, config, extract))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    counts = sorted((r.counts["offenders.csv"]["inserted"], r.counts["offenders.csv"]["unchanged"]) for r in results)
+    assert counts == [(0, 3000), (3000, 0)]
+
+
+def test_main_exits_with_the_import_exit_code(db_url: str, cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console entry point (not just CliRunner) exits 3 when rows were rejected."""
+    from monitor.cli import main
+
+    monkeypatch.setattr("sys.argv", ["visit-monitor", "--config", str(cli_config), "import", str(MESSY)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 3
