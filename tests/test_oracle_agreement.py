@@ -162,3 +162,14 @@ def test_messy_extract_imports_to_the_same_register(
     assert len(result.rejects) == counts["bad_rows"], [str(r) for r in result.rejects]
     assert {r.file for r in result.rejects} == {"offenders.csv", "visits.csv"}
     _agree(engine, config.policy, clean, as_of)
+
+
+def test_committed_demo_register_agrees(
+    engine: Engine, db_url: str, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    """What `visit-monitor demo` shows is what the rules say."""
+    demo = Path(__file__).resolve().parents[1] / "seeds"
+    config = make_config(db_url)
+    _import(engine, config, demo)
+    report = _agree(engine, config.policy, demo, date(2026, 11, 23))
+    assert report["summary"]["active_caseload"] > 1500
