@@ -269,6 +269,9 @@ def _make_person(rng: random.Random, n: int, width: int, a: int, holders: list[t
     risk = "very_high" if r < 0.02 else "high" if r < 0.20 else "medium" if r < 0.50 else "low"
     om, team = holders[rng.randrange(len(holders))]
     registered = a - rng.randint(0, 120) if rng.random() < 0.04 else a - rng.randint(121, 15 * 365)
+    boundary = rng.random()
+    if 0.005 <= boundary < 0.008:
+        registered = a  # boundary: registered today (in scope, first visit due in 28 days)
 
     r = rng.random()
     status = (
@@ -292,7 +295,7 @@ def _make_person(rng: random.Random, n: int, width: int, a: int, holders: list[t
         ends = _years_on(registered, rng.choice((5, 7, 10, 15))) - 1
         if ends < a and status != "deceased" and rng.random() < 0.7:
             status = "deregistered"
-    if rng.random() < 0.002:
+    if boundary < 0.005:
         ends = a  # boundary: the last day of the notification period is today (still in scope)
 
     status_since: int | None = None
