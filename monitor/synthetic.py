@@ -88,7 +88,7 @@ PARTNER_DOMAIN = "partner.example"  # outside the default allow-list, on purpose
 INTERVAL_MONTHS: dict[str, int] = {"very_high": 1, "high": 3, "medium": 6, "low": 12}
 CASES_PER_OFFICER = 50
 HISTORY_DAYS = 5 * 365  # visit history kept in an extract (about five years)
-P_OVERDUE = 0.125  # chance an established active community case is past due (new/returned add the rest)
+P_OVERDUE = 0.135  # chance an established active community case is past due (new/returned add the rest)
 
 _LONDON = ZoneInfo("Europe/London")
 
