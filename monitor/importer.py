@@ -170,15 +170,32 @@ class _Spec:
     key: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
-    #: Stored columns compared to decide updated vs unchanged (besides the key).
-    columns: tuple[str, ...]
     #: Values for columns a file does not have, used only when a row is inserted.
     insert_defaults: dict[str, Any]
+    #: Stored columns that come from parsing rather than from a CSV column of that name.
+    derived: tuple[str, ...] = ()
 
     @property
     def known(self) -> tuple[str, ...]:
         return self.required + self.optional
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Stored columns compared to decide updated vs unchanged (besides the key)."""
+        return tuple(c for c in self.known if c != self.key) + self.derived
+
+
+OFFENDER_OPTIONAL: tuple[str, ...] = (
+    "status_since",
+    "management",
+    "risk_assessed_on",
+    "last_notified_on",
+    "no_fixed_abode",
+    "registration_ends",
+    "surname",
+    "forenames",
+    "date_of_birth",
+)
 
 SPECS: dict[str, _Spec] = {
     OFFICERS: _Spec(
@@ -187,7 +204,6 @@ SPECS: dict[str, _Spec] = {
         key="officer_id",
         required=("officer_id", "name", "email", "team", "role"),
         optional=("active",),
-        columns=("name", "email", "team", "role", "active"),
         insert_defaults={"active": True},
     ),
     OFFENDERS: _Spec(
@@ -195,43 +211,11 @@ SPECS: dict[str, _Spec] = {
         model=models.Offender,
         key="ref",
         required=("ref", "risk_level", "status", "team", "offender_manager", "registered_on"),
-        optional=(
-            "status_since",
-            "management",
-            "risk_assessed_on",
-            "last_notified_on",
-            "no_fixed_abode",
-            "registration_ends",
-            "surname",
-            "forenames",
-            "date_of_birth",
-        ),
-        columns=(
-            "risk_level",
-            "status",
-            "team",
-            "offender_manager",
-            "registered_on",
-            "status_since",
-            "management",
-            "risk_assessed_on",
-            "last_notified_on",
-            "no_fixed_abode",
-            "registration_ends",
-            "surname",
-            "forenames",
-            "date_of_birth",
-        ),
+        optional=OFFENDER_OPTIONAL,
         insert_defaults={
-            "status_since": None,
+            **dict.fromkeys(OFFENDER_OPTIONAL, None),
             "management": "active",
-            "risk_assessed_on": None,
-            "last_notified_on": None,
             "no_fixed_abode": False,
-            "registration_ends": None,
-            "surname": None,
-            "forenames": None,
-            "date_of_birth": None,
         },
     ),
     VISITS: _Spec(
@@ -240,7 +224,7 @@ SPECS: dict[str, _Spec] = {
         key="visit_id",
         required=("visit_id", "ref", "visit_date", "outcome"),
         optional=("visit_type", "officer"),
-        columns=("ref", "visit_date", "visited_at", "outcome", "visit_type", "officer"),
+        derived=("visited_at",),
         insert_defaults={"visit_type": "home", "officer": None},
     ),
 }
