@@ -43,7 +43,7 @@ from monitor.clock import now_utc, today
 from monitor.db import reading, transaction
 from monitor.messages import build_message, new_message_id
 from monitor.models import Officer, OutboxMessage
-from monitor.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated, age_band
+from monitor.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated, most_overdue, overdue_mix
 from monitor.recipients import recipient_problem
 from monitor.snapshot import backlog_series, caseload_counts, team_totals
 
@@ -123,12 +123,8 @@ class Backlog:
         unlocated: Sequence[Unlocated],
         flag: int,
     ) -> Backlog:
-        by_risk = dict.fromkeys(RISKS, 0)
-        by_age = dict.fromkeys(AGE_BANDS, 0)
-        for item in overdue:
-            by_risk[item.risk_level] += 1
-            by_age[age_band(item.days_overdue)] += 1
-        worst = min(overdue, key=lambda i: (-i.days_overdue, RISK_ORDER[i.risk_level], i.ref), default=None)
+        by_risk, by_age, _ = overdue_mix(overdue)
+        worst = most_overdue(overdue)
         return cls(
             caseload=caseload,
             overdue_visits=len(overdue),

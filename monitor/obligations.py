@@ -10,6 +10,7 @@ Ordering everywhere: risk (very_high first), then days overdue (most first), the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -33,6 +34,27 @@ def age_band(days_overdue: int) -> str:
     if days_overdue <= 90:
         return "29-90"
     return "91+"
+
+
+def most_overdue(overdue: Iterable[Item]) -> Item | None:
+    """The single most overdue item: most days first, then higher risk, then ref.
+
+    Every summary (report, digests, snapshots) names the same case as "most overdue".
+    """
+    return min(overdue, key=lambda i: (-i.days_overdue, RISK_ORDER[i.risk_level], i.ref), default=None)
+
+
+def overdue_mix(overdue: Iterable[Item]) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """Counts of overdue items by risk, by age band and by risk x age band (all keys present)."""
+    by_risk = dict.fromkeys(RISK_ORDER, 0)
+    by_age = dict.fromkeys(AGE_BANDS, 0)
+    risk_by_age = {r: dict.fromkeys(AGE_BANDS, 0) for r in RISK_ORDER}
+    for item in overdue:
+        band = age_band(item.days_overdue)
+        by_risk[item.risk_level] += 1
+        by_age[band] += 1
+        risk_by_age[item.risk_level][band] += 1
+    return by_risk, by_age, risk_by_age
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ never even loaded into memory otherwise.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -26,16 +26,7 @@ from sqlalchemy.orm import Session
 from monitor.config import RISK_LEVELS, Policy
 from monitor.durations import Duration
 from monitor.models import Offender, Visit
-from monitor.obligations import (
-    AGE_BANDS,
-    RISK_ORDER,
-    Item,
-    Obligations,
-    Personal,
-    Summary,
-    Unlocated,
-    age_band,
-)
+from monitor.obligations import Item, Obligations, Personal, Summary, Unlocated, most_overdue, overdue_mix
 
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
 
@@ -310,17 +301,11 @@ def _summary(
     caseload_by_team: Counter[str],
     caseload_by_risk: Counter[str],
 ) -> Summary:
-    by_risk = dict.fromkeys(RISK_LEVELS, 0)
+    by_risk, by_age, risk_by_age = overdue_mix(overdue)
     by_team = dict.fromkeys(sorted(caseload_by_team), 0)
-    by_age = dict.fromkeys(AGE_BANDS, 0)
-    risk_by_age: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(AGE_BANDS, 0))
     for item in overdue:
-        band = age_band(item.days_overdue)
-        by_risk[item.risk_level] = by_risk.get(item.risk_level, 0) + 1
         by_team[item.team] = by_team.get(item.team, 0) + 1
-        by_age[band] += 1
-        risk_by_age[item.risk_level][band] += 1
-    worst = min(overdue, key=lambda i: (-i.days_overdue, RISK_ORDER[i.risk_level], i.ref), default=None)
+    worst = most_overdue(overdue)
     flag = policy.failed_attempts_flag
     return Summary(
         active_caseload=sum(caseload_by_team.values()),
@@ -337,5 +322,5 @@ def _summary(
         failed_attempt_flags=sum(1 for i in (*overdue, *due_soon) if i.failed_attempts >= flag),
         caseload_by_team=dict(sorted(caseload_by_team.items())),
         caseload_by_risk={r: caseload_by_risk.get(r, 0) for r in RISK_LEVELS},
-        risk_by_age={r: dict(risk_by_age[r]) for r in RISK_LEVELS},
+        risk_by_age=risk_by_age,
     )
