@@ -14,6 +14,7 @@ import importlib
 import logging
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import click
@@ -136,6 +137,21 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def resolve_as_of(config: config_module.Config, text: str | None) -> date:
+    """``--as-of`` as given (YYYY-MM-DD or DD/MM/YYYY), else today in the configured timezone.
+
+    Never the UTC date: at 23:30 UTC on 30 June it is already 1 July in London.
+    """
+    from monitor.clock import parse_date, today
+
+    if not text:
+        return today(config.tz)
+    try:
+        return parse_date(text, config.tz)
+    except ValueError as exc:
+        raise fail(f"--as-of: {exc}", EXIT_USAGE) from None
 
 
 def fail(message: str, exit_code: int = EXIT_FAILURE) -> _Failure:

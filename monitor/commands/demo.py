@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import EXIT_FAILURE, fail, get_app
+from monitor.cli import EXIT_FAILURE, fail, get_app, resolve_as_of
 
 #: The date the committed demo register was generated for (seeds/: see README).
 SEED_AS_OF = date(2026, 11, 23)
@@ -34,7 +34,6 @@ SEED_AS_OF = date(2026, 11, 23)
 def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
     """Import the synthetic demo register, write the report and every digest."""
     from monitor import db
-    from monitor.clock import parse_date
     from monitor.delivery import deliver_pending
     from monitor.digest import preview_digests, queue_digests
     from monitor.importer import import_directory
@@ -44,10 +43,7 @@ def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
 
     app = get_app(ctx)
     base = app.config
-    try:
-        as_of = parse_date(as_of_text, base.tz)
-    except ValueError as exc:
-        raise fail(f"--as-of: {exc}", 2) from None
+    as_of = resolve_as_of(base, as_of_text)
     var = Path(var_dir)
     var.mkdir(parents=True, exist_ok=True)
     cfg = dataclasses.replace(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import EXIT_FAILURE, EXIT_USAGE, fail, get_app
+from monitor.cli import EXIT_FAILURE, fail, get_app, resolve_as_of
 
 KIND_CHOICES = ("officer", "team", "force", "escalation", "all")
 
@@ -37,18 +37,11 @@ KIND_CHOICES = ("officer", "team", "force", "escalation", "all")
 @click.pass_context
 def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: Path | None) -> None:
     """Queue the officer, team, force and escalation digests, then deliver them."""
-    from monitor.clock import parse_date
-    from monitor.digest import default_as_of, preview_digests, queue_digests
+    from monitor.digest import preview_digests, queue_digests
 
     app = get_app(ctx)
     config = app.config
-    if as_of_text:
-        try:
-            as_of = parse_date(as_of_text, config.tz)
-        except ValueError as exc:
-            raise fail(f"--as-of: {exc}", EXIT_USAGE) from None
-    else:
-        as_of = default_as_of(config)
+    as_of = resolve_as_of(config, as_of_text)
     engine = app.engine()
 
     if preview_dir is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from monitor.cli import EXIT_USAGE, fail, get_app
+from monitor.cli import fail, get_app, resolve_as_of
 from monitor.report import FORMATS
 
 TREND_DAYS = 90
@@ -58,20 +58,13 @@ def command(
     output: Path | None,
 ) -> None:
     """Overdue visits, risk reviews and notifications, worst first."""
-    from monitor.clock import parse_date, today
     from monitor.db import reading
     from monitor.report import render_report
     from monitor.scan import scan
 
     app = get_app(ctx)
     config = app.config
-    if as_of_text:
-        try:
-            as_of = parse_date(as_of_text, config.tz)
-        except ValueError as exc:
-            raise fail(f"--as-of: {exc}", EXIT_USAGE) from None
-    else:
-        as_of = today(config.tz)
+    as_of = resolve_as_of(config, as_of_text)
 
     engine = app.engine()
     with reading(engine) as session:
