@@ -1,4 +1,4 @@
-""""Today" is the London date; extract dates in ISO, UK and datetime forms."""
+""" "Today" is the London date; extract dates in ISO, UK and datetime forms."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def test_no_file_gives_defaults(tmp_path: Path) -> None:
 
 def test_cwd_config_file_is_found(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "monitor.toml").write_text('[policy]\ndue_soon_days = 7\n')
+    (tmp_path / "config" / "monitor.toml").write_text("[policy]\ndue_soon_days = 7\n")
     assert config_module.load().policy.due_soon_days == 7
 
 
@@ -58,11 +58,18 @@ def test_review_interval_single_string_applies_to_all_levels() -> None:
     ("toml", "key", "expected"),
     [
         ('timezone = "Mars/Olympus"', "timezone", "IANA timezone"),
-        ('[policy]\nintervals = { very_high = "monthly", high = "P3M", medium = "P6M", low = "P12M" }',
-         "policy.intervals.very_high", "ISO 8601 duration"),
+        (
+            '[policy]\nintervals = { very_high = "monthly", high = "P3M", medium = "P6M", low = "P12M" }',
+            "policy.intervals.very_high",
+            "ISO 8601 duration",
+        ),
         ('[policy]\nintervals = "P3M"', "policy.intervals", "a table"),
-        ('[policy]\nfirst_visit_within = "P0D"\nintervals = { very_high = "P0D", high = "P3M", medium = "P6M", '
-         'low = "P12M" }', "policy.intervals.very_high", "longer than zero"),
+        (
+            '[policy]\nfirst_visit_within = "P0D"\nintervals = { very_high = "P0D", high = "P3M", medium = "P6M", '
+            'low = "P12M" }',
+            "policy.intervals.very_high",
+            "longer than zero",
+        ),
         ("[policy]\ndue_soon_days = -1", "policy.due_soon_days", "whole number of at least 0"),
         ('[policy]\ninclude_names = "yes"', "policy.include_names", "true or false"),
         ('[mail]\ntransport = "pigeon"', "mail.transport", '"smtp" or "maildir"'),
@@ -70,10 +77,13 @@ def test_review_interval_single_string_applies_to_all_levels() -> None:
         ('[mail]\nmarking = ""', "mail.marking", "protective marking"),
         ('[mail]\ncase_url = "https://cases.example/"', "mail.case_url", "{ref}"),
         ('[smtp]\nsecurity = "ssl"', "smtp.security", '"starttls" or "tls" or "none"'),
-        ('[smtp]\nport = 70000', "smtp.port", "1 to 65535"),
+        ("[smtp]\nport = 70000", "smtp.port", "1 to 65535"),
         ('[smtp]\nca_file = "/nonexistent/ca.pem"', "smtp.ca_file", "readable PEM"),
-        ('[mail]\ntransport = "smtp"\n[smtp]\nhost = "relay.police.example"\nsecurity = "none"',
-         "smtp.security", "loopback"),
+        (
+            '[mail]\ntransport = "smtp"\n[smtp]\nhost = "relay.police.example"\nsecurity = "none"',
+            "smtp.security",
+            "loopback",
+        ),
         ('[schedule]\nofficer_digest = "0 7 * *"', "schedule.officer_digest", "5-field cron"),
         ('[schedule]\nteam_digest = "0 25 * * mon"', "schedule.team_digest", "valid 5-field cron"),
         ('[metrics]\nlisten = "0.0.0.0:9465"', "metrics.listen", "loopback only"),
@@ -106,7 +116,7 @@ def test_off_disables_a_job() -> None:
 def test_password_never_comes_from_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[smtp]\npassword = "hunter2"\n')
-    with pytest.raises(config_module.ConfigError, match="smtp.password"):
+    with pytest.raises(config_module.ConfigError, match=r"smtp\.password"):
         config_module.load(path)
     monkeypatch.setenv("MONITOR_SMTP_PASSWORD", "from-env")
     assert config_module.load().smtp.password == "from-env"

@@ -54,15 +54,27 @@ def test_timestamps_round_trip_as_aware_utc(engine: Engine) -> None:
 
 def test_naive_datetimes_are_refused(sqlite_engine: Engine) -> None:
     with pytest.raises(Exception, match="naive datetime"), transaction(sqlite_engine) as s:
-        s.add(Heartbeat(worker="w", host="h", pid=1, started_at=datetime(2026, 1, 1), beat_at=datetime(2026, 1, 1),
-                        version="t"))
+        s.add(
+            Heartbeat(
+                worker="w", host="h", pid=1, started_at=datetime(2026, 1, 1), beat_at=datetime(2026, 1, 1), version="t"
+            )
+        )
 
 
 def test_transaction_rolls_back_everything_on_error(engine: Engine) -> None:
     now = datetime.now(UTC)
     with pytest.raises(RuntimeError), transaction(engine) as s:
-        s.add(Offender(ref="RSO-1", risk_level="low", status="community", team="T", offender_manager="OM",
-                       registered_on=date(2020, 1, 1), updated_at=now))
+        s.add(
+            Offender(
+                ref="RSO-1",
+                risk_level="low",
+                status="community",
+                team="T",
+                offender_manager="OM",
+                registered_on=date(2020, 1, 1),
+                updated_at=now,
+            )
+        )
         s.flush()
         raise RuntimeError("midway")
     with reading(engine) as s:
@@ -79,15 +91,23 @@ def test_sqlite_writers_wait_rather_than_fail(sqlite_url: str) -> None:
     def second() -> None:
         started.wait()
         with transaction(b) as s:
-            s.execute(text("INSERT INTO heartbeats (worker, host, pid, started_at, beat_at, version) "
-                           "VALUES ('b', 'h', 2, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't')"))
+            s.execute(
+                text(
+                    "INSERT INTO heartbeats (worker, host, pid, started_at, beat_at, version) "
+                    "VALUES ('b', 'h', 2, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't')"
+                )
+            )
         results.append("b")
 
     t = threading.Thread(target=second)
     t.start()
     with transaction(a) as s:
-        s.execute(text("INSERT INTO heartbeats (worker, host, pid, started_at, beat_at, version) "
-                       "VALUES ('a', 'h', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't')"))
+        s.execute(
+            text(
+                "INSERT INTO heartbeats (worker, host, pid, started_at, beat_at, version) "
+                "VALUES ('a', 'h', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't')"
+            )
+        )
         started.set()
         import time
 
