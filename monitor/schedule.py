@@ -237,15 +237,10 @@ def safe_error(exc: BaseException) -> str:
 
     from monitor.config import ConfigError
     from monitor.db import SchemaError
+    from monitor.importer import ImportFailure
     from monitor.jobs import JobFailed
 
-    trusted: tuple[type[BaseException], ...] = (JobFailed, ConfigError, SchemaError, OSError, TimeoutError)
-    try:
-        from monitor.importer import ImportFailure
-
-        trusted = (*trusted, ImportFailure)
-    except ImportError:  # pragma: no cover - the importer lands separately
-        pass
+    trusted = (JobFailed, ConfigError, SchemaError, ImportFailure, OSError, TimeoutError)
     if isinstance(exc, SQLAlchemyError):
         orig = getattr(exc, "orig", None)
         inner = f" ({type(orig).__name__})" if orig is not None else ""

@@ -28,26 +28,12 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from monitor.durations import add_months
+from monitor.importer import OFFENDERS, OFFICERS, SPECS, VISITS
 
-OFFENDER_COLUMNS: tuple[str, ...] = (
-    "ref",
-    "risk_level",
-    "status",
-    "team",
-    "offender_manager",
-    "registered_on",
-    "status_since",
-    "management",
-    "risk_assessed_on",
-    "last_notified_on",
-    "no_fixed_abode",
-    "registration_ends",
-    "surname",
-    "forenames",
-    "date_of_birth",
-)
-VISIT_COLUMNS: tuple[str, ...] = ("visit_id", "ref", "visit_date", "outcome", "visit_type", "officer")
-OFFICER_COLUMNS: tuple[str, ...] = ("officer_id", "name", "email", "team", "role", "active")
+# The CSV contract's columns, in contract order: the importer's specs are the one source.
+OFFENDER_COLUMNS: tuple[str, ...] = SPECS[OFFENDERS].known
+VISIT_COLUMNS: tuple[str, ...] = SPECS[VISITS].known
+OFFICER_COLUMNS: tuple[str, ...] = SPECS[OFFICERS].known
 
 #: Obviously fake names: nobody reading a demo can mistake a row for a real person.
 SURNAMES: tuple[str, ...] = (
