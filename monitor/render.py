@@ -54,6 +54,11 @@ def format_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt)
 
 
+def date_words(d: date | None, none: str = "Never") -> str:
+    """Report-table date without a leading zero ("3 Nov 2026"); ``none`` for a missing date."""
+    return d.strftime("%d %b %Y").lstrip("0") if d else none
+
+
 def iso_date(value: date | datetime | None) -> str:
     return "never" if value is None else value.isoformat()[:10]
 
@@ -95,6 +100,8 @@ def _configure(env: Environment) -> Environment:
     env.filters["risk"] = risk_label
     env.filters["overdue"] = overdue_words
     env.filters["plural"] = plural
+    env.filters["date_words"] = date_words
+    env.globals["plural"] = plural
     env.filters["case_url"] = _case_url_filter
     env.globals["risk_labels"] = RISK_LABELS
     return env

@@ -26,14 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
-from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from jinja2 import Template
 
 from monitor.config import Config
-from monitor.obligations import AGE_BANDS, RISK_LABELS, RISK_ORDER, Item, Obligations, Unlocated, age_band
+from monitor.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated, age_band
+from monitor.render import case_link, date_words, html_environment, plural, risk_label
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
@@ -107,10 +106,6 @@ def render_report(
 # ---------------------------------------------------------------------------- words
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def status_words(item: Item) -> str:
     """How overdue, in words: "OVERDUE 12 days", "Due today", "Due in 3 days"."""
     if item.days_overdue > 0:
@@ -127,14 +122,6 @@ def failed_words(item: Item, flag: int) -> str:
     if item.failed_attempts:
         return plural(item.failed_attempts, "failed attempt")
     return "None"
-
-
-def risk_words(risk: str) -> str:
-    return RISK_LABELS.get(risk, risk)
-
-
-def date_words(d: date | None, none: str = "Never") -> str:
-    return d.strftime("%d %b %Y").lstrip("0") if d else none
 
 
 def scope_words(obligations: Obligations) -> str:
@@ -407,7 +394,7 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
     overview.add_row(t("Overdue home visits (backlog)"), t(sm.overdue_visits, "bold red" if sm.overdue_visits else ""))
     overview.add_row(
         t("Risk mix of backlog"),
-        t(", ".join(f"{risk_words(r)} {sm.by_risk.get(r, 0)}" for r in RISK_ORDER)),
+        t(", ".join(f"{risk_label(r)} {sm.by_risk.get(r, 0)}" for r in RISK_ORDER)),
     )
     overview.add_row(
         t("How overdue"),
@@ -437,7 +424,7 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
     def common(item: Item | Unlocated) -> list[_Cell]:
         return [
             _Cell(printable(item.ref)),
-            _Cell(risk_words(item.risk_level)),
+            _Cell(risk_label(item.risk_level)),
             _Cell(printable(item.team)),
             _Cell(printable(item.offender_manager)),
         ]
@@ -513,30 +500,9 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
 
 
 @lru_cache(maxsize=1)
-def template_environment() -> Environment:
-    """Jinja2 environment for the shipped templates: autoescape on, undefined is an error."""
-    env = Environment(
-        loader=FileSystemLoader(str(files("monitor.templates"))),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["date_words"] = date_words
-    env.filters["risk_words"] = risk_words
-    env.globals["plural"] = plural
-    return env
-
-
 def _template(name: str) -> Template:
-    return template_environment().get_template(name)
-
-
-def case_link(config: Config, ref: str) -> str | None:
-    """The case system URL for ``ref`` (URL-encoded: refs are free text), or None."""
-    if not config.mail.case_url:
-        return None
-    return config.mail.case_url.format(ref=quote(ref, safe=""))
+    """From the shared HTML environment (render.py: autoescape on every template, StrictUndefined)."""
+    return html_environment().get_template(name)
 
 
 def trend_chart(trend: Sequence[tuple[date, int]], *, width: int = 640, height: int = 160) -> dict[str, Any] | None:
@@ -594,7 +560,7 @@ def render_html(
     risk_rows = [
         {
             "risk": r,
-            "label": risk_words(r),
+            "label": risk_label(r),
             "bands": [sm.risk_by_age.get(r, {}).get(b, 0) for b in AGE_BANDS],
             "total": sm.by_risk.get(r, 0),
             "caseload": sm.caseload_by_risk.get(r, 0),
@@ -618,7 +584,7 @@ def render_html(
         "sections": SECTION_TITLES,
         "status_words": status_words,
         "failed_words": lambda item: failed_words(item, flag),
-        "case_link": lambda ref: case_link(config, ref),
+        "case_link": lambda ref: case_link(config.mail.case_url, ref),
         "personal_name": personal_name,
         "trend": trend_chart(trend) if trend else None,
     }
