@@ -30,7 +30,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -811,15 +811,63 @@ def _existing_keys(session: Session, periods: Iterable[str]) -> set[tuple[str, s
     return {(k, r, p) for k, r, p in session.execute(stmt)}
 
 
+#: Messages rendered and queued per transaction by queue_digests.
+QUEUE_CHUNK = 200
+
+
+def _record_blocked(session: Session, run: DigestRun, plan: Plan, now: datetime) -> None:
+    """A recipient the allow-list refuses: not queued, but logged as a disclosure attempt."""
+    from monitor import outbox
+
+    ctx = plan.context
+    reason = plan.problem or "blocked"
+    outbox.record_disclosure(
+        session,
+        kind=ctx.kind,
+        recipient=ctx.recipient.officer_id,
+        email=plan.officer.email if plan.officer is not None else "",
+        case_refs=ctx.case_refs,
+        message_id="",
+        transport="none",
+        outcome="blocked",
+        relay_reply=reason,
+        at=now,
+    )
+    run.blocked_detail.append((ctx.kind, ctx.recipient.officer_id, reason))
+    if (ctx.recipient.officer_id, reason) not in run.blocked:
+        run.blocked.append((ctx.recipient.officer_id, reason))
+
+
+def _enqueue(session: Session, run: DigestRun, plan: Plan, message: EmailMessage, now: datetime) -> None:
+    from monitor import outbox
+
+    ctx = plan.context
+    row = outbox.enqueue(
+        session,
+        kind=ctx.kind,
+        recipient=ctx.recipient.officer_id,
+        email=ctx.recipient.email,
+        period=ctx.period,
+        message=message,
+        case_refs=ctx.case_refs,
+        now=now,
+    )
+    if row is None:  # another process queued it since we looked
+        run.already_queued += 1
+        return
+    run.queued += 1
+    run.messages.append(
+        QueuedMessage(ctx.kind, ctx.recipient.officer_id, ctx.period, str(message["Message-ID"]), len(ctx.case_refs))
+    )
+
+
 def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> DigestRun:
     """Compute, render and queue the ``kind`` digests (or ``all``) for ``as_of``.
 
     One scan for the whole force; messages already queued for their period are skipped
     before rendering; blocked recipients are not queued but logged as ``blocked``
-    disclosures. Everything is queued in one transaction.
+    disclosures. Rendering happens outside any write transaction, QUEUE_CHUNK at a time.
     """
-    from monitor import outbox
-
     kinds = kinds_for(kind)
     run = DigestRun(as_of=as_of, kinds=kinds)
     with reading(engine) as session:
@@ -828,62 +876,31 @@ def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> Dig
     run.skipped_empty = plans.skipped_empty
     run.no_recipient = list(plans.no_recipient)
 
-    to_queue: list[tuple[Plan, EmailMessage]] = []
-    to_block: list[Plan] = []
-    for plan in plans.plans:
-        if plan.key in existing:
-            run.already_queued += 1
-        elif plan.problem is not None:
-            to_block.append(plan)
-        else:
+    to_block = [p for p in plans.plans if p.key not in existing and p.problem is not None]
+    to_render = [p for p in plans.plans if p.key not in existing and p.problem is None]
+    run.already_queued += len(plans.plans) - len(to_block) - len(to_render)
+
+    now = now_utc()
+    if to_block:
+        with transaction(engine) as session:
+            for plan in to_block:
+                _record_blocked(session, run, plan, now)
+    # Render and queue in chunks: memory stays bounded at national scale, and the write
+    # lock (SQLite) is held only while a chunk is inserted, never while rendering. A crash
+    # between chunks is harmless: the (kind, recipient, period) key makes a re-run queue
+    # exactly the rest.
+    for start in range(0, len(to_render), QUEUE_CHUNK):
+        rendered: list[tuple[Plan, EmailMessage]] = []
+        for plan in to_render[start : start + QUEUE_CHUNK]:
             try:
                 message, _ = build_digest_message(plan.context, config)
             except ValueError as exc:
                 run.errors.append((plan.context.kind, plan.context.recipient.officer_id, str(exc)))
                 continue
-            to_queue.append((plan, message))
-
-    now = now_utc()
-    with transaction(engine) as session:
-        for plan in to_block:
-            ctx = plan.context
-            reason = plan.problem or "blocked"
-            outbox.record_disclosure(
-                session,
-                kind=ctx.kind,
-                recipient=ctx.recipient.officer_id,
-                email=plan.officer.email if plan.officer is not None else "",
-                case_refs=ctx.case_refs,
-                message_id="",
-                transport="none",
-                outcome="blocked",
-                relay_reply=reason,
-                at=now,
-            )
-            run.blocked_detail.append((ctx.kind, ctx.recipient.officer_id, reason))
-            if (ctx.recipient.officer_id, reason) not in run.blocked:
-                run.blocked.append((ctx.recipient.officer_id, reason))
-        for plan, message in to_queue:
-            ctx = plan.context
-            row = outbox.enqueue(
-                session,
-                kind=ctx.kind,
-                recipient=ctx.recipient.officer_id,
-                email=ctx.recipient.email,
-                period=ctx.period,
-                message=message,
-                case_refs=ctx.case_refs,
-                now=now,
-            )
-            if row is None:
-                run.already_queued += 1
-            else:
-                run.queued += 1
-                run.messages.append(
-                    QueuedMessage(
-                        ctx.kind, ctx.recipient.officer_id, ctx.period, str(message["Message-ID"]), len(ctx.case_refs)
-                    )
-                )
+            rendered.append((plan, message))
+        with transaction(engine) as session:
+            for plan, message in rendered:
+                _enqueue(session, run, plan, message, now)
     return run
 
 

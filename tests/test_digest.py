@@ -667,3 +667,37 @@ def test_digest_command_default_as_of_is_london_today(
     assert result.exit_code == 0, result.output
     assert "Digests for 2026-06-29" in result.output
     assert [r.period for r in outbox_rows(engine)] == ["2026-W27"]
+
+
+def test_queueing_in_chunks_survives_a_failure_between_chunks(
+    engine: Engine, cfg: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages are rendered and queued a chunk at a time; a crash midway loses nothing."""
+    import monitor.digest as digest_module
+
+    config = cfg()
+    oms = tuple(f"OM{i}" for i in range(1, 6))
+    with transaction(engine) as s:
+        staff(s, oms=oms)
+        for i, om in enumerate(oms):
+            person(s, f"R{i}", "high", 5 + i, om=om)
+    monkeypatch.setattr(digest_module, "QUEUE_CHUNK", 2)
+
+    real_build = digest_module.build_digest_message
+    built: list[str] = []
+
+    def failing_build(context: Any, config: Config) -> Any:
+        if len(built) == 3:  # the second chunk's second message
+            raise RuntimeError("renderer crashed")
+        built.append(context.recipient.officer_id)
+        return real_build(context, config)
+
+    monkeypatch.setattr(digest_module, "build_digest_message", failing_build)
+    with pytest.raises(RuntimeError):
+        queue_digests(engine, config, "officer", AS_OF)
+    assert len(outbox_rows(engine)) == 2  # the first chunk was committed, the second not
+
+    monkeypatch.setattr(digest_module, "build_digest_message", real_build)
+    run = queue_digests(engine, config, "officer", AS_OF)
+    assert (run.queued, run.already_queued) == (3, 2)
+    assert sorted(r.recipient for r in outbox_rows(engine)) == sorted(oms)
