@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
         "max_attempts": 8,
         "retry_base_seconds": 60,
         "retry_max_seconds": 3600,
+        "keep_sent_days": 30,
     },
     "smtp": {
         "host": "localhost",
@@ -144,6 +145,7 @@ class MailSettings:
     max_attempts: int
     retry_base_seconds: int
     retry_max_seconds: int
+    keep_sent_days: int
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         max_attempts=_int(m, "mail.max_attempts", source, minimum=1),
         retry_base_seconds=_int(m, "mail.retry_base_seconds", source, minimum=1),
         retry_max_seconds=_int(m, "mail.retry_max_seconds", source, minimum=1),
+        keep_sent_days=_int(m, "mail.keep_sent_days", source, minimum=0),
     )
 
     s = raw["smtp"]

@@ -102,6 +102,8 @@ class DeliveryReport:
     failed_details: list[Detail] = field(default_factory=list)
     blocked_details: list[Detail] = field(default_factory=list)
     stopped: str | None = None
+    #: Stored bodies of finished messages erased this run (mail.keep_sent_days).
+    purged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -571,6 +573,9 @@ def deliver_pending(
                 break
     finally:
         transport.close()
+    with transaction(engine) as session:
+        keep = timedelta(days=config.mail.keep_sent_days)
+        report.purged = outbox.purge_content(session, queued_before=_now() - keep)
     with reading(engine) as session:
         report.pending = int(
             session.scalar(

@@ -24,7 +24,7 @@ from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,30 @@ def still_ours(session: Session, message: OutboxMessage, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+#: Statuses whose stored message will never be sent again.
+FINAL_STATUSES: tuple[str, ...] = ("sent", "failed", "blocked")
+
+
+def purge_content(session: Session, *, queued_before: datetime) -> int:
+    """Erase the stored bodies of finished messages queued before ``queued_before``.
+
+    Data minimisation (DPA 2018 Part 3): once a message has gone (or never will), its body
+    is only a second copy of case data. The row stays, with its key, Message-ID, case refs
+    and outcome, so idempotency and the disclosure log are unaffected. Returns the count.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(FINAL_STATUSES),
+            OutboxMessage.created_at < queued_before,
+            func.length(OutboxMessage.content) > 0,
+        )
+        .values(content=b"")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def finish(session: Session, message: OutboxMessage, **values: object) -> bool:

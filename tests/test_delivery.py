@@ -646,3 +646,38 @@ def test_non_ascii_body_goes_as_8bitmime_unchanged(
     (got,) = smtp_relay.received
     assert got.data.rstrip(b"\r\n") == content.rstrip(b"\r\n")
     assert "Überfällig" in got.message.get_content()
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+def test_bodies_of_finished_messages_are_erased_after_keep_sent_days(
+    engine: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path
+) -> None:
+    config = make_config(db_url, mail={"maildir": str(tmp_path / "outbox"), "keep_sent_days": 30})
+    old_sent, recent_sent, old_pending = queue(engine, "OM1"), queue(engine, "OM2"), queue(engine, "OM3")
+    with transaction(engine) as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_((old_sent, recent_sent)))
+            .values(status="sent", sent_at=NOW)
+        )
+        # OM3's message is still waiting (backoff) and old: never erased before it goes.
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == old_pending)
+            .values(next_attempt_at=datetime.now(UTC) + timedelta(days=1))
+        )
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_((old_sent, old_pending)))
+            .values(created_at=datetime.now(UTC) - timedelta(days=31))
+        )
+    report = deliver_pending(engine, config)
+    rows = outbox_rows(engine)
+    assert report.purged == 1
+    assert rows[old_sent].content == b""
+    assert rows[old_sent].message_id and rows[old_sent].case_refs == ["C-0001"]  # the record stays
+    assert BODY_MARKER.encode() in rows[recent_sent].content
+    assert BODY_MARKER.encode() in rows[old_pending].content and rows[old_pending].status == "pending"
+    assert deliver_pending(engine, config).purged == 0  # nothing twice
