@@ -95,7 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "import": {"drop_dir": ""},
     "daemon": {
         "heartbeat_seconds": 15,
-        "stale_after_seconds": 60,
+        "stale_after_seconds": 45,
         "shutdown_timeout_seconds": 60,
         "late_after_seconds": 900,
         "tick_seconds": 5,

@@ -333,7 +333,7 @@ def test_stale_worker_run_is_abandoned_and_rerun(engine: Engine, db_url: str, ma
         )
     seed_run(engine, "officer_digest", fire, outcome="running", worker="dead:1:abc")
     fake = FakeJobs()
-    # 30 s after its last beat the worker is not yet stale (stale_after_seconds = 60): hands off.
+    # 30 s after its last beat the worker is not yet stale (stale_after_seconds = 45): hands off.
     with freeze_time(fire + timedelta(seconds=35)):
         assert Runner(engine, cfg, registry=fake.registry()).run_due() == []
     assert fake.calls == []
