@@ -246,30 +246,12 @@ class SmtpTransport:
                 if not conn.has_extn("auth"):
                     raise StopBatch("the relay offers no AUTH but smtp.username is set: refusing to send")
                 conn.login(s.username, s.password)
-        except StopBatch:
+        except (StopBatch, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
             _close_quietly(conn)
-            raise
-        except ssl.SSLCertVerificationError as exc:
-            _close_quietly(conn)
-            raise StopBatch(f"relay TLS certificate not trusted: {exc.verify_message or exc}") from None
-        except ssl.SSLError as exc:
-            _close_quietly(conn)
-            raise StopBatch(f"TLS with the relay failed: {exc.reason or exc}") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            _close_quietly(conn)
-            raise StopBatch(f"relay refused our login: {_reply_text(exc.smtp_code, exc.smtp_error)}") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            _close_quietly(conn)
-            raise StopBatch(f"relay does not support a required extension: {exc}") from None
-        except smtplib.SMTPResponseException as exc:
-            _close_quietly(conn)
-            reply = _reply_text(exc.smtp_code, exc.smtp_error)
-            if 400 <= exc.smtp_code < 500:
-                raise Unreachable(f"relay not accepting connections: {reply}") from None
-            raise StopBatch(f"relay refused the session: {reply}") from None
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            _close_quietly(conn)
-            raise Unreachable(f"relay unreachable: {type(exc).__name__}: {exc}") from None
+            failure = _session_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from None
         return conn
 
     def send(self, message: OutboxMessage) -> str:
@@ -329,6 +311,30 @@ def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
     if 400 <= code < 500:
         return TransientFailure(f"{reply} (deferred at {stage})")
     return PermanentFailure(f"{reply} (refused at {stage})")
+
+
+def _session_failure(exc: Exception) -> SendError:
+    """How the run treats a failure to set up the relay session (checked most specific first).
+
+    Anything about trust (certificate, TLS, login, missing extensions, a 5xx greeting)
+    stops the batch; a 4xx greeting or no connection at all is transient.
+    """
+    if isinstance(exc, StopBatch):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return StopBatch(f"relay TLS certificate not trusted: {exc.verify_message or exc}")
+    if isinstance(exc, ssl.SSLError):
+        return StopBatch(f"TLS with the relay failed: {exc.reason or exc}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return StopBatch(f"relay refused our login: {_reply_text(exc.smtp_code, exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return StopBatch(f"relay does not support a required extension: {exc}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = _reply_text(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            return Unreachable(f"relay not accepting connections: {reply}")
+        return StopBatch(f"relay refused the session: {reply}")
+    return Unreachable(f"relay unreachable: {type(exc).__name__}: {exc}")
 
 
 def _close_quietly(conn: smtplib.SMTP | None) -> None:
