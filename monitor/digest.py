@@ -43,7 +43,16 @@ from monitor.clock import now_utc, today
 from monitor.db import reading, transaction
 from monitor.messages import build_message, new_message_id
 from monitor.models import Officer, OutboxMessage
-from monitor.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated, most_overdue, overdue_mix
+from monitor.obligations import (
+    AGE_BANDS,
+    RISK_ORDER,
+    Item,
+    Obligations,
+    Unlocated,
+    most_overdue,
+    overdue_mix,
+    warrant_flagged,
+)
 from monitor.recipients import recipient_problem
 from monitor.snapshot import backlog_series, caseload_counts, team_totals
 
@@ -137,7 +146,7 @@ class Backlog:
             overdue_risk_reviews=len(reviews),
             overdue_notifications=len(notifications),
             whereabouts_unknown=len(unlocated),
-            warrant_flags=sum(1 for i in (*overdue, *due_soon) if i.failed_attempts >= flag),
+            warrant_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
         )
 
 
@@ -575,7 +584,7 @@ class _Builder:
                 due_soon=due_soon,
                 overdue_risk_reviews=self.get("reviews", scope),
                 overdue_notifications=self.get("notifications", scope),
-                warrant_flags=[i for i in (*overdue, *due_soon) if i.failed_attempts >= self.flag],
+                warrant_flags=warrant_flagged((*overdue, *due_soon), self.flag),
                 whereabouts_unknown=self.get("unlocated", scope),
             )
             self._add(out, context, officer)

@@ -57,6 +57,11 @@ def overdue_mix(overdue: Iterable[Item]) -> tuple[dict[str, int], dict[str, int]
     return by_risk, by_age, risk_by_age
 
 
+def warrant_flagged(items: Iterable[Item], flag: int) -> list[Item]:
+    """Visits with ``flag`` or more failed attempts since the last completed one (s.96B)."""
+    return [i for i in items if i.failed_attempts >= flag]
+
+
 @dataclass(frozen=True)
 class Personal:
     """Personal data, present only when ``policy.include_names`` is on."""

@@ -206,12 +206,8 @@ def claim_batch(
     return list(rows)
 
 
-def still_ours(session: Session, message: OutboxMessage, now: datetime) -> bool:
-    """Renew our claim (conditional on the token); False if another worker took the row.
-
-    Called just before the network send, so a batch that ran long cannot send a message
-    whose lease expired and was taken over meanwhile.
-    """
+def _update_if_ours(session: Session, message: OutboxMessage, **values: object) -> bool:
+    """UPDATE the row only while it is still ``sending`` under our claim token."""
     result = session.execute(
         update(OutboxMessage)
         .where(
@@ -219,10 +215,19 @@ def still_ours(session: Session, message: OutboxMessage, now: datetime) -> bool:
             OutboxMessage.status == "sending",
             OutboxMessage.claim_token == message.claim_token,
         )
-        .values(claimed_at=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def still_ours(session: Session, message: OutboxMessage, now: datetime) -> bool:
+    """Renew our claim (conditional on the token); False if another worker took the row.
+
+    Called just before the network send, so a batch that ran long cannot send a message
+    whose lease expired and was taken over meanwhile.
+    """
+    return _update_if_ours(session, message, claimed_at=now)
 
 
 #: Statuses whose stored message will never be sent again.
@@ -251,14 +256,4 @@ def purge_content(session: Session, *, queued_before: datetime) -> int:
 
 def finish(session: Session, message: OutboxMessage, **values: object) -> bool:
     """Move a claimed row to its outcome (conditional on our claim token); clears the claim."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message.id,
-            OutboxMessage.status == "sending",
-            OutboxMessage.claim_token == message.claim_token,
-        )
-        .values(claim_token=None, claimed_at=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return _update_if_ours(session, message, claim_token=None, claimed_at=None, **values)

@@ -26,7 +26,16 @@ from sqlalchemy.orm import Session
 from monitor.config import RISK_LEVELS, Policy
 from monitor.durations import Duration
 from monitor.models import Offender, Visit
-from monitor.obligations import Item, Obligations, Personal, Summary, Unlocated, most_overdue, overdue_mix
+from monitor.obligations import (
+    Item,
+    Obligations,
+    Personal,
+    Summary,
+    Unlocated,
+    most_overdue,
+    overdue_mix,
+    warrant_flagged,
+)
 
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
 
@@ -319,7 +328,7 @@ def _summary(
         overdue_risk_reviews=len(reviews),
         overdue_notifications=len(notifications),
         whereabouts_unknown=len(unlocated),
-        failed_attempt_flags=sum(1 for i in (*overdue, *due_soon) if i.failed_attempts >= flag),
+        failed_attempt_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
         caseload_by_team=dict(sorted(caseload_by_team.items())),
         caseload_by_risk={r: caseload_by_risk.get(r, 0) for r in RISK_LEVELS},
         risk_by_age=risk_by_age,
