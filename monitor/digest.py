@@ -54,7 +54,7 @@ from monitor.obligations import (
     warrant_flagged,
 )
 from monitor.recipients import recipient_problem
-from monitor.snapshot import backlog_series, caseload_counts, team_totals
+from monitor.snapshot import backlog_series, team_totals
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -386,8 +386,7 @@ def build_plans(
 
         obligations = scan(session, scan_policy(config), as_of)
     officers = {o.officer_id: o for o in session.scalars(select(Officer))}
-    caseload = caseload_counts(session, as_of)
-    builder = _Builder(config, as_of, obligations, officers, caseload)
+    builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
     out = Plans()
     for kind in kinds:
         if kind == "officer":

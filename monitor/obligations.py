@@ -225,6 +225,9 @@ class Obligations:
     summary: Summary
     failed_attempts_flag: int = 2
     include_names: bool = False
+    #: In-scope people per (team, risk level, offender manager): snapshots and per-officer
+    #: tables need the cross, which the summary's per-team and per-risk counts do not give.
+    caseload: dict[tuple[str, str, str], int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -155,9 +155,7 @@ def scan(
     reviews: list[Item] = []
     notifications: list[Item] = []
     unlocated: list[Unlocated] = []
-    caseload_by_team: Counter[str] = Counter()
-    caseload_by_risk: Counter[str] = Counter()
-    caseload_by_officer: Counter[str] = Counter()
+    caseload: Counter[tuple[str, str, str]] = Counter()  # (team, risk, offender manager)
     soon = policy.due_soon_days
 
     for row in rows:
@@ -178,9 +176,7 @@ def scan(
             failed,
             *names,
         ) = row
-        caseload_by_team[team_code] += 1
-        caseload_by_risk[risk] += 1
-        caseload_by_officer[manager] += 1
+        caseload[(team_code, risk, manager)] += 1
         start: date = status_since or registered_on
         common: dict[str, Any] = {
             "ref": ref,
@@ -240,9 +236,11 @@ def scan(
         reviews,
         notifications,
         unlocated,
-        caseload_by_team,
-        caseload_by_risk,
+        caseload,
     )
+    caseload_by_officer: Counter[str] = Counter()
+    for (_team, _risk, manager), n in caseload.items():
+        caseload_by_officer[manager] += n
     return Obligations(
         as_of=as_of,
         team=team,
@@ -255,6 +253,7 @@ def scan(
         summary=summary,
         failed_attempts_flag=policy.failed_attempts_flag,
         include_names=policy.include_names,
+        caseload=dict(caseload),
         extra={"caseload_by_officer": dict(sorted(caseload_by_officer.items()))},
     )
 
@@ -307,9 +306,13 @@ def _summary(
     reviews: list[Item],
     notifications: list[Item],
     unlocated: list[Unlocated],
-    caseload_by_team: Counter[str],
-    caseload_by_risk: Counter[str],
+    caseload: Counter[tuple[str, str, str]],
 ) -> Summary:
+    caseload_by_team: Counter[str] = Counter()
+    caseload_by_risk: Counter[str] = Counter()
+    for (team, risk, _manager), n in caseload.items():
+        caseload_by_team[team] += n
+        caseload_by_risk[risk] += n
     by_risk, by_age, risk_by_age = overdue_mix(overdue)
     by_team = dict.fromkeys(sorted(caseload_by_team), 0)
     for item in overdue:

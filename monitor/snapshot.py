@@ -14,42 +14,20 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monitor.clock import now_utc
 from monitor.config import RISK_LEVELS
 from monitor.db import reading, transaction
-from monitor.models import BacklogSnapshot, Offender
+from monitor.models import BacklogSnapshot
 from monitor.obligations import Obligations, age_band
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from monitor.config import Config
-
-OUT_OF_SCOPE_STATUSES = ("deceased", "deregistered")
-
-
-def caseload_counts(session: Session, as_of: date) -> dict[tuple[str, str, str], int]:
-    """In-scope people per (team, risk level, offender manager), in one GROUP BY.
-
-    Uses the scan's scope rule (RULES.md): registered on or before ``as_of``, registration
-    not ended, status neither deceased nor deregistered. The scan's summary has caseload
-    per team and per risk but not the cross of the two, which snapshots and per-officer
-    tables need; the sum always equals ``summary.active_caseload`` (a test checks).
-    """
-    stmt = (
-        select(Offender.team, Offender.risk_level, Offender.offender_manager, func.count())
-        .where(
-            Offender.registered_on <= as_of,
-            or_(Offender.registration_ends.is_(None), Offender.registration_ends >= as_of),
-            Offender.status.not_in(OUT_OF_SCOPE_STATUSES),
-        )
-        .group_by(Offender.team, Offender.risk_level, Offender.offender_manager)
-    )
-    return {(team, risk, om): int(n) for team, risk, om, n in session.execute(stmt)}
 
 
 @dataclass
@@ -105,7 +83,7 @@ def take_snapshot(engine: Engine, config: Config, as_of: date) -> int:
 
     with reading(engine) as session:
         obligations = scan(session, config.policy, as_of)
-        cells = snapshot_cells(obligations, caseload_counts(session, as_of), config.policy.due_soon_days)
+        cells = snapshot_cells(obligations, obligations.caseload, config.policy.due_soon_days)
     for attempt in range(3):
         try:
             _upsert(engine, as_of, cells)
