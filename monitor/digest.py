@@ -39,8 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import render
-from monitor.clock import now_utc, today
+from monitor.clock import now_utc
 from monitor.db import reading, transaction
+from monitor.durations import add_months
 from monitor.messages import build_message, new_message_id
 from monitor.models import Officer, OutboxMessage
 from monitor.obligations import (
@@ -85,11 +86,6 @@ def period_key(kind: str, as_of: date) -> str:
     if kind == "escalation":
         return as_of.isoformat()
     raise ValueError(f"unknown digest kind {kind!r}: expected one of {', '.join(KINDS)}")
-
-
-def default_as_of(config: Config) -> date:
-    """Today in the configured timezone (a Sunday 23:30 UTC in summer is Monday in London)."""
-    return today(config.tz)
 
 
 def kinds_for(kind: str) -> tuple[str, ...]:
@@ -415,7 +411,7 @@ def _week_change(session: Session, as_of: date) -> dict[str, tuple[date, int]]:
 
 def _trends(session: Session, as_of: date, current: int) -> tuple[list[TrendPoint], list[TrendPoint]]:
     """Weekly points for the last weeks and month-end points for the last months."""
-    first_month = _add_months(date(as_of.year, as_of.month, 1), -(TREND_MONTHS - 1))
+    first_month = add_months(date(as_of.year, as_of.month, 1), -(TREND_MONTHS - 1))
     series = dict(backlog_series(session, end=as_of, days=(as_of - first_month).days + 1))
     days = sorted(series)
 
@@ -433,16 +429,11 @@ def _trends(session: Session, as_of: date, current: int) -> tuple[list[TrendPoin
         weekly.append(TrendPoint(f"{k} week{'s' if k > 1 else ''} ago", on, value))
     monthly: list[TrendPoint] = []
     for k in range(TREND_MONTHS - 1, -1, -1):
-        start = _add_months(date(as_of.year, as_of.month, 1), -k)
-        end = min(_add_months(start, 1) - timedelta(days=1), as_of)
+        start = add_months(date(as_of.year, as_of.month, 1), -k)
+        end = min(add_months(start, 1) - timedelta(days=1), as_of)
         on, value = latest_between(start, end)
         monthly.append(TrendPoint(start.strftime("%b %Y"), on, value))
     return weekly, monthly
-
-
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 _Scope = tuple[str, ...]  # () = whole force, ("om", id), ("team", code), ("team_om", code, id)

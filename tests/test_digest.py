@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import monitor.scan
+from monitor.cli import resolve_as_of
 from monitor.config import Config
 from monitor.db import reading, transaction
 from monitor.digest import (
@@ -31,7 +32,6 @@ from monitor.digest import (
     OfficerDigest,
     Recipient,
     build_plans,
-    default_as_of,
     kinds_for,
     period_key,
     preview_digests,
@@ -152,8 +152,8 @@ def test_default_as_of_is_the_london_date(
 ) -> None:
     config = make_config()
     with freeze_time(instant):
-        assert default_as_of(config) == as_of
-        assert period_key("officer", default_as_of(config)) == week
+        assert resolve_as_of(config, None) == as_of  # what `digest` uses without --as-of
+        assert period_key("officer", resolve_as_of(config, None)) == week
 
 
 # --------------------------------------------------------------------------- rendering without a database
