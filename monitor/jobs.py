@@ -31,6 +31,7 @@ from monitor.clock import now_utc, today
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.delivery import DeliveryReport
 
 log = logging.getLogger("monitor.jobs")
 
@@ -48,40 +49,17 @@ class JobFailed(Exception):
         self.counts = counts or {}
 
 
-def _field(obj: Any, name: str, default: Any = 0) -> Any:
-    return getattr(obj, name, default)
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    try:
-        return len(value)
-    except TypeError:
-        return 0
-
-
-def _delivery_counts(report: Any) -> dict[str, int]:
-    return {
-        "sent": _count(_field(report, "sent")),
-        "pending": _count(_field(report, "pending")),
-        "failed": _count(_field(report, "failed")),
-        "blocked": _count(_field(report, "blocked")),
-    }
-
-
-def _delivery_problem(report: Any, counts: dict[str, Any]) -> str | None:
+def _delivery_problem(report: DeliveryReport) -> str | None:
     """Why a delivery run must show as failed: dead letters, or a stop on a relay problem.
 
     Messages left pending by a stop are retried by the next ``deliver`` run, but the run
     that met the problem is failed so that ``health`` and the metrics show it.
     """
     problems = []
-    if counts.get("failed"):
-        problems.append(f"{counts['failed']} message(s) failed permanently (see the outbox)")
-    stopped = _field(report, "stopped", None)
-    if stopped:
-        problems.append(f"delivery stopped early: {stopped}")
+    if report.failed:
+        problems.append(f"{report.failed} message(s) failed permanently (see the outbox)")
+    if report.stopped:
+        problems.append(f"delivery stopped early: {report.stopped}")
     return "; ".join(problems) or None
 
 
@@ -90,9 +68,8 @@ def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict
     from monitor.delivery import deliver_pending
 
     report = deliver_pending(engine, config, respect_backoff=True)
-    counts = _delivery_counts(report)
-    problem = _delivery_problem(report, counts)
-    if problem:
+    counts: dict[str, Any] = dict(report.counts())
+    if problem := _delivery_problem(report):
         raise JobFailed(problem, counts)
     return counts
 
@@ -112,17 +89,16 @@ def digest_job(kind: str) -> JobFunc:
 
         run = queue_digests(engine, config, kind, scheduled_date(scheduled_for, config))
         counts: dict[str, Any] = {
-            "queued": _count(_field(run, "queued")),
-            "already_queued": _count(_field(run, "already_queued")),
-            "skipped_empty": _count(_field(run, "skipped_empty")),
-            "recipients_blocked": _count(_field(run, "blocked", [])),
-            "build_errors": _count(_field(run, "errors", [])),
+            "queued": run.queued,
+            "already_queued": run.already_queued,
+            "skipped_empty": run.skipped_empty,
+            "recipients_blocked": len(run.blocked),
+            "build_errors": len(run.errors),
         }
         report = deliver_pending(engine, config, respect_backoff=True)
-        delivery = _delivery_counts(report)
-        counts.update(delivery)
+        counts.update(report.counts())
         problems = [f"{counts['build_errors']} digest(s) could not be built"] if counts["build_errors"] else []
-        if problem := _delivery_problem(report, delivery):
+        if problem := _delivery_problem(report):
             problems.append(problem)
         if problems:
             raise JobFailed("; ".join(problems), counts)
@@ -209,7 +185,7 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
             except OSError as move_exc:
                 log.error("import: %s failed and could not be moved: %s", extract.name, safe_error(move_exc))
             continue
-        for file_counts in (_field(result, "counts", {}) or {}).values():
+        for file_counts in result.counts.values():
             for key in ("inserted", "updated", "unchanged", "rejected"):
                 counts[key] += int(file_counts.get(key, 0))
         try:
@@ -218,7 +194,7 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
             log.info(
                 "import: %s imported (%d rejected rows); moved to %s",
                 extract.name,
-                len(_field(result, "rejects", [])),
+                len(result.rejects),
                 dest.relative_to(drop),
             )
         except OSError as exc:
