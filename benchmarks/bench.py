@@ -26,11 +26,11 @@ from typing import Any
 
 import psycopg
 
-from monitor import config as config_module
-from monitor.db import make_engine, reading, upgrade
-from monitor.importer import import_directory
-from monitor.scan import scan
-from monitor.synthetic import generate
+from monitor.core import config as config_module
+from monitor.register.db import make_engine, reading, upgrade
+from monitor.register.importer import import_directory
+from monitor.rules.scan import scan
+from monitor.synthetic.generator import generate
 
 
 def peak_rss_mb() -> float:
@@ -104,12 +104,12 @@ def main() -> None:
             team = obligations.overdue_visits[0].team if obligations.overdue_visits else None
             table.time(f"scan (one team: {team})", lambda: run_scan(team))
 
-            if importlib.util.find_spec("monitor.snapshot"):
-                from monitor.snapshot import take_snapshot
+            if importlib.util.find_spec("monitor.reports.snapshot"):
+                from monitor.reports.snapshot import take_snapshot
 
                 table.time("snapshot", lambda: take_snapshot(engine, cfg, args.as_of))
-            if importlib.util.find_spec("monitor.digest"):
-                from monitor.digest import queue_digests
+            if importlib.util.find_spec("monitor.digests.digest"):
+                from monitor.digests.digest import queue_digests
 
                 run = table.time("queue digests (all kinds)", lambda: queue_digests(engine, cfg, "all", args.as_of))
                 print(f"  digests queued: {run.queued}, blocked: {len(run.blocked)}", file=sys.stderr)

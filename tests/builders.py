@@ -2,7 +2,7 @@
 
 Tests describe only what matters to them (``add_offender(s, "R1", risk_level="high")``);
 everything else gets a dull, valid default. All data is synthetic. The builders add and
-flush but never commit: the caller's unit of work (``monitor.db.transaction``) decides.
+flush but never commit: the caller's unit of work (``monitor.register.db.transaction``) decides.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from monitor.models import Offender, Officer, Visit
+from monitor.register.models import Offender, Officer, Visit
 
 FIXED_UPDATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 

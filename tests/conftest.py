@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from monitor import config as config_module
-from monitor.db import make_engine, upgrade
+from monitor.core import config as config_module
+from monitor.register.db import make_engine, upgrade
 
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")

@@ -1,6 +1,6 @@
 """An independent, deliberately naive implementation of RULES.md, for cross-checking the engine.
 
-Why: the engine (monitor.scan) is set-based SQL tuned for a national register; a second
+Why: the engine (monitor.rules.scan) is set-based SQL tuned for a national register; a second
 implementation written separately, in plain Python loops over the CSV files, is the
 cheapest way to catch a wrong boundary, a missed filter or a sort mistake. To stay
 independent it imports nothing from ``monitor``: its own CSV reading (for the clean

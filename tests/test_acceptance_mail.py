@@ -19,13 +19,13 @@ from click.testing import CliRunner, Result
 from smtp_server import SmtpRelay, smtp_relay
 from sqlalchemy import Engine, select
 
-from monitor import config as config_module
-from monitor.cli import cli
-from monitor.db import reading
-from monitor.importer import import_directory
-from monitor.models import Disclosure, Officer, OutboxMessage
-from monitor.scan import scan
-from monitor.synthetic import SURNAMES, generate
+from monitor.cli.app import cli
+from monitor.core import config as config_module
+from monitor.register.db import reading
+from monitor.register.importer import import_directory
+from monitor.register.models import Disclosure, Officer, OutboxMessage
+from monitor.rules.scan import scan
+from monitor.synthetic.generator import SURNAMES, generate
 
 __all__ = ["smtp_relay"]  # the fixture, imported for pytest
 
@@ -175,7 +175,7 @@ def test_digest_all_reaches_exactly_the_right_people(
 
 
 def _outbox(db_url: str) -> list[OutboxMessage]:
-    from monitor.db import make_engine
+    from monitor.register.db import make_engine
 
     eng = make_engine(db_url)
     try:
@@ -186,7 +186,7 @@ def _outbox(db_url: str) -> list[OutboxMessage]:
 
 
 def _disclosures(db_url: str) -> list[Disclosure]:
-    from monitor.db import make_engine
+    from monitor.register.db import make_engine
 
     eng = make_engine(db_url)
     try:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from monitor.clock import parse_date, parse_date_or_datetime, today
+from monitor.core.clock import parse_date, parse_date_or_datetime, today
 
 LONDON = ZoneInfo("Europe/London")
 

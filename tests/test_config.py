@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import config as config_module
-from monitor.cli import cli
-from monitor.durations import Duration
+from monitor.cli.app import cli
+from monitor.core import config as config_module
+from monitor.core.durations import Duration
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -28,11 +28,11 @@ from builders import add_offender, add_officer
 from smtp_server import smtp_relay
 from sqlalchemy import Engine, func, select
 
-from monitor import config as config_module
-from monitor.db import reading, transaction
-from monitor.jobs import JobFailed, import_job
-from monitor.models import Disclosure, Heartbeat, JobRun, OutboxMessage
-from monitor.schedule import Daemon, Runner, sd_notify
+from monitor.core import config as config_module
+from monitor.daemon.jobs import JobFailed, import_job
+from monitor.daemon.schedule import Daemon, Runner, sd_notify
+from monitor.register.db import reading, transaction
+from monitor.register.models import Disclosure, Heartbeat, JobRun, OutboxMessage
 
 __all__ = ["smtp_relay"]  # the fixture, imported for pytest
 
@@ -567,8 +567,8 @@ def _message_id(path: Path) -> str:
 def test_snapshot_job_uses_the_london_date(sqlite_engine: Engine, sqlite_url: str, make_config: Any) -> None:
     from freezegun import freeze_time
 
-    from monitor.jobs import snapshot_job
-    from monitor.models import BacklogSnapshot
+    from monitor.daemon.jobs import snapshot_job
+    from monitor.register.models import BacklogSnapshot
 
     seed_register(sqlite_engine)
     with freeze_time("2026-06-30 23:30:00"):  # already 1 July in London
@@ -581,7 +581,7 @@ def test_snapshot_job_uses_the_london_date(sqlite_engine: Engine, sqlite_url: st
 def test_digest_job_sends_through_the_relay_and_fails_on_a_dead_letter(
     sqlite_engine: Engine, sqlite_url: str, make_config: Any, smtp_relay: Any
 ) -> None:
-    from monitor.jobs import deliver_job, digest_job
+    from monitor.daemon.jobs import deliver_job, digest_job
 
     seed_register(sqlite_engine)
     smtp_relay.handler.reject_rcpt["om1@police.example"] = "550 5.1.1 No such user"
@@ -603,9 +603,9 @@ def test_digest_job_sends_through_the_relay_and_fails_on_a_dead_letter(
 def test_json_logs_keep_structured_fields_and_drop_everything_else() -> None:
     import logging
 
-    from monitor.logs import JsonFormatter, TextFormatter
+    from monitor.core.logs import JsonFormatter, TextFormatter
 
-    record = logging.LogRecord("monitor.schedule", logging.ERROR, __file__, 1, "%s failed", ("deliver",), None)
+    record = logging.LogRecord("monitor.daemon.schedule", logging.ERROR, __file__, 1, "%s failed", ("deliver",), None)
     record.__dict__.update(job="deliver", outcome="failed", counts={"sent": 1}, surname="Smith")
     try:
         surname = "Smi" + "th"  # so the traceback's source line does not hold it either
@@ -613,7 +613,11 @@ def test_json_logs_keep_structured_fields_and_drop_everything_else() -> None:
     except ValueError:
         record.exc_info = sys.exc_info()
     entry = json.loads(JsonFormatter().format(record))
-    assert entry["message"] == "deliver failed" and entry["level"] == "ERROR" and entry["logger"] == "monitor.schedule"
+    assert (
+        entry["message"] == "deliver failed"
+        and entry["level"] == "ERROR"
+        and entry["logger"] == "monitor.daemon.schedule"
+    )
     assert entry["job"] == "deliver" and entry["outcome"] == "failed" and entry["counts"] == {"sent": 1}
     assert entry["ts"].endswith("+00:00")
     assert "Smith" not in json.dumps(entry)  # neither the stray field nor the exception message

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
-from monitor.db import SchemaError, check_schema, make_engine, reading, transaction, upgrade
-from monitor.models import Base, Heartbeat, Offender
+from monitor.register.db import SchemaError, check_schema, make_engine, reading, transaction, upgrade
+from monitor.register.models import Base, Heartbeat, Offender
 
 
 def test_sqlite_pragmas(sqlite_engine: Engine) -> None:

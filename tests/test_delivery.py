@@ -22,11 +22,11 @@ from click.testing import CliRunner
 from smtp_server import PASSWORD, SmtpRelay, make_test_message, smtp_relay
 from sqlalchemy import Engine, select, update
 
-from monitor import outbox
-from monitor.config import Config
-from monitor.db import reading, transaction
-from monitor.delivery import SmtpTransport, StopBatch, backoff_seconds, deliver_pending
-from monitor.models import Disclosure, Officer, OutboxMessage
+from monitor.core.config import Config
+from monitor.mail import outbox
+from monitor.mail.delivery import SmtpTransport, StopBatch, backoff_seconds, deliver_pending
+from monitor.register.db import reading, transaction
+from monitor.register.models import Disclosure, Officer, OutboxMessage
 
 __all__ = ["smtp_relay"]  # the fixture, imported for pytest
 
@@ -512,7 +512,7 @@ def _write_config(tmp_path: Path, db_url: str, smtp: dict[str, Any]) -> Path:
 def test_deliver_command_summary_and_exit_codes(
     engine: Engine, smtp_relay: SmtpRelay, db_url: str, tmp_path: Path
 ) -> None:
-    from monitor.cli import cli
+    from monitor.cli.app import cli
 
     queue(engine, "OM1")
     queue(engine, "OM2")
@@ -536,7 +536,7 @@ def test_deliver_command_summary_and_exit_codes(
 def test_deliver_command_exits_1_when_the_relay_is_untrusted(
     engine: Engine, smtp_relay: SmtpRelay, db_url: str, tmp_path: Path
 ) -> None:
-    from monitor.cli import cli
+    from monitor.cli.app import cli
 
     queue(engine, "OM1")
     path = _write_config(tmp_path, db_url, smtp_relay.smtp_settings(ca_file=""))
@@ -552,7 +552,7 @@ def test_deliver_command_exits_1_when_the_relay_is_untrusted(
 def test_tls_context_always_verifies() -> None:
     import ssl
 
-    from monitor.delivery import tls_context
+    from monitor.mail.delivery import tls_context
 
     ctx = tls_context("")
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli import cli
+from monitor.cli.app import cli
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,11 +22,10 @@ from freezegun import freeze_time
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-import monitor.scan
-from monitor.cli import resolve_as_of
-from monitor.config import Config
-from monitor.db import reading, transaction
-from monitor.digest import (
+import monitor.rules.scan
+from monitor.cli.app import resolve_as_of
+from monitor.core.config import Config
+from monitor.digests.digest import (
     Backlog,
     DigestRun,
     OfficerDigest,
@@ -38,8 +37,9 @@ from monitor.digest import (
     queue_digests,
     render_digest,
 )
-from monitor.models import BacklogSnapshot, Disclosure, OutboxMessage
-from monitor.obligations import Item, Unlocated
+from monitor.register.db import reading, transaction
+from monitor.register.models import BacklogSnapshot, Disclosure, OutboxMessage
+from monitor.rules.obligations import Item, Unlocated
 
 AS_OF = date(2026, 11, 26)  # a Thursday in ISO week 2026-W48
 DAYS = {"very_high": 30, "high": 90, "medium": 180, "low": 360}
@@ -500,13 +500,13 @@ def test_one_scan_for_all_kinds(engine: Engine, cfg: Callable[..., Config], monk
         person(s, "R2", "high", 50, om="OM2")
         person(s, "R3", "low", 3, om="OM3", team="T2")
     calls: list[Any] = []
-    real = monitor.scan.scan
+    real = monitor.rules.scan.scan
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append((args[2:], kwargs))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(monitor.scan, "scan", counting)
+    monkeypatch.setattr(monitor.rules.scan, "scan", counting)
     run = queue_digests(engine, cfg(), "all", AS_OF)
     assert len(calls) == 1 and calls[0][1] == {}  # whole force, no team/officer filter
     # officer x3, team x2, force x1, escalation x1 (T1: very high; T2 has nothing over 28 days)
@@ -601,7 +601,7 @@ def test_digest_run_counts_shape() -> None:
 
 
 def _invoke(args: list[str], db_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from monitor.cli import cli
+    from monitor.cli.app import cli
 
     monkeypatch.setenv("MONITOR_DATABASE_URL", db_url)
     return CliRunner().invoke(cli, args, catch_exceptions=False)
@@ -673,7 +673,7 @@ def test_queueing_in_chunks_survives_a_failure_between_chunks(
     engine: Engine, cfg: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Messages are rendered and queued a chunk at a time; a crash midway loses nothing."""
-    import monitor.digest as digest_module
+    import monitor.digests.digest as digest_module
 
     config = cfg()
     oms = tuple(f"OM{i}" for i in range(1, 6))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from monitor.durations import Duration, add_months
+from monitor.core.durations import Duration, add_months
 
 
 @pytest.mark.parametrize(

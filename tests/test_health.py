@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import Engine, delete, update
 
-from monitor.cli import cli
-from monitor.db import transaction
-from monitor.health import check_health, render_text
-from monitor.models import Heartbeat, JobRun
+from monitor.cli.app import cli
+from monitor.daemon.health import check_health, render_text
+from monitor.register.db import transaction
+from monitor.register.models import Heartbeat, JobRun
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 LATEST = {

@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from monitor import importer, models
-from monitor.cli import cli
-from monitor.config import Config
-from monitor.db import make_engine, reading
-from monitor.importer import ImportFailure, ImportResult, ImportUsageError, Reject, import_directory
+from monitor.cli.app import cli
+from monitor.core.config import Config
+from monitor.register import importer, models
+from monitor.register.db import make_engine, reading
+from monitor.register.importer import ImportFailure, ImportResult, ImportUsageError, Reject, import_directory
 
 MESSY = Path(__file__).parent / "data" / "messy"
 
@@ -963,7 +963,7 @@ def test_concurrent_imports_take_turns(engine: Engine, config: Config, extract: 
 
 def test_main_exits_with_the_import_exit_code(db_url: str, cli_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The console entry point (not just CliRunner) exits 3 when rows were rejected."""
-    from monitor.cli import main
+    from monitor.cli.app import main
 
     monkeypatch.setattr("sys.argv", ["visit-monitor", "--config", str(cli_config), "import", str(MESSY)])
     with pytest.raises(SystemExit) as info:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from monitor import render
-from monitor.messages import MARKING_HEADER, build_message, check_header_value, sender_domain
-from monitor.recipients import address_problem, recipient_problem
+from monitor.mail.messages import MARKING_HEADER, build_message, check_header_value, sender_domain
+from monitor.mail.recipients import address_problem, recipient_problem
+from monitor.reports import render
 
 INJECTION = "T1\r\nBcc: x@evil.example"
 
@@ -189,7 +189,7 @@ def test_template_loader_refuses_paths_outside_the_package() -> None:
     from jinja2 import TemplateNotFound
 
     with pytest.raises(TemplateNotFound):
-        render.html_environment().get_template("../monitor/config.py")
+        render.html_environment().get_template("../monitor/core/config.py")
 
 
 def test_inline_css_moves_styles_and_drops_style_block() -> None:

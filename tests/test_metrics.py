@@ -13,11 +13,11 @@ import pytest
 from builders import add_offender, add_officer
 from sqlalchemy import Engine
 
-from monitor.db import transaction
-from monitor.metrics import CONTENT_TYPE, MetricsServer, render_metrics
-from monitor.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
-from monitor.schedule import Daemon
-from monitor.snapshot import take_snapshot
+from monitor.daemon.metrics import CONTENT_TYPE, MetricsServer, render_metrics
+from monitor.daemon.schedule import Daemon
+from monitor.register.db import transaction
+from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
+from monitor.reports.snapshot import take_snapshot
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -165,13 +165,13 @@ def test_daemon_serves_metrics_while_running(sqlite_engine: Engine, sqlite_url: 
 
 
 def cfg_jobs() -> tuple[str, ...]:
-    from monitor.config import JOB_NAMES
+    from monitor.core.config import JOB_NAMES
 
     return JOB_NAMES
 
 
 def test_listen_must_be_loopback(make_config: Any) -> None:
-    from monitor.config import ConfigError
+    from monitor.core.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"metrics\.listen"):
         make_config(metrics={"listen": "0.0.0.0:9465"})

@@ -17,11 +17,11 @@ import pytest
 from oracle import differences, oracle, read_rows
 from sqlalchemy import Engine
 
-from monitor.config import Config, Policy
-from monitor.db import reading
-from monitor.importer import import_directory
-from monitor.scan import scan
-from monitor.synthetic import generate
+from monitor.core.config import Config, Policy
+from monitor.register.db import reading
+from monitor.register.importer import import_directory
+from monitor.rules.scan import scan
+from monitor.synthetic.generator import generate
 
 CASES = [
     pytest.param(11, 400, date(2026, 11, 23), id="demo-date"),

@@ -14,9 +14,9 @@ import pytest
 from smtp_server import make_test_message
 from sqlalchemy import Engine, select, update
 
-from monitor import outbox
-from monitor.db import reading, transaction
-from monitor.models import Disclosure, OutboxMessage
+from monitor.mail import outbox
+from monitor.register.db import reading, transaction
+from monitor.register.models import Disclosure, OutboxMessage
 
 NOW = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 

@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
-from monitor.cli import cli
-from monitor.config import Config
-from monitor.db import reading, transaction
-from monitor.obligations import Obligations
-from monitor.report import CSV_COLUMNS, neutralise_cell, render_report, trend_chart
-from monitor.scan import scan
+from monitor.cli.app import cli
+from monitor.core.config import Config
+from monitor.register.db import reading, transaction
+from monitor.reports.report import CSV_COLUMNS, neutralise_cell, render_report, trend_chart
+from monitor.rules.obligations import Obligations
+from monitor.rules.scan import scan
 
 D = date
 AS_OF = D(2026, 6, 1)
@@ -461,7 +461,7 @@ def test_command_output_file_is_plain(engine: Engine, db_url: str, tmp_path: Pat
 def test_command_html_uses_snapshots_for_trend_when_present(engine: Engine, db_url: str) -> None:
     from datetime import UTC, datetime
 
-    from monitor.models import BacklogSnapshot
+    from monitor.register.models import BacklogSnapshot
 
     build_register(engine)
     with transaction(engine) as s:

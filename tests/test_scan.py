@@ -17,12 +17,12 @@ from builders import add_offender, add_visit
 from conftest import new_database_url
 from sqlalchemy import Engine, event
 
-from monitor import clock
-from monitor.config import Config, Policy
-from monitor.db import make_engine, reading, transaction
-from monitor.models import Offender
-from monitor.obligations import Item, Obligations
-from monitor.scan import notification_due, review_due, scan, visit_due
+from monitor.core import clock
+from monitor.core.config import Config, Policy
+from monitor.register.db import make_engine, reading, transaction
+from monitor.register.models import Offender
+from monitor.rules.obligations import Item, Obligations
+from monitor.rules.scan import notification_due, review_due, scan, visit_due
 
 D = date
 

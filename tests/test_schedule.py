@@ -14,18 +14,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import Engine, func, select
 
-from monitor import config as config_module
-from monitor.db import make_engine, reading, transaction
-from monitor.models import Heartbeat, JobRun
-from monitor.schedule import (
-    Runner,
-    cron_trigger,
-    enabled_jobs,
-    latest_fire_time,
-    next_fire_time,
-    scheduled_date,
-    translate_cron,
-)
+from monitor.core import config as config_module
+from monitor.core.cron import cron_trigger, latest_fire_time, next_fire_time, translate_cron
+from monitor.daemon.schedule import Runner, enabled_jobs, scheduled_date
+from monitor.register.db import make_engine, reading, transaction
+from monitor.register.models import Heartbeat, JobRun
 
 LONDON = "Europe/London"
 

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 from oracle import oracle, owing_visits, read_rows
 
-from monitor.cli import cli
-from monitor.synthetic import FORENAMES, OFFENDER_COLUMNS, OFFICER_COLUMNS, SURNAMES, VISIT_COLUMNS, generate
+from monitor.cli.app import cli
+from monitor.synthetic.generator import FORENAMES, OFFENDER_COLUMNS, OFFICER_COLUMNS, SURNAMES, VISIT_COLUMNS, generate
 
 AS_OF = date(2026, 11, 23)
 DEMO_SEED = 2026

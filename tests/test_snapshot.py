@@ -10,11 +10,11 @@ from builders import add_offender, add_visit
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from monitor.config import Config
-from monitor.db import reading, transaction
-from monitor.models import BacklogSnapshot, Offender
-from monitor.scan import scan
-from monitor.snapshot import backlog_series, take_snapshot
+from monitor.core.config import Config
+from monitor.register.db import reading, transaction
+from monitor.register.models import BacklogSnapshot, Offender
+from monitor.reports.snapshot import backlog_series, take_snapshot
+from monitor.rules.scan import scan
 
 AS_OF = date(2026, 11, 26)
 DAYS = {"very_high": 30, "high": 90, "medium": 180, "low": 360}

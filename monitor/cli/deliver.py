@@ -1,0 +1,27 @@
+"""``visit-monitor deliver``: send everything pending in the outbox, now.
+
+Run by hand (after fixing a relay problem, say), so it does not wait for backoff: every
+pending message is tried once. Exit 1 if any message was dead-lettered in this run or
+the run stopped on a relay certificate, TLS or login problem.
+"""
+
+from __future__ import annotations
+
+import click
+
+from monitor.cli.app import EXIT_FAILURE, fail, get_app
+
+
+@click.command("deliver")
+@click.pass_context
+def command(ctx: click.Context) -> None:
+    """Send what is pending in the outbox (retrying at once what waits on backoff)."""
+    from monitor.mail.delivery import deliver_pending
+
+    app = get_app(ctx)
+    report = deliver_pending(app.engine(), app.config, respect_backoff=False)
+    for line in report.summary_lines():
+        click.echo(line)
+    if not report.ok:
+        reason = f"delivery stopped: {report.stopped}" if report.stopped else f"{report.failed} message(s) failed"
+        raise fail(reason, EXIT_FAILURE)

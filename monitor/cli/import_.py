@@ -1,0 +1,101 @@
+"""``visit-monitor import DIR``: load offenders.csv, visits.csv and officers.csv from DIR.
+
+Exit codes follow the contract: 0 all rows stored or unchanged, 3 done but some rows
+were rejected (each is printed with file, line, field and reason, and kept in
+``import_rejects``), 1 the import failed and nothing was changed, 2 DIR holds none of
+the expected files (or the configuration is bad).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.app import EXIT_FAILURE, EXIT_USAGE, fail, get_app
+
+if TYPE_CHECKING:
+    from monitor.register.importer import Reject
+
+#: Rejects printed to the terminal; the rest are in import_rejects and --rejects FILE.
+SHOWN_REJECTS = 100
+
+
+@click.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    "rejects_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write every rejected row (file,line,field,reason) to this CSV file.",
+)
+@click.pass_context
+def command(ctx: click.Context, directory: Path, rejects_file: Path | None) -> None:
+    """Import a register extract: offenders.csv, visits.csv and/or officers.csv in DIRECTORY.
+
+    The whole import is one transaction; re-importing the same extract changes nothing.
+    Exit 0 when every row was stored (or already up to date), 3 when some rows were
+    rejected, 1 when the import failed (nothing changed), 2 for a bad DIRECTORY.
+    """
+    from monitor.core.config import ConfigError
+    from monitor.register.db import SchemaError
+    from monitor.register.importer import ImportFailure, ImportUsageError, import_directory
+
+    app = get_app(ctx)
+    try:
+        config = app.config
+        engine = app.engine()
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", EXIT_USAGE) from None
+    except SchemaError as exc:
+        raise fail(str(exc), EXIT_FAILURE) from None
+
+    try:
+        result = import_directory(engine, config, directory, progress=sys.stderr.isatty())
+    except ImportUsageError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    except ImportFailure as exc:
+        recorded = f" (recorded as import #{exc.import_id})" if exc.import_id is not None else ""
+        raise fail(f"import failed, nothing was changed: {exc}{recorded}", EXIT_FAILURE) from None
+
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.rejects:
+        _print_rejects(result.rejects, rejects_file)
+    if rejects_file is not None:
+        rejects_file.write_text(result.reject_report_csv(), encoding="utf-8")
+
+    width = max(len(name) for name in result.counts)
+    for name, c in result.counts.items():
+        click.echo(
+            f"{name:<{width}}  inserted {c['inserted']}, updated {c['updated']}, "
+            f"unchanged {c['unchanged']}, rejected {c['rejected']}"
+        )
+    rejected = len(result.rejects)
+    status = f"{rejected} row{'s' if rejected != 1 else ''} rejected" if rejected else "ok"
+    click.echo(f"import #{result.import_id}: {status}")
+    ctx.exit(result.exit_code)
+
+
+def _print_rejects(rejects: list[Reject], rejects_file: Path | None) -> None:
+    """A rich table on a terminal, plain ``file:line: field: reason`` lines otherwise."""
+    shown = rejects[:SHOWN_REJECTS]
+    more = len(rejects) - len(shown)
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Rejected rows", title_justify="left")
+        for heading in ("file", "line", "field", "reason"):
+            table.add_column(heading, justify="right" if heading == "line" else "left")
+        for r in shown:
+            table.add_row(r.file, str(r.line), r.field or "", r.reason)
+        Console(stderr=True).print(table)
+    else:
+        for r in shown:
+            click.echo(f"rejected: {r}", err=True)
+    if more:
+        where = f"all are in {rejects_file}" if rejects_file else "use --rejects FILE for the full list"
+        click.echo(f"... and {more} more rejected rows ({where})", err=True)

@@ -1,0 +1,136 @@
+"""``visit-monitor report``: what is overdue as of a date, as a table, JSON, CSV or HTML.
+
+On demand, read-only: it runs the same scan the digests and the daemon use, inside one
+read transaction, and never writes to the database. "Today" is the date in the
+configured timezone (at 23:30 UTC on 30 June it is already 1 July in London).
+
+An unknown ``--team`` or ``--officer`` is not an error (a brand-new team has no one
+yet, and a script should not break on it), but it is almost always a typo, so the
+command warns on stderr and still prints the (empty) report.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from monitor.cli.app import fail, get_app, resolve_as_of
+from monitor.reports.report import FORMATS
+
+TREND_DAYS = 90
+
+
+@click.command("report")
+@click.option(
+    "--as-of",
+    "as_of_text",
+    metavar="DATE",
+    help="Date to report on, YYYY-MM-DD or DD/MM/YYYY (default: today in the configured timezone).",
+)
+@click.option("--team", metavar="CODE", help="Only this team's caseload (offender.team).")
+@click.option("--officer", metavar="ID", help="Only this offender manager's caseload (officer_id).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people, json/csv for scripts and spreadsheets, html for a printable file.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to FILE (plain text, no colour) instead of standard output.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    as_of_text: str | None,
+    team: str | None,
+    officer: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Overdue visits, risk reviews and notifications, worst first."""
+    from monitor.register.db import reading
+    from monitor.reports.report import render_report
+    from monitor.rules.scan import scan
+
+    app = get_app(ctx)
+    config = app.config
+    as_of = resolve_as_of(config, as_of_text)
+
+    engine = app.engine()
+    with reading(engine) as session:
+        for warning in unknown_scope_warnings(session, team, officer):
+            click.echo(f"visit-monitor: warning: {warning}", err=True)
+        obligations = scan(session, config.policy, as_of, team=team, officer=officer)
+        trend = _trend(session, as_of, team) if fmt == "html" and officer is None else None
+
+    to_terminal = output is None and sys.stdout.isatty()
+    color = to_terminal and fmt == "table" and "NO_COLOR" not in os.environ
+    width = shutil.get_terminal_size((140, 40)).columns if to_terminal else None
+    text = render_report(obligations, config, fmt, trend=trend, color=color, width=width)
+
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(
+        f"Report as of {as_of.isoformat()} written to {output} "
+        f"({obligations.summary.overdue_visits} overdue visit(s)).",
+        err=True,
+    )
+
+
+def unknown_scope_warnings(session: Session, team: str | None, officer: str | None) -> list[str]:
+    """Warnings for a team or officer that neither the register nor the directory knows."""
+    from sqlalchemy import exists, or_, select
+
+    from monitor.register.models import Offender, Officer
+
+    warnings = []
+    if team is not None:
+        known = session.execute(
+            select(
+                or_(
+                    exists().where(Offender.team == team),
+                    exists().where(Officer.team == team),
+                )
+            )
+        ).scalar()
+        if not known:
+            warnings.append(f"team {team!r} is not in the register or the officer directory; the report is empty")
+    if officer is not None:
+        known = session.execute(
+            select(
+                or_(
+                    exists().where(Officer.officer_id == officer),
+                    exists().where(Offender.offender_manager == officer),
+                )
+            )
+        ).scalar()
+        if not known:
+            warnings.append(
+                f"officer {officer!r} is not in the officer directory and manages no one; the report is empty"
+            )
+    return warnings
+
+
+def _trend(session: Session, as_of: date, team: str | None) -> list[tuple[date, int]] | None:
+    """The backlog trend from daily snapshots, if any have been taken."""
+    from monitor.reports.snapshot import backlog_series
+
+    series = backlog_series(session, end=as_of, days=TREND_DAYS, team=team)
+    return series or None

@@ -1,0 +1,440 @@
+"""Configuration: documented defaults, a TOML file on top, validated at start.
+
+The defaults live here, in code, so the CLI works in any folder with no config file at
+all; ``config/monitor.toml`` documents every key with the same values (a test keeps the
+two in step). A bad file fails at start with the key, the bad value and what was
+expected, because a monitor that silently runs with a wrong interval is worse than one
+that refuses to start.
+
+Lookup order for the file: ``--config FILE``, then ``$MONITOR_CONFIG``, then
+``config/monitor.toml`` in the working directory if it exists, else defaults only.
+``$MONITOR_DATABASE_URL`` overrides ``[database] url``; ``$MONITOR_SMTP_PASSWORD`` is
+the only place the relay password comes from (never the file, never a log).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from monitor.core.clock import zone_info
+from monitor.core.cron import cron_trigger
+from monitor.core.durations import Duration
+
+RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
+JOB_NAMES: tuple[str, ...] = (
+    "officer_digest",
+    "team_digest",
+    "force_report",
+    "escalation",
+    "snapshot",
+    "deliver",
+    "import",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "timezone": "Europe/London",
+    "database": {"url": "sqlite:///var/monitor.db"},
+    "policy": {
+        "intervals": {"very_high": "P1M", "high": "P3M", "medium": "P6M", "low": "P12M"},
+        "first_visit_within": "P28D",
+        "review_interval": {
+            "very_high": "P12M",
+            "high": "P12M",
+            "medium": "P12M",
+            "low": "P12M",
+        },
+        "notification_interval": "P1Y",
+        "notification_interval_no_fixed_abode": "P7D",
+        "notification_after_return": "P3D",
+        "due_soon_days": 14,
+        "failed_attempts_flag": 2,
+        "include_names": False,
+    },
+    "digest": {
+        "all_clear": False,
+        "escalation_days_overdue": 28,
+        "officer_due_soon_days": 14,
+    },
+    "mail": {
+        "transport": "maildir",
+        "maildir": "var/outbox",
+        "from": "visit-monitor@monitor.police.example",
+        "marking": "OFFICIAL-SENSITIVE",
+        "allowed_domains": ["police.example"],
+        "case_url": "",
+        "max_attempts": 8,
+        "retry_base_seconds": 60,
+        "retry_max_seconds": 3600,
+        "keep_sent_days": 30,
+    },
+    "smtp": {
+        "host": "localhost",
+        "port": 587,
+        "security": "starttls",
+        "username": "",
+        "ca_file": "",
+        "timeout": 30,
+        "helo": "",
+    },
+    "schedule": {
+        "officer_digest": "0 7 * * mon",
+        "team_digest": "0 7 * * mon",
+        "force_report": "0 8 1 * *",
+        "escalation": "30 7 * * *",
+        "snapshot": "0 6 * * *",
+        "deliver": "*/5 * * * *",
+        "import": "0 5 * * *",
+    },
+    "import": {"drop_dir": ""},
+    "daemon": {
+        "heartbeat_seconds": 15,
+        "stale_after_seconds": 45,
+        "shutdown_timeout_seconds": 60,
+        "late_after_seconds": 900,
+        "tick_seconds": 5,
+    },
+    "metrics": {"listen": ""},
+    "logging": {"format": "text", "level": "INFO"},
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem: names the key, the bad value and what was expected."""
+
+    def __init__(self, key: str, value: object, expected: str, source: str | None = None):
+        self.key, self.value, self.expected, self.source = key, value, expected, source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}{key} = {value!r}: expected {expected}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    intervals: dict[str, Duration]
+    first_visit_within: Duration
+    review_interval: dict[str, Duration]
+    notification_interval: Duration
+    notification_interval_no_fixed_abode: Duration
+    notification_after_return: Duration
+    due_soon_days: int
+    failed_attempts_flag: int
+    include_names: bool
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    all_clear: bool
+    escalation_days_overdue: int
+    officer_due_soon_days: int
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    transport: str
+    maildir: Path
+    sender: str
+    marking: str
+    allowed_domains: tuple[str, ...]
+    case_url: str
+    max_attempts: int
+    retry_base_seconds: int
+    retry_max_seconds: int
+    keep_sent_days: int
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    ca_file: str
+    timeout: float
+    helo: str
+
+    @property
+    def password(self) -> str:
+        """Read on use, from the environment only, so it is never held in config dumps."""
+        return os.environ.get("MONITOR_SMTP_PASSWORD", "")
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    heartbeat_seconds: int
+    stale_after_seconds: int
+    shutdown_timeout_seconds: int
+    late_after_seconds: int
+    tick_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class Config:
+    timezone: str
+    database_url: str
+    policy: Policy
+    digest: DigestSettings
+    mail: MailSettings
+    smtp: SmtpSettings
+    schedule: dict[str, str]
+    import_drop_dir: Path | None
+    daemon: DaemonSettings
+    metrics_listen: str
+    log_format: str
+    log_level: str
+    source: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone_info(self.timezone)
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, source: str | None) -> None:
+    for key, value in override.items():
+        dotted = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(dotted, value, "a known key (see config/monitor.toml)", source)
+        if isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
+            if not isinstance(value, Mapping):
+                raise ConfigError(dotted, value, "a table", source)
+            _merge(base[key], value, f"{dotted}.", source)
+        else:
+            base[key] = value
+
+
+def _per_risk_scalar(dotted: str, value: object) -> bool:
+    """``review_interval = "P12M"`` is allowed as shorthand for every risk level."""
+    return dotted == "policy.review_interval" and isinstance(value, str)
+
+
+def _duration(raw: Mapping[str, Any], key: str, source: str | None) -> Duration:
+    value = raw[key.rsplit(".", 1)[-1]]
+    try:
+        return Duration.parse(value)
+    except (ValueError, TypeError):
+        raise ConfigError(key, value, "an ISO 8601 duration such as P1M, P28D or P1Y", source) from None
+
+
+def _per_risk(raw: Mapping[str, Any], key: str, source: str | None) -> dict[str, Duration]:
+    value = raw[key.rsplit(".", 1)[-1]]
+    if isinstance(value, str):
+        value = dict.fromkeys(RISK_LEVELS, value)
+    missing = [r for r in RISK_LEVELS if r not in value]
+    if missing:
+        raise ConfigError(key, value, f"a duration for each of {', '.join(RISK_LEVELS)}", source)
+    return {r: _duration(value, f"{key}.{r}", source) for r in RISK_LEVELS}
+
+
+def _int(raw: Mapping[str, Any], key: str, source: str | None, minimum: int = 0) -> int:
+    value = raw[key.rsplit(".", 1)[-1]]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(key, value, f"a whole number of at least {minimum}", source)
+    return value
+
+
+def _bool(raw: Mapping[str, Any], key: str, source: str | None) -> bool:
+    value = raw[key.rsplit(".", 1)[-1]]
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "true or false", source)
+    return value
+
+
+def _str(raw: Mapping[str, Any], key: str, source: str | None, choices: tuple[str, ...] = ()) -> str:
+    value = raw[key.rsplit(".", 1)[-1]]
+    if not isinstance(value, str) or (choices and value not in choices):
+        expected = " or ".join(f'"{c}"' for c in choices) if choices else "a string"
+        raise ConfigError(key, value, expected, source)
+    return value
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_HEADER_SAFE = re.compile(r"^[^\r\n]*$")
+
+
+def build(raw: dict[str, Any], source: str | None = None) -> Config:
+    """Validate a merged raw mapping into a Config, raising ConfigError on the first bad key."""
+    tz_name = raw["timezone"]
+    try:
+        zone_info(tz_name)
+    except (ValueError, TypeError):
+        raise ConfigError("timezone", tz_name, "an IANA timezone name such as Europe/London", source) from None
+
+    db_url = os.environ.get("MONITOR_DATABASE_URL") or _str(raw["database"], "database.url", source)
+    if "://" not in db_url:
+        raise ConfigError("database.url", db_url, "a SQLAlchemy URL such as sqlite:///var/monitor.db", source)
+
+    p = raw["policy"]
+    policy = Policy(
+        intervals=_per_risk(p, "policy.intervals", source),
+        first_visit_within=_duration(p, "policy.first_visit_within", source),
+        review_interval=_per_risk(p, "policy.review_interval", source),
+        notification_interval=_duration(p, "policy.notification_interval", source),
+        notification_interval_no_fixed_abode=_duration(p, "policy.notification_interval_no_fixed_abode", source),
+        notification_after_return=_duration(p, "policy.notification_after_return", source),
+        due_soon_days=_int(p, "policy.due_soon_days", source),
+        failed_attempts_flag=_int(p, "policy.failed_attempts_flag", source, minimum=1),
+        include_names=_bool(p, "policy.include_names", source),
+    )
+    for key, durations in (
+        ("policy.intervals", policy.intervals),
+        ("policy.review_interval", policy.review_interval),
+    ):
+        for risk, d in durations.items():
+            if d.months == 0 and d.days == 0:
+                raise ConfigError(f"{key}.{risk}", str(d), "a duration longer than zero", source)
+
+    d = raw["digest"]
+    digest = DigestSettings(
+        all_clear=_bool(d, "digest.all_clear", source),
+        escalation_days_overdue=_int(d, "digest.escalation_days_overdue", source, minimum=1),
+        officer_due_soon_days=_int(d, "digest.officer_due_soon_days", source),
+    )
+
+    m = raw["mail"]
+    domains = m["allowed_domains"]
+    if not isinstance(domains, list) or not all(isinstance(x, str) and _DOMAIN.match(x.lower()) for x in domains):
+        raise ConfigError(
+            "mail.allowed_domains",
+            domains,
+            'a list of domain names such as ["police.example"]',
+            source,
+        )
+    sender = _str(m, "mail.from", source)
+    if "@" not in sender or not _HEADER_SAFE.match(sender):
+        raise ConfigError("mail.from", sender, "an email address on one line", source)
+    marking = _str(m, "mail.marking", source)
+    if not marking.strip() or not _HEADER_SAFE.match(marking):
+        raise ConfigError(
+            "mail.marking",
+            marking,
+            "a protective marking on one line, e.g. OFFICIAL-SENSITIVE",
+            source,
+        )
+    case_url = _str(m, "mail.case_url", source)
+    if case_url and (not case_url.startswith(("https://", "http://")) or "{ref}" not in case_url):
+        raise ConfigError("mail.case_url", case_url, 'an https:// URL containing {ref}, or ""', source)
+    mail = MailSettings(
+        transport=_str(m, "mail.transport", source, ("smtp", "maildir")),
+        maildir=Path(_str(m, "mail.maildir", source)),
+        sender=sender,
+        marking=marking.strip(),
+        allowed_domains=tuple(x.lower() for x in domains),
+        case_url=case_url,
+        max_attempts=_int(m, "mail.max_attempts", source, minimum=1),
+        retry_base_seconds=_int(m, "mail.retry_base_seconds", source, minimum=1),
+        retry_max_seconds=_int(m, "mail.retry_max_seconds", source, minimum=1),
+        keep_sent_days=_int(m, "mail.keep_sent_days", source, minimum=0),
+    )
+
+    s = raw["smtp"]
+    timeout = s["timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError("smtp.timeout", timeout, "a number of seconds greater than zero", source)
+    port = _int(s, "smtp.port", source, minimum=1)
+    if port > 65535:
+        raise ConfigError("smtp.port", port, "a port number from 1 to 65535", source)
+    smtp = SmtpSettings(
+        host=_str(s, "smtp.host", source),
+        port=port,
+        security=_str(s, "smtp.security", source, ("starttls", "tls", "none")),
+        username=_str(s, "smtp.username", source),
+        ca_file=_str(s, "smtp.ca_file", source),
+        timeout=float(timeout),
+        helo=_str(s, "smtp.helo", source),
+    )
+    if smtp.ca_file and not Path(smtp.ca_file).is_file():
+        raise ConfigError("smtp.ca_file", smtp.ca_file, "a readable PEM file of CA certificates", source)
+    if mail.transport == "smtp" and smtp.security == "none" and smtp.host not in ("localhost", "127.0.0.1", "::1"):
+        raise ConfigError(
+            "smtp.security",
+            "none",
+            '"starttls" or "tls" (plaintext is allowed only to a loopback host)',
+            source,
+        )
+
+    schedule = {}
+    for job in JOB_NAMES:
+        expr = _str(raw["schedule"], f"schedule.{job}", source)
+        schedule[job] = _check_cron(f"schedule.{job}", expr, source)
+
+    drop = _str(raw["import"], "import.drop_dir", source)
+    dm = raw["daemon"]
+    daemon = DaemonSettings(
+        heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1),
+        stale_after_seconds=_int(dm, "daemon.stale_after_seconds", source, minimum=2),
+        shutdown_timeout_seconds=_int(dm, "daemon.shutdown_timeout_seconds", source, minimum=1),
+        late_after_seconds=_int(dm, "daemon.late_after_seconds", source, minimum=1),
+        tick_seconds=_int(dm, "daemon.tick_seconds", source, minimum=1),
+    )
+    listen = _str(raw["metrics"], "metrics.listen", source)
+    if listen:
+        host, _, port_text = listen.rpartition(":")
+        if host.strip("[]") not in ("127.0.0.1", "localhost", "::1") or not port_text.isdigit():
+            raise ConfigError("metrics.listen", listen, '"127.0.0.1:PORT" (loopback only), or "" for off', source)
+    lg = raw["logging"]
+    return Config(
+        timezone=tz_name,
+        database_url=db_url,
+        policy=policy,
+        digest=digest,
+        mail=mail,
+        smtp=smtp,
+        schedule=schedule,
+        import_drop_dir=Path(drop) if drop else None,
+        daemon=daemon,
+        metrics_listen=listen,
+        log_format=_str(lg, "logging.format", source, ("text", "json")),
+        log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        source=source,
+        raw=raw,
+    )
+
+
+def _check_cron(key: str, expr: str, source: str | None) -> str:
+    """Validate a 5-field cron expression (or "off") with APScheduler's own parser."""
+    if expr.strip().lower() == "off":
+        return "off"
+    if len(expr.split()) != 5:
+        raise ConfigError(key, expr, 'a 5-field cron expression such as "0 7 * * mon", or "off"', source)
+    try:
+        cron_trigger(expr, "UTC")  # cron's own day-of-week numbering (0 or 7 = Sunday)
+    except ValueError as exc:
+        raise ConfigError(key, expr, f'a valid 5-field cron expression, or "off" ({exc})', source) from None
+    return expr
+
+
+def resolve_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """Which config file applies: explicit, then $MONITOR_CONFIG, then ./config/monitor.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("MONITOR_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config/monitor.toml")
+    return local if local.is_file() else None
+
+
+def load(path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load defaults, then the config file (if any), then ``overrides``; validate."""
+    raw = copy.deepcopy(DEFAULTS)
+    resolved = resolve_path(path)
+    source = str(resolved) if resolved else None
+    if resolved is not None:
+        try:
+            with open(resolved, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError("--config", str(resolved), "an existing TOML file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("(file)", str(resolved), f"valid TOML ({exc})") from None
+        _merge(raw, data, "", source)
+    if overrides:
+        _merge(raw, overrides, "", source)
+    return build(raw, source)

@@ -1,0 +1,104 @@
+"""Logging set-up: readable text by default, JSON lines for log shippers.
+
+JSON lines carry ``ts`` (UTC, ISO 8601), ``level``, ``logger``, ``message`` and, when a
+call passes them in ``extra``, the structured fields in :data:`STRUCTURED_FIELDS`
+(job, scheduled_for, outcome, counts, ...). Only those whitelisted fields are emitted, so
+a stray ``extra`` can never leak a row into the log. Tracebacks are rendered as frames
+and exception type only: exception messages from drivers can quote data values, and
+this service must never log personal data or message bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import IO, Any
+
+STRUCTURED_FIELDS: tuple[str, ...] = (
+    "job",
+    "scheduled_for",
+    "outcome",
+    "counts",
+    "duration_s",
+    "worker",
+    "error",
+)
+FORMATS = ("text", "json")
+
+
+def _exception_summary(record: logging.LogRecord) -> str | None:
+    if not record.exc_info or record.exc_info[0] is None:
+        return None
+    exc_type, _exc, tb = record.exc_info
+    return "".join(traceback.format_tb(tb)) + exc_type.__name__
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; see the module docstring for the keys."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in STRUCTURED_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                entry[name] = value
+        exc = _exception_summary(record)
+        if exc:
+            entry["exception"] = exc
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-26 07:00:01 INFO monitor.daemon.schedule: message job=... outcome=...``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            text = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        extras = []
+        for name in STRUCTURED_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                rendered = json.dumps(value, default=str, separators=(",", ":")) if isinstance(value, dict) else value
+                extras.append(f"{name}={rendered}")
+        if extras:
+            text += " [" + " ".join(str(e) for e in extras) + "]"
+        exc = _exception_summary(record)
+        if exc:
+            text += "\n" + exc
+        return text
+
+
+def setup_logging(fmt: str = "text", level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
+    """Route all logging to ``stream`` (stderr) in ``fmt``; replaces earlier handlers.
+
+    Called by ``run`` (and again on reload), so the CLI's default WARNING-level
+    basicConfig is replaced rather than doubled.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # APScheduler logs every interval tick, Alembic every plugin, at INFO: keep them quiet.
+    for noisy in ("apscheduler", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    return handler

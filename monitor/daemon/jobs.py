@@ -1,0 +1,219 @@
+"""The scheduled jobs: a registry of name -> ``job(engine, config, scheduled_for) -> counts``.
+
+Each job is a thin wrapper over the function the CLI calls on demand (digest, deliver,
+snapshot, import), imported lazily so ``health`` and the tick loop stay light and so a
+test can swap in fakes by passing its own registry. A job returns a small dict of counts
+for ``job_runs.counts`` (never personal data) and raises :class:`JobFailed` (with its
+counts) when it ran but the outcome must show as failed.
+
+Import drop folder: each **subfolder** of ``import.drop_dir`` is one extract (its
+offenders.csv / visits.csv / officers.csv), imported in name order. Loose CSV files
+directly in the drop folder are not imported (three loose files cannot be told from half
+a delivery): the log says so. Deliver an extract by writing it under a name starting
+with "." or ending in ".partial"/".tmp" and renaming it when complete. Afterwards the
+folder moves, whole, to ``processed/YYYY-MM-DD/<timestamp>-<name>/`` with a rejects.csv
+report, or on a failed import to ``failed/YYYY-MM-DD/<timestamp>-<name>/`` with an
+error.txt. Input is never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+
+from monitor.core.clock import now_utc, today
+
+if TYPE_CHECKING:
+    from monitor.core.config import Config
+    from monitor.mail.delivery import DeliveryReport
+
+log = logging.getLogger("monitor.daemon.jobs")
+
+JobFunc = Callable[[Engine, "Config", datetime], dict[str, Any]]
+
+EXTRACT_FILES = ("offenders.csv", "visits.csv", "officers.csv")
+RESERVED_DIRS = ("processed", "failed")
+
+
+class JobFailed(Exception):
+    """The job ran but must be recorded as failed; ``counts`` are kept with the run."""
+
+    def __init__(self, message: str, counts: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.counts = counts or {}
+
+
+def _delivery_problem(report: DeliveryReport) -> str | None:
+    """Why a delivery run must show as failed: dead letters, or a stop on a relay problem.
+
+    Messages left pending by a stop are retried by the next ``deliver`` run, but the run
+    that met the problem is failed so that ``health`` and the metrics show it.
+    """
+    problems = []
+    if report.failed:
+        problems.append(f"{report.failed} message(s) failed permanently (see the outbox)")
+    if report.stopped:
+        problems.append(f"delivery stopped early: {report.stopped}")
+    return "; ".join(problems) or None
+
+
+def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
+    """Send what is pending in the outbox (retries respect their backoff)."""
+    from monitor.mail.delivery import deliver_pending
+
+    report = deliver_pending(engine, config, respect_backoff=True)
+    counts: dict[str, Any] = dict(report.counts())
+    if problem := _delivery_problem(report):
+        raise JobFailed(problem, counts)
+    return counts
+
+
+def digest_job(kind: str) -> JobFunc:
+    """A job that queues ``kind`` digests for the scheduled date, then delivers them.
+
+    Delivering straight away means Monday's digests go at 07:00, not at the next
+    ``deliver`` tick; the outbox's unique (kind, recipient, period) key and its claim
+    make this safe with any number of replicas.
+    """
+
+    def job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
+        from monitor.daemon.schedule import scheduled_date
+        from monitor.digests.digest import queue_digests
+        from monitor.mail.delivery import deliver_pending
+
+        run = queue_digests(engine, config, kind, scheduled_date(scheduled_for, config))
+        counts: dict[str, Any] = {
+            "queued": run.queued,
+            "already_queued": run.already_queued,
+            "skipped_empty": run.skipped_empty,
+            "recipients_blocked": len(run.blocked),
+            "build_errors": len(run.errors),
+        }
+        report = deliver_pending(engine, config, respect_backoff=True)
+        counts.update(report.counts())
+        problems = [f"{counts['build_errors']} digest(s) could not be built"] if counts["build_errors"] else []
+        if problem := _delivery_problem(report):
+            problems.append(problem)
+        if problems:
+            raise JobFailed("; ".join(problems), counts)
+        return counts
+
+    job.__name__ = f"{kind}_digest_job"
+    job.__doc__ = f"Queue and deliver the {kind} digests for the scheduled date."
+    return job
+
+
+def snapshot_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
+    """Record today's backlog (London date) for trends and the metrics endpoint."""
+    from monitor.reports.snapshot import take_snapshot
+
+    return {"rows": int(take_snapshot(engine, config, today(config.tz)))}
+
+
+def _unused(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3``... so nothing is ever overwritten."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def _move(drop: Path, bucket: str, extract: Path, config: Config) -> Path:
+    local = now_utc().astimezone(config.tz)
+    dest = _unused(drop / bucket / f"{local:%Y-%m-%d}" / f"{local:%Y%m%dT%H%M%S}-{extract.name}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(extract), str(dest))
+    return dest
+
+
+def pending_extracts(drop: Path) -> list[Path]:
+    """Subfolders of the drop folder that are complete extracts waiting, in name order."""
+    out = []
+    for entry in sorted(drop.iterdir()):
+        if not entry.is_dir() or entry.name in RESERVED_DIRS:
+            continue
+        if entry.name.startswith(".") or entry.name.endswith((".partial", ".tmp")):
+            continue
+        names = {child.name.lower() for child in entry.iterdir() if child.is_file()}
+        if not names & set(EXTRACT_FILES):
+            log.info("import: folder %s has no %s yet; left alone", entry.name, "/".join(EXTRACT_FILES))
+            continue
+        out.append(entry)
+    return out
+
+
+def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
+    """Import each waiting extract from the drop folder, then file it away (see module doc)."""
+    from monitor.daemon.schedule import safe_error
+    from monitor.register.importer import import_directory
+
+    drop = config.import_drop_dir
+    counts: dict[str, Any] = {"extracts": 0, "failed": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    if drop is None:
+        return counts
+    if not drop.is_dir():
+        raise JobFailed(f"import.drop_dir {str(drop)!r} is not a folder", counts)
+    loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+    if loose:
+        log.warning(
+            "import: %d CSV file(s) directly in the drop folder are ignored; put each extract in its own subfolder",
+            len(loose),
+        )
+    errors: list[str] = []
+    for extract in pending_extracts(drop):
+        counts["extracts"] += 1
+        try:
+            result = import_directory(engine, config, extract)
+        except Exception as exc:
+            counts["failed"] += 1
+            error = safe_error(exc)
+            errors.append(f"{extract.name}: {error}")
+            try:
+                dest = _move(drop, "failed", extract, config)
+                (_unused(dest / "error.txt")).write_text(
+                    f"import of extract {extract.name!r} failed at {now_utc().isoformat()}\n{error}\n",
+                    encoding="utf-8",
+                )
+                log.error("import: %s failed; moved to %s", extract.name, dest.relative_to(drop))
+            except OSError as move_exc:
+                log.error("import: %s failed and could not be moved: %s", extract.name, safe_error(move_exc))
+            continue
+        for file_counts in result.counts.values():
+            for key in ("inserted", "updated", "unchanged", "rejected"):
+                counts[key] += int(file_counts.get(key, 0))
+        try:
+            dest = _move(drop, "processed", extract, config)
+            _unused(dest / "rejects.csv").write_text(result.reject_report_csv(), encoding="utf-8")
+            log.info(
+                "import: %s imported (%d rejected rows); moved to %s",
+                extract.name,
+                len(result.rejects),
+                dest.relative_to(drop),
+            )
+        except OSError as exc:
+            # Imported but not filed: a re-import of the same extract changes nothing.
+            counts["failed"] += 1
+            errors.append(f"{extract.name}: imported but could not be moved ({safe_error(exc)})")
+    if errors:
+        raise JobFailed("; ".join(errors), counts)
+    return counts
+
+
+def default_registry() -> dict[str, JobFunc]:
+    """The production jobs, keyed by their ``[schedule]`` names."""
+    return {
+        "officer_digest": digest_job("officer"),
+        "team_digest": digest_job("team"),
+        "force_report": digest_job("force"),
+        "escalation": digest_job("escalation"),
+        "snapshot": snapshot_job,
+        "deliver": deliver_job,
+        "import": import_job,
+    }

@@ -1,0 +1,75 @@
+"""Building the email itself: one recipient, text and HTML, marked and traceable.
+
+The Message-ID is fixed when the message is built (not when it is sent) so that the
+outbox row, every delivery attempt and the disclosure log all name the same message, and
+a retry after an ambiguous relay reply is recognisably the same mail. Headers carry
+``Auto-Submitted`` and ``X-Auto-Response-Suppress`` so out-of-office replies do not
+flood the sender, and the protective marking appears as a header as well as in the
+subject so mail gateways can act on it.
+
+Nothing from data reaches a header unchecked: :func:`check_header_value` refuses CR and
+LF, which is what header injection ("\\r\\nBcc: someone@elsewhere") needs.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import re
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from monitor.core.clock import now_utc
+
+if TYPE_CHECKING:
+    from monitor.core.config import Config
+
+MARKING_HEADER = "X-Protective-Marking"
+_BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
+
+
+def check_header_value(value: str) -> str:
+    """Return ``value`` unchanged, or raise ValueError if it could break out of a header."""
+    if not isinstance(value, str):
+        raise ValueError(f"header value must be text, got {type(value).__name__}")
+    if _BAD_HEADER_CHARS.search(value):
+        raise ValueError("header value contains a line break or NUL (possible header injection)")
+    return value
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the configured sender address, for Message-IDs."""
+    _, addr = email.utils.parseaddr(sender)
+    domain = (addr or sender).rpartition("@")[2].strip().strip(">")
+    return domain or "localhost"
+
+
+def new_message_id(config: Config) -> str:
+    return email.utils.make_msgid(domain=sender_domain(config.mail.sender))
+
+
+def build_message(
+    config: Config,
+    *,
+    to_email: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message (text first, then HTML) to exactly one address.
+
+    No Cc, no Bcc, ever: a digest goes to one named officer from the directory.
+    """
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = check_header_value(config.mail.sender)
+    msg["To"] = check_header_value(to_email)
+    msg["Subject"] = check_header_value(subject)
+    msg["Date"] = email.utils.format_datetime(now_utc())
+    msg["Message-ID"] = check_header_value(message_id or new_message_id(config))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    msg[MARKING_HEADER] = check_header_value(config.mail.marking)
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    msg.add_alternative(html, subtype="html", charset="utf-8")
+    return msg

@@ -1,1 +1,0 @@
-"""Alembic migrations, shipped in the package (script_location ``monitor:migrations``)."""

@@ -1,0 +1,256 @@
+"""What the scan returns: every obligation that is overdue or coming due, and a summary.
+
+These types are the contract between the one engine (:func:`monitor.rules.scan.scan`) and
+everything that shows its results: reports, digests, snapshots, metrics, the daemon.
+``to_json`` produces exactly the JSON report contract in DESIGN.md (plus documented
+extensions); nothing downstream recomputes a due date.
+
+Ordering everywhere: risk (very_high first), then days overdue (most first), then ref.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+RISK_ORDER: dict[str, int] = {"very_high": 0, "high": 1, "medium": 2, "low": 3}
+RISK_LABELS: dict[str, str] = {
+    "very_high": "Very high",
+    "high": "High",
+    "medium": "Medium",
+    "low": "Low",
+}
+AGE_BANDS: tuple[str, ...] = ("1-7", "8-28", "29-90", "91+")
+
+
+def age_band(days_overdue: int) -> str:
+    """The age band of an overdue item (days_overdue >= 1)."""
+    if days_overdue <= 7:
+        return "1-7"
+    if days_overdue <= 28:
+        return "8-28"
+    if days_overdue <= 90:
+        return "29-90"
+    return "91+"
+
+
+def most_overdue(overdue: Iterable[Item]) -> Item | None:
+    """The single most overdue item: most days first, then higher risk, then ref.
+
+    Every summary (report, digests, snapshots) names the same case as "most overdue".
+    """
+    return min(overdue, key=lambda i: (-i.days_overdue, RISK_ORDER[i.risk_level], i.ref), default=None)
+
+
+def overdue_mix(overdue: Iterable[Item]) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """Counts of overdue items by risk, by age band and by risk x age band (all keys present)."""
+    by_risk = dict.fromkeys(RISK_ORDER, 0)
+    by_age = dict.fromkeys(AGE_BANDS, 0)
+    risk_by_age = {r: dict.fromkeys(AGE_BANDS, 0) for r in RISK_ORDER}
+    for item in overdue:
+        band = age_band(item.days_overdue)
+        by_risk[item.risk_level] += 1
+        by_age[band] += 1
+        risk_by_age[item.risk_level][band] += 1
+    return by_risk, by_age, risk_by_age
+
+
+def warrant_flagged(items: Iterable[Item], flag: int) -> list[Item]:
+    """Visits with ``flag`` or more failed attempts since the last completed one (s.96B)."""
+    return [i for i in items if i.failed_attempts >= flag]
+
+
+@dataclass(frozen=True)
+class Personal:
+    """Personal data, present only when ``policy.include_names`` is on."""
+
+    surname: str | None
+    forenames: str | None
+    date_of_birth: date | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One obligation for one person.
+
+    ``kind`` is ``visit``, ``risk_review`` or ``notification``. ``days_overdue`` is
+    ``as_of - due_date`` in days: positive when overdue, zero or negative when due soon.
+    ``last_done`` is the last completed home visit, last risk assessment or last
+    notification, by kind. ``failed_attempts`` counts no-access home visits since the
+    last completed one (visits only).
+    """
+
+    kind: str
+    ref: str
+    risk_level: str
+    team: str
+    offender_manager: str
+    due_date: date
+    days_overdue: int
+    last_done: date | None = None
+    failed_attempts: int = 0
+    no_fixed_abode: bool = False
+    personal: Personal | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (RISK_ORDER[self.risk_level], -self.days_overdue, self.ref)
+
+    def to_json(self, failed_attempts_flag: int = 2) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ref": self.ref,
+            "risk_level": self.risk_level,
+            "team": self.team,
+            "offender_manager": self.offender_manager,
+            "due_date": self.due_date.isoformat(),
+            "days_overdue": self.days_overdue,
+        }
+        last = self.last_done.isoformat() if self.last_done else None
+        if self.kind == "visit":
+            out["last_visit"] = last
+            out["failed_attempts"] = self.failed_attempts
+            out["warrant_flag"] = self.failed_attempts >= failed_attempts_flag
+            if self.days_overdue <= 0:
+                out["due_in_days"] = -self.days_overdue
+        elif self.kind == "risk_review":
+            out["last_assessed"] = last
+        else:
+            out["last_notified"] = last
+            out["no_fixed_abode"] = self.no_fixed_abode
+        if self.personal is not None:
+            out.update(_personal_json(self.personal))
+        return out
+
+
+@dataclass(frozen=True)
+class Unlocated:
+    """A person whose whereabouts are unknown (status ``missing``): listed, never dropped."""
+
+    ref: str
+    risk_level: str
+    team: str
+    offender_manager: str
+    missing_since: date
+    days_missing: int
+    last_visit: date | None = None
+    personal: Personal | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (RISK_ORDER[self.risk_level], -self.days_missing, self.ref)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ref": self.ref,
+            "risk_level": self.risk_level,
+            "team": self.team,
+            "offender_manager": self.offender_manager,
+            "missing_since": self.missing_since.isoformat(),
+            "days_missing": self.days_missing,
+            "last_visit": self.last_visit.isoformat() if self.last_visit else None,
+        }
+        if self.personal is not None:
+            out.update(_personal_json(self.personal))
+        return out
+
+
+def _personal_json(p: Personal) -> dict[str, Any]:
+    return {
+        "surname": p.surname,
+        "forenames": p.forenames,
+        "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else None,
+    }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Backlog figures HMICFRS asked for: size, risk mix, how overdue, the worst case.
+
+    ``active_caseload`` counts people in scope who are registered on the as-of date and
+    whose registration has not ended, in any status except deceased and deregistered.
+    ``by_risk``/``by_team``/``by_age`` count overdue *visits*. ``caseload_by_team`` and
+    ``risk_by_age`` are extensions (documented in the README).
+    """
+
+    active_caseload: int
+    overdue_visits: int
+    by_risk: dict[str, int]
+    by_team: dict[str, int]
+    by_age: dict[str, int]
+    most_overdue_days: int | None
+    most_overdue_ref: str | None
+    due_soon: int
+    overdue_risk_reviews: int
+    overdue_notifications: int
+    whereabouts_unknown: int
+    failed_attempt_flags: int
+    caseload_by_team: dict[str, int]
+    caseload_by_risk: dict[str, int]
+    risk_by_age: dict[str, dict[str, int]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "active_caseload": self.active_caseload,
+            "overdue_visits": self.overdue_visits,
+            "by_risk": dict(self.by_risk),
+            "by_team": dict(self.by_team),
+            "by_age": dict(self.by_age),
+            "most_overdue_days": self.most_overdue_days,
+            "most_overdue_ref": self.most_overdue_ref,
+            "due_soon": self.due_soon,
+            "overdue_risk_reviews": self.overdue_risk_reviews,
+            "overdue_notifications": self.overdue_notifications,
+            "whereabouts_unknown": self.whereabouts_unknown,
+            "failed_attempt_flags": self.failed_attempt_flags,
+            "caseload_by_team": dict(self.caseload_by_team),
+            "caseload_by_risk": dict(self.caseload_by_risk),
+            "risk_by_age": {r: dict(v) for r, v in self.risk_by_age.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Obligations:
+    """Everything the scan found for one as-of date and scope, each list in contract order."""
+
+    as_of: date
+    team: str | None
+    officer: str | None
+    overdue_visits: list[Item]
+    due_soon: list[Item]
+    overdue_risk_reviews: list[Item]
+    overdue_notifications: list[Item]
+    whereabouts_unknown: list[Unlocated]
+    summary: Summary
+    failed_attempts_flag: int = 2
+    include_names: bool = False
+    #: In-scope people per (team, risk level, offender manager): snapshots and per-officer
+    #: tables need the cross, which the summary's per-team and per-risk counts do not give.
+    caseload: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        flag = self.failed_attempts_flag
+        return {
+            "as_of": self.as_of.isoformat(),
+            "overdue_visits": [i.to_json(flag) for i in self.overdue_visits],
+            "due_soon": [i.to_json(flag) for i in self.due_soon],
+            "overdue_risk_reviews": [i.to_json(flag) for i in self.overdue_risk_reviews],
+            "overdue_notifications": [i.to_json(flag) for i in self.overdue_notifications],
+            "whereabouts_unknown": [u.to_json() for u in self.whereabouts_unknown],
+            "summary": self.summary.to_json(),
+        }
+
+    def case_refs(self) -> list[str]:
+        """Every case reference this result discloses (for the disclosure log)."""
+        refs: set[str] = set()
+        for items in (
+            self.overdue_visits,
+            self.due_soon,
+            self.overdue_risk_reviews,
+            self.overdue_notifications,
+        ):
+            refs.update(i.ref for i in items)
+        refs.update(u.ref for u in self.whereabouts_unknown)
+        return sorted(refs)

@@ -1,0 +1,3 @@
+"""The deterministic synthetic register generator (demo seeds, tests, benchmarks). May use
+register and core.
+"""
