@@ -25,7 +25,8 @@ from monitor.register.db import reading
 from monitor.register.importer import import_directory
 from monitor.register.models import Disclosure, Officer, OutboxMessage
 from monitor.rules.scan import scan
-from monitor.synthetic.generator import SURNAMES, generate
+from monitor.synthetic.generator import generate
+from monitor.synthetic.people import SURNAMES
 
 __all__ = ["smtp_relay"]  # the fixture, imported for pytest
 

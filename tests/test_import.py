@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.cli.app import cli
 from monitor.core.config import Config
-from monitor.register import importer, models
+from monitor.register import importer, models, writing
 from monitor.register.db import make_engine, reading
 from monitor.register.importer import ImportFailure, ImportResult, ImportUsageError, Reject, import_directory
 
@@ -901,7 +901,7 @@ def test_sqlite_in_lists_respect_the_bind_limit(
 ) -> None:
     """With a tiny SQLite variable limit the key lookups are split, and still correct."""
     config = make_config(sqlite_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setattr(importer, "_sqlite_variable_limit", lambda session: 60)
+    monkeypatch.setattr(writing, "_sqlite_variable_limit", lambda session: 60)
     write(extract, "offenders.csv", [OFFENDERS_HEADER, *(offender(f"RSO-{i:06d}") for i in range(500))])
     assert run_import(sqlite_engine, config, extract).counts["offenders.csv"]["inserted"] == 500
     again = run_import(sqlite_engine, config, extract)

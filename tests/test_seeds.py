@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from oracle import oracle, owing_visits, read_rows
 
 from monitor.cli.app import cli
-from monitor.synthetic.generator import FORENAMES, OFFENDER_COLUMNS, OFFICER_COLUMNS, SURNAMES, VISIT_COLUMNS, generate
+from monitor.synthetic.generator import OFFENDER_COLUMNS, OFFICER_COLUMNS, VISIT_COLUMNS, generate
+from monitor.synthetic.people import FORENAMES, SURNAMES
 
 AS_OF = date(2026, 11, 23)
 DEMO_SEED = 2026

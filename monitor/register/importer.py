@@ -1,0 +1,233 @@
+"""Import of register extracts: ``offenders.csv``, ``visits.csv`` and ``officers.csv``.
+
+This module runs an import from end to end and is its public face (``import_directory``,
+``ImportResult``, ``Reject``, ``ImportFailure``, ``ImportUsageError``). The work is split
+by job: ``csvfile`` reads a file into numbered records, ``fields`` turns a record into a
+row's values (or a reject), ``writing`` stores rows set-based, ``results`` holds what an
+import reports and ``progress`` draws the bar.
+
+Nothing is dropped silently: every row is stored, counted as unchanged, or reported back
+(and kept in ``import_rejects``). A row that cannot be understood is rejected with the
+file, physical line, field and what was expected; personal data is never echoed in a
+reject reason, a warning or a log line.
+
+One import is one transaction. A failure midway (unreadable file, database error, a bug)
+rolls the register back to exactly what it was, and the failed attempt is then recorded
+in its own small transaction so the daemon and operators can see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from monitor.core.clock import now_utc
+from monitor.core.config import Config
+from monitor.register import models
+from monitor.register.csvfile import Header, Rows, physical_lines, read_header
+from monitor.register.db import transaction
+from monitor.register.fields import FILE_ORDER, OFFENDERS, PARSERS, SPECS, VISITS, Bad, Cells, ParseState, Spec
+from monitor.register.progress import Advance, ProgressDisplay
+from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Reject
+from monitor.register.writing import CHUNK_ROWS, MAX_IN_KEYS, prepare, refresh_statistics, store_rejects, write_chunk
+
+__all__ = ["ImportFailure", "ImportResult", "ImportUsageError", "Reject", "import_directory", "locate_files"]
+
+log = logging.getLogger(__name__)
+
+
+def locate_files(directory: Path) -> dict[str, Path]:
+    """The extract files present in ``directory``, by canonical name (names case-insensitive)."""
+    expected = ", ".join(FILE_ORDER)
+    if not directory.is_dir():
+        raise ImportUsageError(f"{directory}: not a directory (expected one holding {expected})")
+    found: dict[str, Path] = {}
+    for entry in sorted(directory.iterdir()):
+        canonical = entry.name.lower()
+        if canonical in SPECS and entry.is_file():
+            if canonical in found:
+                raise ImportUsageError(f"{directory}: both {found[canonical].name} and {entry.name} present; keep one")
+            found[canonical] = entry
+    if not found:
+        raise ImportUsageError(f"{directory}: none of the expected files found (expected at least one of {expected})")
+    return {name: found[name] for name in FILE_ORDER if name in found}
+
+
+class _Importer:
+    """One run over the files of one extract, inside one transaction."""
+
+    def __init__(self, config: Config, files: dict[str, Path], progress: bool):
+        self.files = files
+        self.progress = progress
+        self.headers: dict[str, Header] = {}
+        self.rejects: list[Reject] = []
+        self.warnings: list[str] = []
+        self.counts: dict[str, dict[str, int]] = {}
+        self.state = ParseState(config.tz)
+        self.import_id = 0
+        self.now = now_utc()
+        self.in_limit = MAX_IN_KEYS
+
+    # -- checks before any write ------------------------------------------------------
+
+    def check_headers(self) -> None:
+        """Read every header first so a missing column fails before anything is written."""
+        for name, path in self.files.items():
+            spec = SPECS[name]
+            header = read_header(path, known=spec.known, required=spec.required)
+            self.headers[name] = header
+            self.warnings.extend(header.warnings)
+
+    # -- the run ------------------------------------------------------------------------
+
+    def run(self, session: Session, source: str) -> ImportResult:
+        self.in_limit = prepare(session)
+        run = models.ImportRun(source=source, started_at=self.now, outcome="running", counts={})
+        session.add(run)
+        session.flush()
+        self.import_id = run.id
+        with ProgressDisplay(self.progress) as advance:
+            for name, path in self.files.items():
+                self.counts[name] = self._import_file(session, SPECS[name], path, advance)
+        if self.rejects:
+            store_rejects(session, run.id, self.rejects)
+        refresh_statistics(session, self.counts)
+        result = ImportResult(import_id=run.id, counts=self.counts, rejects=self.rejects, warnings=self.warnings)
+        run.outcome = result.outcome
+        run.counts = self.counts
+        run.finished_at = now_utc()
+        return result
+
+    def _import_file(self, session: Session, spec: Spec, path: Path, advance: Advance) -> dict[str, int]:
+        header = self.headers[spec.name]
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        if spec.name == VISITS:
+            # Visits may name offenders already in the register: one query for all refs
+            # (a force holds thousands, England and Wales ~70,000) instead of one per chunk.
+            self.state.known_refs.update(session.scalars(select(models.Offender.ref)))
+        parse = PARSERS[spec.name]
+        seen: dict[str, int] = {}
+        buffer: list[dict[str, Any]] = []
+        blank = 0
+        total = physical_lines(path) if self.progress else 0
+        task = advance(spec.name, total, 0)
+        rows = Rows(path)
+        try:
+            records = iter(rows)
+            for _line, record in records:  # skip to the header, already checked
+                if any(c.strip() for c in record):
+                    break
+            for line, record in records:
+                if not any(c.strip() for c in record):
+                    blank += 1
+                    continue
+                try:
+                    cells = Cells(header, record)
+                    key = cells.text(spec.key, required=True, maxlen=64)
+                    assert key is not None
+                    first = seen.get(key)
+                    if first is not None:
+                        raise Bad(spec.key, f"duplicate {spec.key}, first seen on line {first}")
+                    seen[key] = line
+                    values = parse(self.state, cells)
+                    values[spec.key] = key
+                except Bad as bad:
+                    self.rejects.append(Reject(path.name, line, bad.field, bad.reason))
+                    counts["rejected"] += 1
+                    continue
+                if spec.name == OFFENDERS:
+                    self.state.known_refs.add(key)
+                buffer.append(values)
+                if len(buffer) >= CHUNK_ROWS:
+                    self._write(session, spec, buffer, counts)
+                    buffer.clear()
+                    advance(spec.name, total, rows.line_num, task)
+            if buffer:
+                self._write(session, spec, buffer, counts)
+            advance(spec.name, total, total or rows.line_num, task)
+        finally:
+            rows.close()
+        if blank:
+            self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
+        return counts
+
+    def _write(self, session: Session, spec: Spec, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
+        """Hand one chunk to ``writing``, stamped with this run."""
+        write_chunk(session, spec, rows, counts, import_id=self.import_id, now=self.now, in_limit=self.in_limit)
+
+
+def _db_error_text(exc: SQLAlchemyError) -> str:
+    """The database's own first line, never SQLAlchemy's rendering (which includes row values)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig) if orig is not None else type(exc).__name__
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _record_failure(engine: Engine, source: str, started: datetime, error: str) -> int | None:
+    """Record a failed import in its own transaction, after the import's was rolled back."""
+    try:
+        with transaction(engine) as session:
+            run = models.ImportRun(
+                source=source,
+                started_at=started,
+                finished_at=now_utc(),
+                outcome="failed",
+                counts={},
+                error=error,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+    except SQLAlchemyError as exc:
+        log.error("import failed and could not be recorded: %s", _db_error_text(exc))
+        return None
+
+
+def import_directory(engine: Engine, config: Config, directory: Path, *, progress: bool = False) -> ImportResult:
+    """Import the extract in ``directory`` as one transaction; see the module docstring.
+
+    Raises ImportUsageError when the directory holds none of the expected files, and
+    ImportFailure (with ``import_id`` of the recorded failed run) on anything fatal.
+    """
+    directory = Path(directory)
+    files = locate_files(directory)
+    source = str(directory.resolve())
+    importer = _Importer(config, files, progress)
+    started = importer.now
+    try:
+        importer.check_headers()
+        with transaction(engine) as session:
+            result = importer.run(session, source)
+    except ImportFailure as exc:
+        exc.import_id = _record_failure(engine, source, started, str(exc))
+        log.error("import of %s failed: %s", source, exc)
+        raise
+    except SQLAlchemyError as exc:
+        failure = ImportFailure(f"database error: {_db_error_text(exc)}")
+        failure.import_id = _record_failure(engine, source, started, str(failure))
+        log.error("import of %s failed: %s", source, failure)
+        raise failure from exc
+    except OSError as exc:
+        failure = ImportFailure(f"cannot read the extract: {exc.strerror or type(exc).__name__}")
+        failure.import_id = _record_failure(engine, source, started, str(failure))
+        raise failure from exc
+    except Exception as exc:
+        # A bug. The message may carry row values, so only the type is recorded.
+        failure = ImportFailure(f"unexpected error ({type(exc).__name__}); nothing was changed")
+        failure.import_id = _record_failure(engine, source, started, str(failure))
+        log.error("import of %s failed unexpectedly", source, exc_info=True)
+        raise failure from exc
+    log.info(
+        "import %s of %s: %s (%s)",
+        result.import_id,
+        source,
+        result.outcome,
+        "; ".join(f"{name} {c}" for name, c in result.counts.items()),
+    )
+    return result

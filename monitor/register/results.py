@@ -1,0 +1,74 @@
+"""What an import reports back (its result and the rows it rejected) and how it fails.
+
+Every stage of an import (reading the files, parsing the fields, writing the rows) can
+reject a row or stop the whole import, so these types sit below all of them. Callers take
+them from ``monitor.register.importer``, the public face of the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+
+class ImportFailure(Exception):
+    """Fatal for the whole import: unreadable file, missing required column, database error.
+
+    The transaction has been rolled back. The message names the file (and line or column
+    where known) and never contains personal data. ``import_id`` is the ``import_runs``
+    row that records the failure (None if even that could not be written).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.import_id: int | None = None
+
+
+class ImportUsageError(ImportFailure):
+    """The directory is not usable as an extract (missing, or none of the expected files).
+
+    Nothing was attempted, so no ``import_runs`` row is written; the CLI exits 2.
+    """
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that was not stored: where it is and why (never the row's values)."""
+
+    file: str
+    line: int
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``counts`` is keyed by the canonical file name."""
+
+    import_id: int
+    counts: dict[str, dict[str, int]]
+    rejects: list[Reject] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI contract: 3 when any row was rejected, else 0."""
+        return 3 if self.rejects else 0
+
+    @property
+    def outcome(self) -> str:
+        return "rejected_rows" if self.rejects else "ok"
+
+    def reject_report_csv(self) -> str:
+        """The rejects as CSV (file,line,field,reason), for the people fixing the extract."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["file", "line", "field", "reason"])
+        for r in self.rejects:
+            writer.writerow([r.file, r.line, r.field or "", r.reason])
+        return out.getvalue()

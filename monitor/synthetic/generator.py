@@ -1,0 +1,81 @@
+"""Synthetic registers: obviously fake, deterministic, any size.
+
+Why this exists: demos, tests and benchmarks need a register that looks like a real
+force's extract (risk mix, caseloads, a backlog with an age spread, people in custody or
+missing, returned people, failed visits) without a single real person in it. This module
+writes one: ``people`` makes the officers and people, ``visits`` their visit histories,
+``extract`` the cells and files (clean, or a messy real-world-style extract).
+
+Determinism: one ``random.Random(seed)`` drives everything, so the same arguments give
+byte-identical CSV files (tests and the committed demo register rely on it). The "messy"
+decorations use a second generator, so a messy extract describes *exactly* the same
+register as the clean one with the same seed, plus a handful of bad rows that the
+importer must reject: importing either gives the same obligations.
+
+Rows are streamed to ``csv.writer`` person by person, so a national-size register
+(100,000 people, about a million visits) needs only the officer list in memory.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from pathlib import Path
+
+from monitor.register.fields import OFFENDERS, OFFICERS, SPECS, VISITS
+from monitor.synthetic.extract import Style, open_extract
+from monitor.synthetic.people import make_officers, make_person
+from monitor.synthetic.visits import make_visits
+
+# The CSV contract's columns, in contract order: the importer's specs are the one source.
+OFFENDER_COLUMNS: tuple[str, ...] = SPECS[OFFENDERS].known
+VISIT_COLUMNS: tuple[str, ...] = SPECS[VISITS].known
+OFFICER_COLUMNS: tuple[str, ...] = SPECS[OFFICERS].known
+
+
+def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool = False) -> dict[str, int]:
+    """Write offenders.csv, visits.csv and officers.csv for ``people`` fake people into ``out_dir``.
+
+    Returns the number of data rows written per file, plus ``bad_rows`` (rows the
+    importer must reject; 0 unless ``messy``). Same arguments, same bytes.
+    """
+    if people < 1:
+        raise ValueError(f"people must be at least 1, got {people}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    style = Style(random.Random(seed * 7919 + 104729), people) if messy else Style(None, people)
+    a = as_of.toordinal()
+
+    officers, holders = make_officers(rng, people)
+    om_ids = [o for o, _ in holders]
+
+    counts = {"offenders": 0, "visits": 0, "officers": 0, "bad_rows": 0}
+    with open_extract(out_dir / "officers.csv", messy) as fh:
+        w = style.writer(fh)
+        w.writerow(style.header(OFFICER_COLUMNS, extra=None))
+        for o in officers:
+            w.writerow([o.officer_id, o.name, o.email, o.team, o.role, style.boolean(o.active, default=True)])
+            counts["officers"] += 1
+
+    width = max(6, len(str(people + 10)))
+    visit_no = 0
+    vwidth = 8
+    first_visit_id = ""
+    with open_extract(out_dir / "offenders.csv", messy) as ofh, open_extract(out_dir / "visits.csv", messy) as vfh:
+        ow, vw = style.writer(ofh), style.writer(vfh)
+        ow.writerow(style.header(OFFENDER_COLUMNS, extra="Notes"))
+        vw.writerow(style.header(VISIT_COLUMNS, extra="Source_System"))
+        for n in range(1, people + 1):
+            p = make_person(rng, n, width, a, holders)
+            ow.writerow(style.offender_row(p))
+            counts["offenders"] += 1
+            for day, outcome, vtype, officer in make_visits(rng, p, a, om_ids):
+                visit_no += 1
+                vid = f"VIS-{visit_no:0{vwidth}d}"
+                first_visit_id = first_visit_id or vid
+                vw.writerow(style.visit_row(vid, p.ref, day, outcome, vtype, officer))
+                counts["visits"] += 1
+        if messy:
+            counts["bad_rows"] = style.bad_rows(ow, vw, width, a, holders[0], first_visit_id)
+    return counts
