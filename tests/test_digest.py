@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 import monitor.rules.scan
 from monitor.cli.app import resolve_as_of
 from monitor.core.config import Config
-from monitor.digests.digest import (
+from monitor.digests.build import (
     Backlog,
     DigestRun,
     OfficerDigest,
@@ -673,7 +673,7 @@ def test_queueing_in_chunks_survives_a_failure_between_chunks(
     engine: Engine, cfg: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Messages are rendered and queued a chunk at a time; a crash midway loses nothing."""
-    import monitor.digests.digest as digest_module
+    import monitor.digests.build as digest_module
 
     config = cfg()
     oms = tuple(f"OM{i}" for i in range(1, 6))
