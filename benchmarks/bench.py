@@ -108,8 +108,8 @@ def main() -> None:
                 from monitor.reports.snapshot import take_snapshot
 
                 table.time("snapshot", lambda: take_snapshot(engine, cfg, args.as_of))
-            if importlib.util.find_spec("monitor.digests.digest"):
-                from monitor.digests.digest import queue_digests
+            if importlib.util.find_spec("monitor.digests.queue"):
+                from monitor.digests.queue import queue_digests
 
                 run = table.time("queue digests (all kinds)", lambda: queue_digests(engine, cfg, "all", args.as_of))
                 print(f"  digests queued: {run.queued}, blocked: {len(run.blocked)}", file=sys.stderr)

@@ -25,18 +25,11 @@ from sqlalchemy.orm import Session
 import monitor.rules.scan
 from monitor.cli.app import resolve_as_of
 from monitor.core.config import Config
-from monitor.digests.digest import (
-    Backlog,
-    DigestRun,
-    OfficerDigest,
-    Recipient,
-    build_plans,
-    kinds_for,
-    period_key,
-    preview_digests,
-    queue_digests,
-    render_digest,
-)
+from monitor.digests.build import build_plans
+from monitor.digests.contexts import Backlog, OfficerDigest, Recipient, kinds_for, period_key
+from monitor.digests.preview import preview_digests
+from monitor.digests.queue import DigestRun, queue_digests
+from monitor.digests.render import render_digest
 from monitor.register.db import reading, transaction
 from monitor.register.models import BacklogSnapshot, Disclosure, OutboxMessage
 from monitor.rules.obligations import Item, Unlocated
@@ -673,7 +666,7 @@ def test_queueing_in_chunks_survives_a_failure_between_chunks(
     engine: Engine, cfg: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Messages are rendered and queued a chunk at a time; a crash midway loses nothing."""
-    import monitor.digests.digest as digest_module
+    import monitor.digests.queue as digest_module
 
     config = cfg()
     oms = tuple(f"OM{i}" for i in range(1, 6))

@@ -23,7 +23,9 @@ from sqlalchemy import Engine
 from monitor.cli.app import cli
 from monitor.core.config import Config
 from monitor.register.db import reading, transaction
-from monitor.reports.report import CSV_COLUMNS, neutralise_cell, render_report, trend_chart
+from monitor.reports.export import CSV_COLUMNS, neutralise_cell
+from monitor.reports.html import trend_chart
+from monitor.reports.report import render_report
 from monitor.rules.obligations import Obligations
 from monitor.rules.scan import scan
 

@@ -33,7 +33,8 @@ SEED_AS_OF = date(2026, 11, 23)
 @click.pass_context
 def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
     """Import the synthetic demo register, write the report and every digest."""
-    from monitor.digests.digest import preview_digests, queue_digests
+    from monitor.digests.preview import preview_digests
+    from monitor.digests.queue import queue_digests
     from monitor.mail.delivery import deliver_pending
     from monitor.register import db
     from monitor.register.importer import import_directory

@@ -37,7 +37,8 @@ KIND_CHOICES = ("officer", "team", "force", "escalation", "all")
 @click.pass_context
 def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: Path | None) -> None:
     """Queue the officer, team, force and escalation digests, then deliver them."""
-    from monitor.digests.digest import preview_digests, queue_digests
+    from monitor.digests.preview import preview_digests
+    from monitor.digests.queue import queue_digests
 
     app = get_app(ctx)
     config = app.config

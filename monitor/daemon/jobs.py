@@ -84,7 +84,7 @@ def digest_job(kind: str) -> JobFunc:
 
     def job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
         from monitor.daemon.schedule import scheduled_date
-        from monitor.digests.digest import queue_digests
+        from monitor.digests.queue import queue_digests
         from monitor.mail.delivery import deliver_pending
 
         run = queue_digests(engine, config, kind, scheduled_date(scheduled_for, config))

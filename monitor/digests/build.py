@@ -1,0 +1,387 @@
+"""Building digests: one force-wide scan cut into one context per message to send.
+
+:func:`build_plans` scans once for the whole force (or takes a scan it is given), groups
+the result by offender manager and team in a single pass, and fills one context per
+recipient and kind: a national register has thousands of officers, so N digests must not
+cost N scans. Each :class:`Plan` also says whether its recipient may be mailed
+(``recipient_problem``), so queueing and previewing decide alike without rendering first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.digests.contexts import (
+    Backlog,
+    DigestContext,
+    Escalated,
+    EscalationDigest,
+    ForceDigest,
+    OfficerDigest,
+    OfficerRow,
+    Recipient,
+    TeamDigest,
+    TeamRow,
+    TrendPoint,
+    Unmailable,
+    WeekChange,
+    period_key,
+    refs_of,
+)
+from monitor.digests.history import trends, week_change
+from monitor.mail.recipients import recipient_problem
+from monitor.register.models import Officer
+from monitor.rules import scan as rules_scan
+from monitor.rules.obligations import Item, Obligations, Unlocated, warrant_flagged
+
+if TYPE_CHECKING:
+    from monitor.core.config import Config, Policy
+
+ROLE_FOR_KIND: dict[str, str] = {
+    "officer": "offender_manager",
+    "team": "supervisor",
+    "force": "lead",
+    "escalation": "supervisor",
+}
+
+
+@dataclass
+class Plan:
+    """One message to be: its context, recipient row, and why it may not be sent (if so)."""
+
+    context: DigestContext
+    officer: Officer | None
+    problem: str | None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.context.kind, self.context.recipient.officer_id, self.context.period)
+
+
+@dataclass
+class Plans:
+    plans: list[Plan] = field(default_factory=list)
+    skipped_empty: int = 0
+    no_recipient: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
+
+
+def scan_policy(config: Config) -> Policy:
+    """The policy to scan with: the due-soon window wide enough for the officer digest."""
+    wide = max(config.policy.due_soon_days, config.digest.officer_due_soon_days)
+    return dataclasses.replace(config.policy, due_soon_days=wide)
+
+
+def _recipient(officer: Officer | None, officer_id: str) -> Recipient:
+    if officer is None:
+        return Recipient(officer_id=officer_id, name=officer_id, email="")
+    return Recipient(officer_id=officer.officer_id, name=officer.name or officer.officer_id, email=officer.email)
+
+
+def build_plans(
+    session: Session,
+    config: Config,
+    kinds: Sequence[str],
+    as_of: date,
+    *,
+    obligations: Obligations | None = None,
+) -> Plans:
+    """Scan once for the whole force and cut the result into one context per message."""
+    if obligations is None:
+        obligations = rules_scan.scan(session, scan_policy(config), as_of)
+    officers = {o.officer_id: o for o in session.scalars(select(Officer))}
+    builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
+    out = Plans()
+    for kind in kinds:
+        if kind == "officer":
+            builder.officer_plans(out)
+        elif kind == "team":
+            builder.team_plans(out, week_change(session, as_of))
+        elif kind == "force":
+            builder.force_plans(out, *trends(session, as_of, obligations.summary.overdue_visits))
+        elif kind == "escalation":
+            builder.escalation_plans(out)
+        else:
+            raise ValueError(f"unknown digest kind {kind!r}")
+    return out
+
+
+_Scope = tuple[str, ...]  # () = whole force, ("om", id), ("team", code), ("team_om", code, id)
+
+
+class _Builder:
+    """Groups one force-wide scan by officer and team; never rescans.
+
+    Every list of the scan is grouped once by offender manager, team, and (team, officer),
+    keeping contract order (worst first), so building N digests costs one pass over the
+    items, not N passes: a national register has thousands of officers.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        as_of: date,
+        obligations: Obligations,
+        officers: dict[str, Officer],
+        caseload: dict[tuple[str, str, str], int],
+    ) -> None:
+        self.config = config
+        self.as_of = as_of
+        self.ob = obligations
+        self.officers = officers
+        self.flag = config.policy.failed_attempts_flag
+        self.include_names = config.policy.include_names
+        lists: dict[str, Sequence[Item | Unlocated]] = {
+            "overdue": obligations.overdue_visits,
+            "due_soon": [i for i in obligations.due_soon if -i.days_overdue <= config.policy.due_soon_days],
+            "due_soon_officer": [
+                i for i in obligations.due_soon if -i.days_overdue <= config.digest.officer_due_soon_days
+            ],
+            "reviews": obligations.overdue_risk_reviews,
+            "notifications": obligations.overdue_notifications,
+            "unlocated": obligations.whereabouts_unknown,
+        }
+        self.groups: dict[str, dict[_Scope, list[Any]]] = {}
+        for name, items in lists.items():
+            grouped: dict[_Scope, list[Any]] = defaultdict(list)
+            for x in items:
+                grouped[()].append(x)
+                grouped[("om", x.offender_manager)].append(x)
+                grouped[("team", x.team)].append(x)
+                grouped[("team_om", x.team, x.offender_manager)].append(x)
+            self.groups[name] = grouped
+        self.caseload: Counter[_Scope] = Counter()
+        for (team, _risk, om), n in caseload.items():
+            scopes: tuple[_Scope, ...] = ((), ("om", om), ("team", team), ("team_om", team, om))
+            for each in scopes:
+                self.caseload[each] += n
+        self.team_oms: dict[str, set[str]] = defaultdict(set)
+        for key in [*self.caseload, *(k for g in self.groups.values() for k in g)]:
+            if len(key) == 3:
+                self.team_oms[key[1]].add(key[2])
+        self.teams = sorted(
+            {team for (team, _r, _o) in caseload}
+            | {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "team"}
+        )
+
+    # -- helpers
+    def get(self, name: str, scope: _Scope) -> list[Any]:
+        return self.groups[name].get(scope, [])
+
+    def _common(self, kind: str, recipient: Recipient) -> dict[str, Any]:
+        due_soon_days = (
+            self.config.digest.officer_due_soon_days if kind == "officer" else self.config.policy.due_soon_days
+        )
+        return {
+            "due_soon_days": due_soon_days,
+            "kind": kind,
+            "period": period_key(kind, self.as_of),
+            "as_of": self.as_of,
+            "recipient": recipient,
+            "marking": self.config.mail.marking,
+            "include_names": self.include_names,
+            "failed_attempts_flag": self.flag,
+        }
+
+    def _backlog(self, scope: _Scope, due_soon: str = "due_soon") -> Backlog:
+        return Backlog.of(
+            caseload=self.caseload[scope],
+            overdue=self.get("overdue", scope),
+            due_soon=self.get(due_soon, scope),
+            reviews=self.get("reviews", scope),
+            notifications=self.get("notifications", scope),
+            unlocated=self.get("unlocated", scope),
+            flag=self.flag,
+        )
+
+    def _add(self, out: Plans, context: DigestContext, officer: Officer | None) -> None:
+        if context.is_empty:
+            if not self.config.digest.all_clear or context.kind == "escalation":
+                out.skipped_empty += 1
+                return
+            context = dataclasses.replace(context, all_clear=True)
+        problem = recipient_problem(officer, ROLE_FOR_KIND[context.kind], self.config)
+        out.plans.append(Plan(context=context, officer=officer, problem=problem))
+
+    def _active(self, role: str, team: str | None = None) -> list[Officer]:
+        return sorted(
+            (o for o in self.officers.values() if o.active and o.role == role and (team is None or o.team == team)),
+            key=lambda o: o.officer_id,
+        )
+
+    def _unmailable(self, team: str | None) -> list[Unmailable]:
+        """Offender managers holding cases (in ``team``, or anywhere) who cannot be mailed."""
+        if team is None:
+            scopes = [s for s in self.caseload if s and s[0] == "om"]
+        else:
+            scopes = [s for s in self.caseload if s and s[0] == "team_om" and s[1] == team]
+        out = []
+        for scope in sorted(scopes):
+            om = scope[-1]
+            reason = recipient_problem(self.officers.get(om), "offender_manager", self.config)
+            if reason is None:
+                continue
+            names = ("overdue", "due_soon_officer", "reviews", "notifications", "unlocated")
+            refs = refs_of(*(self.get(name, scope) for name in names))
+            out.append(Unmailable(officer_id=om, reason=reason, caseload=self.caseload[scope], refs=refs))
+        return out
+
+    # -- kinds
+    def officer_plans(self, out: Plans) -> None:
+        ids = {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "om"}
+        ids -= {om for om in ids if not self._officer_has_work(om)}
+        ids |= {o.officer_id for o in self._active("offender_manager")}  # counted as skipped when empty
+        for om in sorted(ids):
+            officer = self.officers.get(om)
+            scope: _Scope = ("om", om)
+            overdue = self.get("overdue", scope)
+            due_soon = self.get("due_soon_officer", scope)
+            context = OfficerDigest(
+                **self._common("officer", _recipient(officer, om)),
+                team=officer.team if officer is not None else "",
+                backlog=self._backlog(scope, due_soon="due_soon_officer"),
+                overdue_visits=overdue,
+                due_soon=due_soon,
+                overdue_risk_reviews=self.get("reviews", scope),
+                overdue_notifications=self.get("notifications", scope),
+                warrant_flags=warrant_flagged((*overdue, *due_soon), self.flag),
+                whereabouts_unknown=self.get("unlocated", scope),
+            )
+            self._add(out, context, officer)
+
+    def _officer_has_work(self, om: str) -> bool:
+        names = ("overdue", "due_soon_officer", "reviews", "notifications", "unlocated")
+        return any(self.get(name, ("om", om)) for name in names)
+
+    def _team_data(self, team: str) -> dict[str, Any]:
+        scope: _Scope = ("team", team)
+        rows = []
+        for om in sorted(self.team_oms.get(team, ())):
+            b = self._backlog(("team_om", team, om))
+            officer = self.officers.get(om)
+            rows.append(
+                OfficerRow(
+                    officer_id=om,
+                    name=officer.name if officer is not None else "(not in directory)",
+                    caseload=b.caseload,
+                    overdue_visits=b.overdue_visits,
+                    by_risk=b.by_risk,
+                    most_overdue_days=b.most_overdue_days,
+                    due_soon=b.due_soon,
+                    overdue_risk_reviews=b.overdue_risk_reviews,
+                    overdue_notifications=b.overdue_notifications,
+                    warrant_flags=b.warrant_flags,
+                    mail_problem=recipient_problem(officer, "offender_manager", self.config),
+                )
+            )
+        rows.sort(key=lambda r: (-r.overdue_visits, -(r.most_overdue_days or 0), r.officer_id))
+        return {
+            "team": team,
+            "backlog": self._backlog(scope),
+            "officers": rows,
+            "overdue_visits": self.get("overdue", scope),
+            "overdue_risk_reviews": self.get("reviews", scope),
+            "overdue_notifications": self.get("notifications", scope),
+            "whereabouts_unknown": self.get("unlocated", scope),
+            "unmailable": self._unmailable(team),
+        }
+
+    def team_plans(self, out: Plans, previous: dict[str, tuple[date, int]]) -> None:
+        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
+        for officer in self._active("supervisor"):
+            supervisors_by_team[officer.team].append(officer)
+        for team in sorted(set(self.teams) | set(supervisors_by_team)):
+            data = self._team_data(team)
+            backlog: Backlog = data["backlog"]
+            change = None
+            if team in previous:
+                on, figure = previous[team]
+                change = WeekChange(previous_on=on, previous=figure, current=backlog.overdue_visits)
+            template = TeamDigest(**self._common("team", Recipient("", "", "")), change=change, **data)
+            self._fan_out(out, template, supervisors_by_team.get(team, []), ("team", team, NO_SUPERVISOR))
+
+    def _fan_out(
+        self, out: Plans, template: DigestContext, recipients: list[Officer], missing: tuple[str, str, str]
+    ) -> None:
+        """One context per recipient; a non-empty digest nobody can receive is reported."""
+        if not recipients:
+            if not template.is_empty:
+                out.no_recipient.append(missing)
+            return
+        for officer in recipients:
+            self._add(out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer)
+
+    def force_plans(self, out: Plans, weekly: list[TrendPoint], monthly: list[TrendPoint]) -> None:
+        rows = [_team_row(team, self._backlog(("team", team))) for team in self.teams]
+        backlog = self._backlog(())
+        worst_by_count = sorted(
+            (r for r in rows if r.overdue_visits),
+            key=lambda r: (-r.overdue_visits, -(r.most_overdue_days or 0), r.team),
+        )[:3]
+        worst_by_age = sorted(
+            (r for r in rows if r.most_overdue_days is not None),
+            key=lambda r: (-(r.most_overdue_days or 0), -r.overdue_visits, r.team),
+        )[:3]
+        template = ForceDigest(
+            **self._common("force", Recipient("", "", "")),
+            backlog=backlog,
+            teams=rows,
+            totals=_team_row("All teams", backlog),
+            worst_by_count=worst_by_count,
+            worst_by_age=worst_by_age,
+            weekly_trend=weekly,
+            monthly_trend=monthly,
+            overdue_visits=list(self.ob.overdue_visits),
+            whereabouts_unknown=list(self.ob.whereabouts_unknown),
+            unmailable=self._unmailable(None),
+        )
+        self._fan_out(out, template, self._active("lead"), ("force", "force", "no active lead in the directory"))
+
+    def escalation_plans(self, out: Plans) -> None:
+        limit = self.config.digest.escalation_days_overdue
+        by_team: dict[str, list[Escalated]] = defaultdict(list)
+        for item in self.ob.overdue_visits:
+            if item.risk_level == "very_high":
+                reason = "very high risk"
+            elif item.days_overdue > limit:
+                reason = f"over {limit} days overdue"
+            else:
+                continue
+            by_team[item.team].append(Escalated(item=item, reason=reason))
+        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
+        for officer in self._active("supervisor"):
+            supervisors_by_team[officer.team].append(officer)
+        for team in sorted(by_team):
+            template = EscalationDigest(
+                **self._common("escalation", Recipient("", "", "")),
+                team=team,
+                threshold_days=limit,
+                backlog=self._backlog(("team", team)),
+                cases=by_team[team],
+            )
+            self._fan_out(out, template, supervisors_by_team.get(team, []), ("escalation", team, NO_SUPERVISOR))
+
+
+NO_SUPERVISOR = "no active supervisor for the team in the directory"
+
+
+def _team_row(team: str, b: Backlog) -> TeamRow:
+    return TeamRow(
+        team=team,
+        caseload=b.caseload,
+        overdue_visits=b.overdue_visits,
+        by_risk=b.by_risk,
+        by_age=b.by_age,
+        most_overdue_days=b.most_overdue_days,
+        most_overdue_ref=b.most_overdue_ref,
+        overdue_risk_reviews=b.overdue_risk_reviews,
+        overdue_notifications=b.overdue_notifications,
+        whereabouts_unknown=b.whereabouts_unknown,
+    )

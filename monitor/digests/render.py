@@ -1,0 +1,69 @@
+"""Rendering digests: one context to a subject, a plain-text body and email-safe HTML.
+
+Rendering only: nothing here touches the database or the network, so a preview shows the
+very body that would be queued, and delivery (``monitor.mail``) never re-renders. The
+Jinja2 set-up (escaping, StrictUndefined, CSS inlining) is shared with the reports in
+``monitor.reports.render``; the templates are ``templates/email/<kind>*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+
+from monitor.digests.contexts import DigestContext
+from monitor.mail.messages import build_message, new_message_id
+from monitor.reports import render
+from monitor.rules.obligations import AGE_BANDS, RISK_ORDER
+
+if TYPE_CHECKING:
+    from monitor.core.config import Config
+
+RISKS: tuple[str, ...] = tuple(sorted(RISK_ORDER, key=RISK_ORDER.__getitem__))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def template_names(context: DigestContext) -> tuple[str, str, str]:
+    """(subject, text, html) template names; all-clear messages share one set per kind."""
+    base = f"email/{context.kind}"
+    if context.all_clear:
+        base = "email/all_clear"
+    return f"{base}_subject.txt", f"{base}.txt", f"{base}.html"
+
+
+def render_digest(context: DigestContext, config: Config) -> Rendered:
+    """Subject, plain text and email-safe HTML (CSS inlined) for one context."""
+    variables: dict[str, Any] = {
+        "d": context,
+        "marking": config.mail.marking,
+        "case_url": config.mail.case_url,
+        "include_names": config.policy.include_names,
+        "risks": RISKS,
+        "age_bands": AGE_BANDS,
+    }
+    subject_name, text_name, html_name = template_names(context)
+    return Rendered(
+        subject=render.render_subject(subject_name, **variables),
+        text=render.render_text(text_name, **variables),
+        html=render.inline_css(render.render_html(html_name, **variables)),
+    )
+
+
+def build_digest_message(context: DigestContext, config: Config) -> tuple[EmailMessage, Rendered]:
+    rendered = render_digest(context, config)
+    message = build_message(
+        config,
+        to_email=context.recipient.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=new_message_id(config),
+    )
+    return message, rendered

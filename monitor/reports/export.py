@@ -1,0 +1,144 @@
+"""The report as data for scripts and spreadsheets: JSON (the contract) and CSV.
+
+JSON is exactly ``Obligations.to_json``; CSV is one row per obligation with a ``section``
+column first (the columns are a contract, see README). CSV cells that a spreadsheet would
+run as a formula are neutralised (see :func:`neutralise_cell`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from monitor.rules.obligations import Obligations, Unlocated
+
+#: CSV ``section`` values, in report order, with the Obligations attribute each comes from.
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("overdue_visit", "overdue_visits"),
+    ("due_soon", "due_soon"),
+    ("overdue_risk_review", "overdue_risk_reviews"),
+    ("overdue_notification", "overdue_notifications"),
+    ("whereabouts_unknown", "whereabouts_unknown"),
+)
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "section",
+    "ref",
+    "risk_level",
+    "team",
+    "offender_manager",
+    "due_date",
+    "days_overdue",
+    "last_done",
+    "failed_attempts",
+    # Extensions (README): visits: warrant_flag, due_in_days (due soon only);
+    # notifications: no_fixed_abode; whereabouts unknown: missing_since, days_missing.
+    "warrant_flag",
+    "due_in_days",
+    "no_fixed_abode",
+    "missing_since",
+    "days_missing",
+)
+CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth")
+
+#: A cell starting with one of these is run as a formula by Excel / LibreOffice / Sheets.
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def render_json(obligations: Obligations) -> str:
+    """Exactly the JSON report contract (``Obligations.to_json``), pretty-printed.
+
+    Each obligation is one line (compact) inside indented lists, and the summary is fully
+    indented: readable, ``grep``-able, and fast, because the C encoder does the items (a
+    force-wide report holds tens of thousands of them).
+    """
+    data = obligations.to_json()
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            if value:
+                inner = ",\n".join("    " + json.dumps(entry, ensure_ascii=False) for entry in value)
+                rendered = "[\n" + inner + "\n  ]"
+            else:
+                rendered = "[]"
+        else:
+            rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        parts.append(f"  {json.dumps(key)}: {rendered}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def neutralise_cell(value: str) -> str:
+    """Stop a text cell being run as a spreadsheet formula (CSV injection).
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a
+    leading single quote, which spreadsheets show as text. Only text cells pass through
+    here: numbers (``days_overdue`` may be negative for "due soon") are written as
+    numbers and stay numbers.
+    """
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise_cell(str(value))
+
+
+def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
+    """One dict per obligation, section by section, each list in contract order."""
+    flag = obligations.failed_attempts_flag
+    for section, attr in SECTIONS:
+        for entry in getattr(obligations, attr):
+            row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS)
+            row.update(
+                section=section,
+                ref=entry.ref,
+                risk_level=entry.risk_level,
+                team=entry.team,
+                offender_manager=entry.offender_manager,
+            )
+            if isinstance(entry, Unlocated):
+                row.update(
+                    last_done=entry.last_visit,
+                    missing_since=entry.missing_since,
+                    days_missing=entry.days_missing,
+                )
+            else:
+                row.update(due_date=entry.due_date, days_overdue=entry.days_overdue, last_done=entry.last_done)
+                if entry.kind == "visit":
+                    row.update(failed_attempts=entry.failed_attempts, warrant_flag=entry.failed_attempts >= flag)
+                    if entry.days_overdue <= 0:
+                        row["due_in_days"] = -entry.days_overdue
+                elif entry.kind == "notification":
+                    row["no_fixed_abode"] = entry.no_fixed_abode
+            if obligations.include_names:
+                p = entry.personal
+                row.update(
+                    surname=p.surname if p else None,
+                    forenames=p.forenames if p else None,
+                    date_of_birth=p.date_of_birth if p else None,
+                )
+            yield row
+
+
+def render_csv(obligations: Obligations) -> str:
+    """One row per obligation with a ``section`` column first (see CSV_COLUMNS), CRLF line ends."""
+    columns = list(CSV_COLUMNS) + (list(CSV_PERSONAL_COLUMNS) if obligations.include_names else [])
+    out = io.StringIO()
+    # RFC 4180 line ends. With "\r\n" as terminator the csv module also quotes any cell that
+    # contains a bare CR or LF (with "\n" alone, a CR inside a cell would go out unquoted).
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in csv_rows(obligations):
+        writer.writerow([_csv_value(row.get(c)) for c in columns])
+    return out.getvalue()
