@@ -30,7 +30,7 @@ from sqlalchemy import Engine, func, select
 
 from monitor.core import config as config_module
 from monitor.daemon.jobs import JobFailed, import_job
-from monitor.daemon.schedule import Daemon, Runner, sd_notify
+from monitor.daemon.runs import Daemon, Runner, sd_notify
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, Heartbeat, JobRun, OutboxMessage
 

@@ -14,7 +14,7 @@ from builders import add_offender, add_officer
 from sqlalchemy import Engine
 
 from monitor.daemon.metrics import CONTENT_TYPE, MetricsServer, render_metrics
-from monitor.daemon.schedule import Daemon
+from monitor.daemon.runs import Daemon
 from monitor.register.db import transaction
 from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
 from monitor.reports.snapshot import take_snapshot

@@ -111,7 +111,7 @@ def check_health(
     from monitor.core.config import JOB_NAMES
     from monitor.core.cron import cron_trigger, latest_fire_time
     from monitor.core.cron import next_fire_time as next_fire
-    from monitor.daemon.schedule import JOB_ORDER, enabled_jobs, heartbeat_is_fresh
+    from monitor.daemon.runs import JOB_ORDER, enabled_jobs, heartbeat_is_fresh
     from monitor.register.db import reading
     from monitor.register.models import Heartbeat, JobRun
 

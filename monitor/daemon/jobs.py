@@ -83,7 +83,7 @@ def digest_job(kind: str) -> JobFunc:
     """
 
     def job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
-        from monitor.daemon.schedule import scheduled_date
+        from monitor.daemon.runs import scheduled_date
         from monitor.digests.digest import queue_digests
         from monitor.mail.delivery import deliver_pending
 
@@ -151,7 +151,7 @@ def pending_extracts(drop: Path) -> list[Path]:
 
 def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
     """Import each waiting extract from the drop folder, then file it away (see module doc)."""
-    from monitor.daemon.schedule import safe_error
+    from monitor.daemon.runs import safe_error
     from monitor.register.importer import import_directory
 
     drop = config.import_drop_dir

@@ -63,7 +63,7 @@ class _Family:
 
 def collect(engine: Engine, config: Config, now: datetime | None = None) -> list[_Family]:
     """Read the current figures from the database."""
-    from monitor.daemon.schedule import heartbeat_is_fresh
+    from monitor.daemon.runs import heartbeat_is_fresh
     from monitor.register.db import reading
     from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
 
@@ -178,7 +178,7 @@ class MetricsServer:
                     body = render_metrics(server.engine, server.config).encode()
                     status = 200
                 except Exception as exc:
-                    from monitor.daemon.schedule import safe_error
+                    from monitor.daemon.runs import safe_error
 
                     log.error("metrics scrape failed: %s", safe_error(exc))
                     body, status = b"# scrape failed: see the daemon log\n", 500
