@@ -29,8 +29,11 @@ from smtp_server import smtp_relay
 from sqlalchemy import Engine, func, select
 
 from monitor.core import config as config_module
-from monitor.daemon.jobs import JobFailed, import_job
-from monitor.daemon.schedule import Daemon, Runner, sd_notify
+from monitor.daemon.failures import JobFailed
+from monitor.daemon.jobs import import_job
+from monitor.daemon.loop import Daemon
+from monitor.daemon.runs import Runner
+from monitor.daemon.systemd import sd_notify
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, Heartbeat, JobRun, OutboxMessage
 

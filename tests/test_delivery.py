@@ -24,7 +24,9 @@ from sqlalchemy import Engine, select, update
 
 from monitor.core.config import Config
 from monitor.mail import outbox
-from monitor.mail.delivery import SmtpTransport, StopBatch, backoff_seconds, deliver_pending
+from monitor.mail.delivery import backoff_seconds, deliver_pending
+from monitor.mail.transports.base import StopBatch
+from monitor.mail.transports.smtp import SmtpTransport
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, Officer, OutboxMessage
 
@@ -552,7 +554,7 @@ def test_deliver_command_exits_1_when_the_relay_is_untrusted(
 def test_tls_context_always_verifies() -> None:
     import ssl
 
-    from monitor.mail.delivery import tls_context
+    from monitor.mail.transports.smtp import tls_context
 
     ctx = tls_context("")
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname

@@ -13,8 +13,8 @@ import pytest
 from builders import add_offender, add_officer
 from sqlalchemy import Engine
 
+from monitor.daemon.loop import Daemon
 from monitor.daemon.metrics import CONTENT_TYPE, MetricsServer, render_metrics
-from monitor.daemon.schedule import Daemon
 from monitor.register.db import transaction
 from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
 from monitor.reports.snapshot import take_snapshot
@@ -90,10 +90,10 @@ def seed(engine: Engine) -> None:
 def test_metrics_reflect_the_database(engine: Engine, db_url: str, make_config: Any) -> None:
     seed(engine)
     text = render_metrics(engine, make_config(db_url), NOW)
-    got = samples(text)
-    assert got['visit_monitor_overdue_visits{team="T1",risk_level="high"}'] == 3  # the latest day only
-    assert got['visit_monitor_overdue_visits{team="T\\"2",risk_level="low"}'] == 0  # label escaped
-    assert got['visit_monitor_caseload{team="T1",risk_level="high"}'] == 10
+    got = samples(text)  # prometheus_client writes label names in sorted order
+    assert got['visit_monitor_overdue_visits{risk_level="high",team="T1"}'] == 3  # the latest day only
+    assert got['visit_monitor_overdue_visits{risk_level="low",team="T\\"2"}'] == 0  # label escaped
+    assert got['visit_monitor_caseload{risk_level="high",team="T1"}'] == 10
     assert got['visit_monitor_job_runs_total{job="deliver",outcome="ok"}'] == 2
     assert got['visit_monitor_job_runs_total{job="deliver",outcome="failed"}'] == 1
     assert got['visit_monitor_job_failures_total{job="deliver"}'] == 1
@@ -117,7 +117,7 @@ def test_overdue_counts_come_from_the_snapshot_job(sqlite_engine: Engine, sqlite
     cfg = make_config(sqlite_url)
     take_snapshot(sqlite_engine, cfg, date(2026, 11, 26))
     got = samples(render_metrics(sqlite_engine, cfg, NOW))
-    assert got['visit_monitor_overdue_visits{team="T9",risk_level="high"}'] == 3
+    assert got['visit_monitor_overdue_visits{risk_level="high",team="T9"}'] == 3
 
 
 def fetch(url: str) -> tuple[int, str, str]:

@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, select
 
 from monitor.core import config as config_module
 from monitor.core.cron import cron_trigger, latest_fire_time, next_fire_time, translate_cron
-from monitor.daemon.schedule import Runner, enabled_jobs, scheduled_date
+from monitor.daemon.runs import Runner
+from monitor.daemon.timetable import enabled_jobs, scheduled_date
 from monitor.register.db import make_engine, reading, transaction
 from monitor.register.models import Heartbeat, JobRun
 

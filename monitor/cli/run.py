@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 def command(ctx: click.Context, once: bool, log_format: str | None) -> None:
     """Run the scheduled jobs: officer/team digests, force report, escalation, snapshot, deliver, import."""
     from monitor.core.logs import setup_logging
-    from monitor.daemon.schedule import Daemon, run_once
+    from monitor.daemon.loop import Daemon
+    from monitor.daemon.runs import run_once
 
     app = get_app(ctx)
     config = app.config

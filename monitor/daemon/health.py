@@ -26,6 +26,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 
 from monitor.core.clock import now_utc
+from monitor.core.config import JOB_NAMES
+from monitor.core.cron import cron_trigger, latest_fire_time
+from monitor.core.cron import next_fire_time as next_fire
+from monitor.daemon.heartbeats import heartbeat_is_fresh
+from monitor.daemon.timetable import JOB_ORDER, enabled_jobs
+from monitor.register.db import reading
+from monitor.register.models import Heartbeat, JobRun
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
@@ -108,13 +115,6 @@ def check_health(
     require_daemon: bool = True,
 ) -> HealthReport:
     """Evaluate the rules in the module docstring at ``now``."""
-    from monitor.core.config import JOB_NAMES
-    from monitor.core.cron import cron_trigger, latest_fire_time
-    from monitor.core.cron import next_fire_time as next_fire
-    from monitor.daemon.schedule import JOB_ORDER, enabled_jobs, heartbeat_is_fresh
-    from monitor.register.db import reading
-    from monitor.register.models import Heartbeat, JobRun
-
     now = now or now_utc()
     stale = config.daemon.stale_after_seconds
     late_after = timedelta(seconds=config.daemon.late_after_seconds)

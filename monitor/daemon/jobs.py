@@ -1,10 +1,12 @@
 """The scheduled jobs: a registry of name -> ``job(engine, config, scheduled_for) -> counts``.
 
 Each job is a thin wrapper over the function the CLI calls on demand (digest, deliver,
-snapshot, import), imported lazily so ``health`` and the tick loop stay light and so a
-test can swap in fakes by passing its own registry. A job returns a small dict of counts
-for ``job_runs.counts`` (never personal data) and raises :class:`JobFailed` (with its
-counts) when it ran but the outcome must show as failed.
+snapshot, import); a test swaps in fakes by passing its own registry to the runner.
+``health`` does not import this module (it reads :mod:`monitor.daemon.timetable`), so a
+probe does not load the digest and mail stages. A job returns a small dict of counts for
+``job_runs.counts`` (never personal data) and raises
+:class:`~monitor.daemon.failures.JobFailed` (with its counts) when it ran but the outcome
+must show as failed.
 
 Import drop folder: each **subfolder** of ``import.drop_dir`` is one extract (its
 offenders.csv / visits.csv / officers.csv), imported in name order. Loose CSV files
@@ -28,10 +30,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from monitor.core.clock import now_utc, today
+from monitor.daemon.failures import JobFailed, safe_error
+from monitor.daemon.timetable import scheduled_date
+from monitor.digests.queue import queue_digests
+from monitor.mail.delivery import DeliveryReport, deliver_pending
+from monitor.register.importer import import_directory
+from monitor.reports.snapshot import take_snapshot
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
-    from monitor.mail.delivery import DeliveryReport
 
 log = logging.getLogger("monitor.daemon.jobs")
 
@@ -39,14 +46,6 @@ JobFunc = Callable[[Engine, "Config", datetime], dict[str, Any]]
 
 EXTRACT_FILES = ("offenders.csv", "visits.csv", "officers.csv")
 RESERVED_DIRS = ("processed", "failed")
-
-
-class JobFailed(Exception):
-    """The job ran but must be recorded as failed; ``counts`` are kept with the run."""
-
-    def __init__(self, message: str, counts: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.counts = counts or {}
 
 
 def _delivery_problem(report: DeliveryReport) -> str | None:
@@ -65,8 +64,6 @@ def _delivery_problem(report: DeliveryReport) -> str | None:
 
 def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
     """Send what is pending in the outbox (retries respect their backoff)."""
-    from monitor.mail.delivery import deliver_pending
-
     report = deliver_pending(engine, config, respect_backoff=True)
     counts: dict[str, Any] = dict(report.counts())
     if problem := _delivery_problem(report):
@@ -83,10 +80,6 @@ def digest_job(kind: str) -> JobFunc:
     """
 
     def job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
-        from monitor.daemon.schedule import scheduled_date
-        from monitor.digests.queue import queue_digests
-        from monitor.mail.delivery import deliver_pending
-
         run = queue_digests(engine, config, kind, scheduled_date(scheduled_for, config))
         counts: dict[str, Any] = {
             "queued": run.queued,
@@ -111,8 +104,6 @@ def digest_job(kind: str) -> JobFunc:
 
 def snapshot_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
     """Record today's backlog (London date) for trends and the metrics endpoint."""
-    from monitor.reports.snapshot import take_snapshot
-
     return {"rows": int(take_snapshot(engine, config, today(config.tz)))}
 
 
@@ -151,9 +142,6 @@ def pending_extracts(drop: Path) -> list[Path]:
 
 def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
     """Import each waiting extract from the drop folder, then file it away (see module doc)."""
-    from monitor.daemon.schedule import safe_error
-    from monitor.register.importer import import_directory
-
     drop = config.import_drop_dir
     counts: dict[str, Any] = {"extracts": 0, "failed": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     if drop is None:

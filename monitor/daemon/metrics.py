@@ -1,16 +1,21 @@
-"""Prometheus text exposition on loopback (``[metrics] listen = "127.0.0.1:PORT"``).
+"""Prometheus metrics on loopback (``[metrics] listen = "127.0.0.1:PORT"``), via prometheus_client.
 
-No client library: the text format is a few lines, and the standard library's
-``http.server`` in a daemon thread is enough for one scraper. Every scrape reads the
-database (cheap aggregate queries), so any replica reports the same numbers:
+The figures live in the database, not in process memory, so any replica reports the same
+numbers and a restart loses nothing: a custom collector (:class:`DatabaseCollector`) runs a
+few cheap aggregate queries at scrape time, registered on a private ``CollectorRegistry``
+(never the library's global one, which would also export this process's internals) and
+served by prometheus_client's WSGI app from a daemon thread:
 
-* overdue visits by team and risk level, from the latest backlog snapshot (the snapshot
-  job refreshes it daily, so a scrape never runs the full scan);
+* overdue visits and caseload by team and risk level, from the latest backlog snapshot
+  (the snapshot job refreshes it daily, so a scrape never runs the full scan);
 * job runs by job and outcome, failures by job, last success time per job (job_runs);
 * messages by outbox status, disclosures by outcome (what was sent and what failed);
 * how many daemons have a fresh heartbeat.
 
-Only counts and codes (team codes, job names) are exposed: never a case reference.
+Only counts and codes (team codes, job names) are exposed: never a case reference. The
+endpoint binds to loopback only (the config refuses anything else, and so does
+:class:`MetricsServer`); other paths answer 404, and a failed scrape answers 500 with the
+reason in the daemon log, not in the response.
 """
 
 from __future__ import annotations
@@ -18,105 +23,161 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from prometheus_client import CollectorRegistry, generate_latest, make_wsgi_app
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
+from monitor.daemon.failures import safe_error
+from monitor.daemon.heartbeats import heartbeat_is_fresh
+from monitor.register.db import reading
+from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
     from monitor.core.config import Config
 
 log = logging.getLogger("monitor.daemon.metrics")
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: The classic text format, which prometheus_client answers a scraper that asks for no other.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+PATHS = ("/metrics", "/")
 
 
-def _escape(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+@dataclass
+class _Families:
+    """Every family the endpoint exports, empty until :meth:`DatabaseCollector.collect` fills it."""
+
+    overdue: GaugeMetricFamily
+    caseload: GaugeMetricFamily
+    snapshot_at: GaugeMetricFamily
+    runs: CounterMetricFamily
+    failures: CounterMetricFamily
+    last_ok: GaugeMetricFamily
+    outbox: GaugeMetricFamily
+    sent: CounterMetricFamily
+    failed: CounterMetricFamily
+    disclosures: CounterMetricFamily
+    daemons: GaugeMetricFamily
+
+    @classmethod
+    def empty(cls) -> _Families:
+        team_risk = ["team", "risk_level"]
+        return cls(
+            overdue=GaugeMetricFamily(
+                "visit_monitor_overdue_visits",
+                "Overdue home visits by team and risk level (latest snapshot).",
+                labels=team_risk,
+            ),
+            caseload=GaugeMetricFamily(
+                "visit_monitor_caseload", "Active caseload by team and risk level (latest snapshot).", labels=team_risk
+            ),
+            snapshot_at=GaugeMetricFamily(
+                "visit_monitor_snapshot_date_timestamp_seconds",
+                "Start (in the configured timezone) of the day the latest snapshot describes.",
+                labels=[],
+            ),
+            runs=CounterMetricFamily(
+                "visit_monitor_job_runs_total", "Scheduled job runs by job and outcome.", labels=["job", "outcome"]
+            ),
+            failures=CounterMetricFamily(
+                "visit_monitor_job_failures_total", "Scheduled job runs that failed, by job.", labels=["job"]
+            ),
+            last_ok=GaugeMetricFamily(
+                "visit_monitor_job_last_success_timestamp_seconds",
+                "When each job last finished successfully.",
+                labels=["job"],
+            ),
+            outbox=GaugeMetricFamily(
+                "visit_monitor_outbox_messages", "Messages in the outbox by status.", labels=["status"]
+            ),
+            sent=CounterMetricFamily(
+                "visit_monitor_messages_sent_total", "Messages sent (outbox status sent).", labels=[]
+            ),
+            failed=CounterMetricFamily(
+                "visit_monitor_messages_failed_total",
+                "Messages that failed for good (outbox status failed).",
+                labels=[],
+            ),
+            disclosures=CounterMetricFamily(
+                "visit_monitor_disclosures_total", "Disclosure log entries by outcome.", labels=["outcome"]
+            ),
+            daemons=GaugeMetricFamily("visit_monitor_daemons_alive", "Daemons with a fresh heartbeat.", labels=[]),
+        )
+
+    def all(self) -> list[Metric]:
+        return [getattr(self, f.name) for f in fields(self)]
 
 
-def _labels(labels: dict[str, object]) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
+class DatabaseCollector(Collector):
+    """Reads the current figures from the database on every scrape.
 
+    ``now`` is fixed only by tests (heartbeat freshness); the daemon leaves it unset.
+    """
 
-class _Family:
-    def __init__(self, name: str, kind: str, help_text: str) -> None:
-        self.name, self.kind, self.help = name, kind, help_text
-        self.samples: list[tuple[dict[str, object], float]] = []
+    def __init__(self, engine: Engine, config: Config, now: datetime | None = None) -> None:
+        self.engine, self.config, self.now = engine, config, now
 
-    def add(self, value: float, **labels: object) -> None:
-        self.samples.append((labels, value))
+    def describe(self) -> Iterable[Metric]:
+        """The families without samples, so the registry knows the names without a query."""
+        return _Families.empty().all()
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} {self.kind}"
-        for labels, value in self.samples:
-            number = repr(float(value)) if not float(value).is_integer() else str(int(value))
-            yield f"{self.name}{_labels(labels)} {number}"
-
-
-def collect(engine: Engine, config: Config, now: datetime | None = None) -> list[_Family]:
-    """Read the current figures from the database."""
-    from monitor.daemon.schedule import heartbeat_is_fresh
-    from monitor.register.db import reading
-    from monitor.register.models import BacklogSnapshot, Disclosure, Heartbeat, JobRun, OutboxMessage
-
-    now = now or now_utc()
-    overdue = _Family(
-        "visit_monitor_overdue_visits", "gauge", "Overdue home visits by team and risk level (latest snapshot)."
-    )
-    caseload = _Family("visit_monitor_caseload", "gauge", "Active caseload by team and risk level (latest snapshot).")
-    snapshot_at = _Family(
-        "visit_monitor_snapshot_date_timestamp_seconds",
-        "gauge",
-        "Start (in the configured timezone) of the day the latest snapshot describes.",
-    )
-    runs = _Family("visit_monitor_job_runs_total", "counter", "Scheduled job runs by job and outcome.")
-    failures = _Family("visit_monitor_job_failures_total", "counter", "Scheduled job runs that failed, by job.")
-    last_ok = _Family(
-        "visit_monitor_job_last_success_timestamp_seconds", "gauge", "When each job last finished successfully."
-    )
-    outbox = _Family("visit_monitor_outbox_messages", "gauge", "Messages in the outbox by status.")
-    sent = _Family("visit_monitor_messages_sent_total", "counter", "Messages sent (outbox status sent).")
-    failed = _Family(
-        "visit_monitor_messages_failed_total", "counter", "Messages that failed for good (outbox status failed)."
-    )
-    disclosures = _Family("visit_monitor_disclosures_total", "counter", "Disclosure log entries by outcome.")
-    daemons = _Family("visit_monitor_daemons_alive", "gauge", "Daemons with a fresh heartbeat.")
-
-    with reading(engine) as session:
-        latest = session.scalar(select(func.max(BacklogSnapshot.taken_on)))
-        if latest is not None:
-            rows = session.execute(
-                select(
-                    BacklogSnapshot.team,
-                    BacklogSnapshot.risk_level,
-                    BacklogSnapshot.overdue_visits,
-                    BacklogSnapshot.caseload,
-                )
-                .where(BacklogSnapshot.taken_on == latest)
-                .order_by(BacklogSnapshot.team, BacklogSnapshot.risk_level)
+    def collect(self) -> Iterator[Metric]:
+        families = _Families.empty()
+        with reading(self.engine) as session:
+            self._snapshot(session, families)
+            self._job_runs(session, families)
+            self._messages(session, families)
+            now = self.now or now_utc()
+            alive = sum(
+                1
+                for hb in session.scalars(select(Heartbeat))
+                if heartbeat_is_fresh(hb, now, self.config.daemon.stale_after_seconds)
             )
-            for team, risk, n_overdue, n_caseload in rows:
-                overdue.add(n_overdue or 0, team=team, risk_level=risk)
-                caseload.add(n_caseload or 0, team=team, risk_level=risk)
-            snapshot_at.add(datetime.combine(latest, time(0), tzinfo=config.tz).timestamp())
+            families.daemons.add_metric([], alive)
+        return iter(families.all())
 
+    def _snapshot(self, session: Session, families: _Families) -> None:
+        latest = session.scalar(select(func.max(BacklogSnapshot.taken_on)))
+        if latest is None:
+            return
+        rows = session.execute(
+            select(
+                BacklogSnapshot.team,
+                BacklogSnapshot.risk_level,
+                BacklogSnapshot.overdue_visits,
+                BacklogSnapshot.caseload,
+            )
+            .where(BacklogSnapshot.taken_on == latest)
+            .order_by(BacklogSnapshot.team, BacklogSnapshot.risk_level)
+        )
+        for team, risk, n_overdue, n_caseload in rows:
+            families.overdue.add_metric([team, risk], n_overdue or 0)
+            families.caseload.add_metric([team, risk], n_caseload or 0)
+        families.snapshot_at.add_metric([], datetime.combine(latest, time(0), tzinfo=self.config.tz).timestamp())
+
+    def _job_runs(self, session: Session, families: _Families) -> None:
         failed_by_job: dict[str, int] = {}
         for job, outcome, n in session.execute(
             select(JobRun.job, JobRun.outcome, func.count()).group_by(JobRun.job, JobRun.outcome).order_by(JobRun.job)
         ):
-            runs.add(n, job=job, outcome=outcome)
+            families.runs.add_metric([job, outcome], n)
             if outcome == "failed":
                 failed_by_job[job] = failed_by_job.get(job, 0) + n
-        for job in sorted(config.schedule):
-            failures.add(failed_by_job.get(job, 0), job=job)
+        for job in sorted(self.config.schedule):
+            families.failures.add_metric([job], failed_by_job.get(job, 0))
         for job, finished in session.execute(
             select(JobRun.job, func.max(JobRun.finished_at))
             .where(JobRun.outcome == "ok")
@@ -128,37 +189,59 @@ def collect(engine: Engine, config: Config, now: datetime | None = None) -> list
                     finished = datetime.fromisoformat(finished)
                 if finished.tzinfo is None:
                     finished = finished.replace(tzinfo=UTC)
-                last_ok.add(finished.timestamp(), job=job)
+                families.last_ok.add_metric([job], finished.timestamp())
 
+    def _messages(self, session: Session, families: _Families) -> None:
         by_status: dict[str, int] = {
             status: n
             for status, n in session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         }
         for status in sorted(set(by_status) | {"pending", "sending", "sent", "failed", "blocked"}):
-            outbox.add(by_status.get(status, 0), status=status)
-        sent.add(by_status.get("sent", 0))
-        failed.add(by_status.get("failed", 0))
+            families.outbox.add_metric([status], by_status.get(status, 0))
+        families.sent.add_metric([], by_status.get("sent", 0))
+        families.failed.add_metric([], by_status.get("failed", 0))
         for outcome, n in session.execute(
             select(Disclosure.outcome, func.count()).group_by(Disclosure.outcome).order_by(Disclosure.outcome)
         ):
-            disclosures.add(n, outcome=outcome)
+            families.disclosures.add_metric([outcome], n)
 
-        alive = sum(
-            1
-            for hb in session.scalars(select(Heartbeat))
-            if heartbeat_is_fresh(hb, now, config.daemon.stale_after_seconds)
-        )
-        daemons.add(alive)
 
-    return [overdue, caseload, snapshot_at, runs, failures, last_ok, outbox, sent, failed, disclosures, daemons]
+def metrics_registry(engine: Engine, config: Config, now: datetime | None = None) -> CollectorRegistry:
+    """A private registry holding only :class:`DatabaseCollector` (no process or GC metrics)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(engine, config, now))
+    return registry
 
 
 def render_metrics(engine: Engine, config: Config, now: datetime | None = None) -> str:
-    """The Prometheus text exposition of :func:`collect`."""
-    lines: list[str] = []
-    for family in collect(engine, config, now):
-        lines.extend(family.render())
-    return "\n".join(lines) + "\n"
+    """The Prometheus text exposition of the current figures."""
+    return generate_latest(metrics_registry(engine, config, now)).decode()
+
+
+def guarded(app: WSGIApplication) -> WSGIApplication:
+    """``app`` on :data:`PATHS` only (404 elsewhere), and a failed scrape as a bare 500.
+
+    prometheus_client answers any path, and an exception in a collector would reach
+    wsgiref, which prints the traceback with its message (which may quote a row) to stderr.
+    """
+
+    def guarded_app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "/") not in PATHS:
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found: the metrics are at /metrics\n"]
+        try:
+            return app(environ, start_response)
+        except Exception as exc:
+            log.error("metrics scrape failed: %s", safe_error(exc))
+            start_response("500 Internal Server Error", [("Content-Type", CONTENT_TYPE)])
+            return [b"# scrape failed: see the daemon log\n"]
+
+    return guarded_app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: scrapes are routine
+        pass
 
 
 class MetricsServer:
@@ -166,38 +249,16 @@ class MetricsServer:
 
     def __init__(self, engine: Engine, config: Config, listen: str) -> None:
         host, _, port = listen.rpartition(":")
-        self.engine, self.config = engine, config
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] not in ("/metrics", "/"):
-                    self.send_error(404)
-                    return
-                try:
-                    body = render_metrics(server.engine, server.config).encode()
-                    status = 200
-                except Exception as exc:
-                    from monitor.daemon.schedule import safe_error
-
-                    log.error("metrics scrape failed: %s", safe_error(exc))
-                    body, status = b"# scrape failed: see the daemon log\n", 500
-                self.send_response(status)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: scrapes are routine
-                pass
-
         host = host.strip("[]")
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError("metrics.listen must be a loopback address")
+        app = guarded(make_wsgi_app(metrics_registry(engine, config)))
 
-        class Server(ThreadingHTTPServer):
+        class Server(ThreadingMixIn, WSGIServer):
             address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
             daemon_threads = True
 
-        self._httpd = Server((host, int(port)), Handler)
+        self._httpd = make_server(host, int(port), app, server_class=Server, handler_class=_QuietHandler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -1,27 +1,31 @@
-"""Send what the outbox holds, over verified TLS, and log every disclosure.
+"""Send what the outbox holds, and log every disclosure: the outbox side of delivery.
 
 One call of :func:`deliver_pending` claims pending messages (committing the claim before
-any network I/O), re-checks each recipient against the officer directory, sends the
-stored bytes unchanged (same Message-ID on every attempt) to exactly one recipient, and
-records the outcome in the outbox and in the disclosure log.
+any network I/O), re-checks each recipient against the officer directory, hands the
+stored bytes unchanged (same Message-ID on every attempt) to exactly one recipient through
+a transport, and records the outcome in the outbox and in the disclosure log. How a
+message travels (SMTP over verified TLS, a maildir folder) is the transport's business
+(:mod:`monitor.mail.transports`); what each kind of failure means for the outbox is decided
+here, the same for every transport.
 
-Outcomes, and why:
+Outcomes, and why (the SMTP wording; each transport maps its own errors onto the same
+failure kinds, :mod:`monitor.mail.transports.base`):
 
 * **sent**: the relay answered 250 after DATA. Status ``sent``; the reply is logged.
 * **blocked**: the recipient is no longer allowed (inactive, moved role, domain not
   allowed, address changed since queueing). Never sent; status ``blocked``.
-* **retry** (transient): a 4xx reply, the relay unreachable, or the connection lost
+* **retry** (``TransientFailure``, ``Unreachable``): a 4xx reply, the relay unreachable, or the connection lost
   *before* the payload was handed over. Back to ``pending`` with exponential backoff
   (``retry_base_seconds * 2**(attempts-1)``, capped at ``retry_max_seconds``, plus up
   to 10 % jitter so workers do not retry in lockstep). After ``mail.max_attempts`` the
   message is dead-lettered (``failed``).
-* **failed** (permanent): a 5xx reply at RCPT or DATA. Dead letter at once: retrying a
+* **failed** (``PermanentFailure``): a 5xx reply at RCPT or DATA. Dead letter at once: retrying a
   refusal only repeats it.
-* **unknown**: the connection dropped *after* the whole payload was sent but before the
+* **unknown** (``UnknownOutcome``): the connection dropped *after* the whole payload was sent but before the
   relay's reply. The relay may have queued it. We resend at the next run with the same
   bytes and Message-ID (at-least-once: a possible duplicate is better than a lost
   overdue-visit warning, and the duplicate is recognisable).
-* **batch stop**: a certificate or TLS failure, STARTTLS not offered, plaintext to a
+* **batch stop** (``StopBatch``): a certificate or TLS failure, STARTTLS not offered, plaintext to a
   non-loopback host, a login refused, or the relay refusing our sender. These are about
   the relay or our configuration, not one message, so the whole run stops at once and
   nothing more is offered to that relay. The claimed messages go back to ``pending``
@@ -35,38 +39,39 @@ subjects' contents beyond the marking, addresses or the relay password.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
-import re
-import smtplib
 import socket
-import ssl
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from monitor.core.config import Config
 from monitor.mail import outbox
+from monitor.mail.recipients import recipient_problem
+from monitor.mail.transports import make_transport
+from monitor.mail.transports.base import (
+    Outgoing,
+    PermanentFailure,
+    StopBatch,
+    TransientFailure,
+    Transport,
+    UnknownOutcome,
+    Unreachable,
+)
 from monitor.register.db import reading, transaction
 from monitor.register.models import Officer, OutboxMessage
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
 
 log = logging.getLogger("monitor.mail.delivery")
 
 BATCH_SIZE = 50
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 #: Which directory role may receive each kind of message.
 ROLE_FOR_KIND: dict[str, str] = {
     "officer": "offender_manager",
@@ -74,8 +79,6 @@ ROLE_FOR_KIND: dict[str, str] = {
     "escalation": "supervisor",
     "force": "lead",
 }
-#: Replies that mean "you are not logged in / not allowed": a configuration problem.
-AUTH_CODES = frozenset({530, 534, 535, 538})
 
 
 class Detail(NamedTuple):
@@ -127,269 +130,6 @@ class DeliveryReport:
         return lines
 
 
-# --- outcomes a transport reports -------------------------------------------------------
-
-
-class SendError(Exception):
-    """Base: ``reason`` is safe to store in the outbox and disclosure log."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class StopBatch(SendError):
-    """The relay cannot be trusted or refuses us: stop the run, send nothing more."""
-
-
-class TransientFailure(SendError):
-    """Try again later with backoff."""
-
-
-class Unreachable(TransientFailure):
-    """Could not connect at all: every other message of the run would fail the same way."""
-
-
-class PermanentFailure(SendError):
-    """The relay refused this message for good (5xx): dead letter."""
-
-
-class UnknownOutcome(SendError):
-    """Connection lost after the payload was sent: the relay may or may not have it."""
-
-
-class Transport(Protocol):
-    name: str
-
-    def send(self, message: OutboxMessage) -> str: ...
-
-    def close(self) -> None: ...
-
-
-# --- SMTP --------------------------------------------------------------------------------
-
-
-def tls_context(ca_file: str) -> ssl.SSLContext:
-    """Verified TLS, always: CA bundle (or the system store), hostname check, TLS >= 1.2."""
-    ctx = ssl.create_default_context(cafile=ca_file or None)
-    ctx.check_hostname = True
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    return ctx
-
-
-class _TrackingSMTP(smtplib.SMTP):
-    """smtplib.SMTP that remembers the DATA reply and whether the payload went out.
-
-    ``sendmail`` discards the final reply (which we log as proof of hand-over) and a
-    disconnect looks the same before and after the payload; telling those apart is what
-    separates "retry" from "unknown outcome".
-    """
-
-    payload_sent = False
-    data_reply: tuple[int, bytes] | None = None
-    _in_data = False
-
-    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
-        self._in_data, self.payload_sent = True, False
-        try:
-            reply = super().data(msg)
-            self.data_reply = reply
-            return reply
-        finally:
-            self._in_data = False
-
-    def send(self, s: Buffer | str) -> None:
-        super().send(s)
-        if self._in_data and not isinstance(s, str):  # the dot-terminated payload (commands are str)
-            self.payload_sent = True
-
-
-class _TrackingSMTPSSL(_TrackingSMTP, smtplib.SMTP_SSL):
-    """Implicit TLS variant of :class:`_TrackingSMTP`."""
-
-
-def _reply_text(code: int, resp: bytes | str) -> str:
-    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
-    return f"{code} {' '.join(text.split())}"
-
-
-class SmtpTransport:
-    """One authenticated, verified connection reused for the whole run."""
-
-    name = "smtp"
-
-    def __init__(self, config: Config):
-        self.config = config
-        self._conn: _TrackingSMTP | None = None
-        self._unreachable: str | None = None
-
-    def _connect(self) -> _TrackingSMTP:
-        s = self.config.smtp
-        if s.security == "none" and s.host not in LOOPBACK_HOSTS:
-            raise StopBatch("plaintext SMTP (security = none) is allowed only to a loopback host")
-        ctx = tls_context(s.ca_file) if s.security != "none" else None
-        helo = s.helo or None
-        conn: _TrackingSMTP | None = None
-        try:
-            if s.security == "tls":
-                conn = _TrackingSMTPSSL(s.host, s.port, local_hostname=helo, timeout=s.timeout, context=ctx)
-            else:
-                conn = _TrackingSMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
-            conn.ehlo()
-            if s.security == "starttls":
-                if not conn.has_extn("starttls"):
-                    raise StopBatch("the relay did not offer STARTTLS: refusing to send in plaintext")
-                conn.starttls(context=ctx)
-                conn.ehlo()
-            if s.username:
-                if not conn.has_extn("auth"):
-                    raise StopBatch("the relay offers no AUTH but smtp.username is set: refusing to send")
-                conn.login(s.username, s.password)
-        except (StopBatch, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
-            _close_quietly(conn)
-            failure = _session_failure(exc)
-            if failure is exc:
-                raise
-            raise failure from None
-        return conn
-
-    def send(self, message: OutboxMessage) -> str:
-        if self._unreachable:
-            raise Unreachable(self._unreachable)
-        if self._conn is None or self._conn.sock is None:
-            self._conn = None
-            try:
-                self._conn = self._connect()
-            except Unreachable as exc:
-                self._unreachable = exc.reason
-                raise
-        conn = self._conn
-        conn.payload_sent, conn.data_reply = False, None
-        options = ["BODY=8BITMIME"] if conn.has_extn("8bitmime") and not message.content.isascii() else []
-        try:
-            conn.sendmail(self.config.mail.sender, [message.email], message.content, mail_options=options)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, resp = next(iter(exc.recipients.values()))
-            raise _classify(code, resp, "RCPT") from None
-        except smtplib.SMTPSenderRefused as exc:
-            reply = _reply_text(exc.smtp_code, exc.smtp_error)
-            if exc.smtp_code in AUTH_CODES:
-                raise StopBatch(f"relay requires authentication: {reply}") from None
-            if 400 <= exc.smtp_code < 500:
-                raise TransientFailure(f"{reply} (deferred at MAIL FROM)") from None
-            raise StopBatch(f"relay refused our sender address: {reply}") from None
-        except smtplib.SMTPDataError as exc:
-            raise _classify(exc.smtp_code, exc.smtp_error, "DATA") from None
-        except smtplib.SMTPResponseException as exc:
-            raise _classify(exc.smtp_code, exc.smtp_error, "SMTP") from None
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            _close_quietly(conn)
-            self._conn = None
-            if conn.payload_sent:
-                raise UnknownOutcome(
-                    f"connection lost after the message was sent, before the relay replied ({exc})"
-                ) from None
-            raise TransientFailure(f"connection lost before the message was sent ({exc})") from None
-        if conn.data_reply is None:  # pragma: no cover - sendmail always calls data()
-            return "250"
-        return _reply_text(*conn.data_reply)
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.quit()
-            except (smtplib.SMTPException, OSError):
-                _close_quietly(conn)
-
-
-def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
-    reply = _reply_text(code, resp)
-    if code in AUTH_CODES:
-        return StopBatch(f"relay requires authentication: {reply}")
-    if 400 <= code < 500:
-        return TransientFailure(f"{reply} (deferred at {stage})")
-    return PermanentFailure(f"{reply} (refused at {stage})")
-
-
-def _session_failure(exc: Exception) -> SendError:
-    """How the run treats a failure to set up the relay session (checked most specific first).
-
-    Anything about trust (certificate, TLS, login, missing extensions, a 5xx greeting)
-    stops the batch; a 4xx greeting or no connection at all is transient.
-    """
-    if isinstance(exc, StopBatch):
-        return exc
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return StopBatch(f"relay TLS certificate not trusted: {exc.verify_message or exc}")
-    if isinstance(exc, ssl.SSLError):
-        return StopBatch(f"TLS with the relay failed: {exc.reason or exc}")
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return StopBatch(f"relay refused our login: {_reply_text(exc.smtp_code, exc.smtp_error)}")
-    if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return StopBatch(f"relay does not support a required extension: {exc}")
-    if isinstance(exc, smtplib.SMTPResponseException):
-        reply = _reply_text(exc.smtp_code, exc.smtp_error)
-        if 400 <= exc.smtp_code < 500:
-            return Unreachable(f"relay not accepting connections: {reply}")
-        return StopBatch(f"relay refused the session: {reply}")
-    return Unreachable(f"relay unreachable: {type(exc).__name__}: {exc}")
-
-
-def _close_quietly(conn: smtplib.SMTP | None) -> None:
-    if conn is not None:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            conn.close()
-
-
-# --- maildir -----------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class MaildirTransport:
-    """Writes each message as ``<outbox id>-<Message-ID>.eml``; for demos and air gaps.
-
-    The write is atomic (temp file, fsync, rename), so a reader never sees half a
-    message; files are 0600 and the folder 0700 because these are sensitive messages.
-    """
-
-    name = "maildir"
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-
-    def send(self, message: OutboxMessage) -> str:
-        safe_id = _UNSAFE.sub("_", message.message_id.strip("<>"))[:120]
-        name = f"{message.id:08d}-{safe_id}.eml"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(message.content)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.directory / name)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError as exc:
-            raise TransientFailure(f"cannot write to {self.directory}: {exc.strerror or exc}") from None
-        return f"stored {name}"
-
-    def close(self) -> None:
-        return None
-
-
-def make_transport(config: Config) -> Transport:
-    if config.mail.transport == "smtp":
-        return SmtpTransport(config)
-    return MaildirTransport(config.mail.maildir)
-
-
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -418,8 +158,6 @@ def _header_problem(message: OutboxMessage) -> str | None:
 
 
 def _recipient_problem(engine: Engine, message: OutboxMessage, config: Config) -> str | None:
-    from monitor.mail.recipients import recipient_problem
-
     role = ROLE_FOR_KIND.get(message.kind)
     if role is None:
         return f"unknown message kind {message.kind!r}"
@@ -440,8 +178,33 @@ def _log_code(reason: str) -> str:
 
 
 class _Run:
+    """One delivery run: the transport session and what happened to each message."""
+
     def __init__(self, engine: Engine, config: Config, transport: Transport, report: DeliveryReport):
         self.engine, self.config, self.transport, self.report = engine, config, transport, report
+        self.opened = False
+        #: Why the session could not be opened, once it could not: not tried again this run.
+        self.unreachable: str | None = None
+
+    def send(self, message: OutboxMessage) -> str:
+        """Hand ``message`` to the transport, opening its session on first use.
+
+        The session opens only for a message that passed its checks, so a run with nothing
+        to send contacts nobody. After :class:`Unreachable` every later message of the run
+        gets the same answer without another attempt to connect.
+        """
+        if self.unreachable is not None:
+            raise Unreachable(self.unreachable)
+        try:
+            if not self.opened:
+                self.transport.open()
+                self.opened = True
+            return self.transport.send(
+                Outgoing(outbox_id=message.id, to=message.email, message_id=message.message_id, content=message.content)
+            )
+        except Unreachable as exc:
+            self.unreachable = exc.reason
+            raise
 
     def disclose(self, session: Session, message: OutboxMessage, outcome: str, reply: str | None) -> None:
         outbox.record_disclosure(
@@ -489,7 +252,7 @@ class _Run:
                 log.warning("outbox %s: claim taken over by another worker; skipped", message.id)
                 return
         try:
-            reply = self.transport.send(message)
+            reply = self.send(message)
         except StopBatch as exc:
             report.stopped = exc.reason
             log.error("delivery stopped: %s", exc.reason)

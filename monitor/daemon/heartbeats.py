@@ -1,0 +1,45 @@
+"""Heartbeats: how one process tells the others (and ``health``) that it is alive.
+
+Each process upserts its own ``heartbeats`` row every ``daemon.heartbeat_seconds`` and
+marks it stopped on a clean exit. A ``running`` job_runs row whose worker's heartbeat is
+not fresh may be taken over (:mod:`monitor.daemon.runs`); ``health`` and the metrics
+count the fresh ones. Its own module because those three readers need the freshness rule
+and nothing else of the daemon.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+
+from monitor import __version__
+from monitor.core.clock import now_utc
+from monitor.register.db import transaction
+from monitor.register.models import Heartbeat
+
+
+def make_worker_id() -> str:
+    """host:pid:random, so a restarted process never inherits its predecessor's claims."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def beat(engine: Engine, worker: str, *, started_at: datetime, stopped: bool = False) -> None:
+    """Upsert this process's heartbeat (only this process writes its row, so no race)."""
+    now = now_utc()
+    host, pid, _ = worker.rsplit(":", 2)
+    with transaction(engine) as session:
+        row = session.get(Heartbeat, worker)
+        if row is None:
+            row = Heartbeat(worker=worker, host=host, pid=int(pid), started_at=started_at, version=__version__)
+            session.add(row)
+        row.beat_at = now
+        row.stopped_at = now if stopped else None
+
+
+def heartbeat_is_fresh(row: Heartbeat | None, now: datetime, stale_after_seconds: int) -> bool:
+    """A heartbeat counts when it is not stopped and beat within ``stale_after_seconds``."""
+    return row is not None and row.stopped_at is None and row.beat_at >= now - timedelta(seconds=stale_after_seconds)

@@ -1,0 +1,230 @@
+"""SMTP to the force's relay, over verified TLS, with one connection reused for the batch.
+
+What a relay's answers mean for a message (see :mod:`monitor.mail.transports.base`):
+
+* 250 after DATA: accepted; the reply is returned as proof of hand-over.
+* 4xx at MAIL, RCPT or DATA, or the connection lost *before* the payload went:
+  :class:`TransientFailure`. 5xx at RCPT or DATA: :class:`PermanentFailure`.
+* The connection lost *after* the whole payload was sent but before the reply:
+  :class:`UnknownOutcome` (the relay may have queued it).
+* Anything about trust or our configuration (certificate, TLS, STARTTLS not offered,
+  plaintext to a non-loopback host, login refused, AUTH required, our sender refused, a
+  5xx greeting): :class:`StopBatch`. No connection at all, or a 4xx greeting:
+  :class:`Unreachable`.
+
+The password is handed to smtplib only; no reply text that could echo it is built here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from typing import TYPE_CHECKING
+
+from monitor.core.config import Config
+from monitor.mail.transports.base import (
+    Outgoing,
+    PermanentFailure,
+    SendError,
+    StopBatch,
+    TransientFailure,
+    Transport,
+    UnknownOutcome,
+    Unreachable,
+)
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+#: Replies that mean "you are not logged in / not allowed": a configuration problem.
+AUTH_CODES = frozenset({530, 534, 535, 538})
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """Verified TLS, always: CA bundle (or the system store), hostname check, TLS >= 1.2."""
+    ctx = ssl.create_default_context(cafile=ca_file or None)
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+class _TrackingSMTP(smtplib.SMTP):
+    """smtplib.SMTP that remembers the DATA reply and whether the payload went out.
+
+    ``sendmail`` discards the final reply (which we log as proof of hand-over) and a
+    disconnect looks the same before and after the payload; telling those apart is what
+    separates "retry" from "unknown outcome".
+    """
+
+    payload_sent = False
+    data_reply: tuple[int, bytes] | None = None
+    _in_data = False
+
+    def data(self, msg: Buffer | str) -> tuple[int, bytes]:
+        self._in_data, self.payload_sent = True, False
+        try:
+            reply = super().data(msg)
+            self.data_reply = reply
+            return reply
+        finally:
+            self._in_data = False
+
+    def send(self, s: Buffer | str) -> None:
+        super().send(s)
+        if self._in_data and not isinstance(s, str):  # the dot-terminated payload (commands are str)
+            self.payload_sent = True
+
+
+class _TrackingSMTPSSL(_TrackingSMTP, smtplib.SMTP_SSL):
+    """Implicit TLS variant of :class:`_TrackingSMTP`."""
+
+
+def _reply_text(code: int, resp: bytes | str) -> str:
+    text = resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
+    return f"{code} {' '.join(text.split())}"
+
+
+class SmtpTransport(Transport):
+    """One authenticated, verified connection, opened for the batch and reused for each message.
+
+    If the relay drops the connection between messages, the next :meth:`send` connects
+    again; a failure to do so is reported like a failed :meth:`open`.
+    """
+
+    name = "smtp"
+
+    def __init__(self, config: Config):
+        self.config = config
+        self._conn: _TrackingSMTP | None = None
+
+    def open(self) -> None:
+        self._session()
+
+    def _session(self) -> _TrackingSMTP:
+        """The open connection, connecting (again) when there is none or the relay dropped it."""
+        if self._conn is None or self._conn.sock is None:
+            self._conn = None
+            self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> _TrackingSMTP:
+        s = self.config.smtp
+        if s.security == "none" and s.host not in LOOPBACK_HOSTS:
+            raise StopBatch("plaintext SMTP (security = none) is allowed only to a loopback host")
+        ctx = tls_context(s.ca_file) if s.security != "none" else None
+        helo = s.helo or None
+        conn: _TrackingSMTP | None = None
+        try:
+            if s.security == "tls":
+                conn = _TrackingSMTPSSL(s.host, s.port, local_hostname=helo, timeout=s.timeout, context=ctx)
+            else:
+                conn = _TrackingSMTP(s.host, s.port, local_hostname=helo, timeout=s.timeout)
+            conn.ehlo()
+            if s.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    raise StopBatch("the relay did not offer STARTTLS: refusing to send in plaintext")
+                conn.starttls(context=ctx)
+                conn.ehlo()
+            self._log_in(conn)
+        except (StopBatch, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
+            _close_quietly(conn)
+            failure = _session_failure(exc)
+            if failure is exc:
+                raise
+            raise failure from None
+        return conn
+
+    def _log_in(self, conn: _TrackingSMTP) -> None:
+        """AUTH with ``smtp.username``/``smtp.password``, when a username is set.
+
+        The one place that knows how we authenticate (another mechanism, such as OAuth2
+        XOAUTH2, replaces this method); a refusal surfaces as SMTPAuthenticationError and
+        stops the batch.
+        """
+        s = self.config.smtp
+        if s.username:
+            if not conn.has_extn("auth"):
+                raise StopBatch("the relay offers no AUTH but smtp.username is set: refusing to send")
+            conn.login(s.username, s.password)
+
+    def send(self, message: Outgoing) -> str:
+        conn = self._session()
+        conn.payload_sent, conn.data_reply = False, None
+        options = ["BODY=8BITMIME"] if conn.has_extn("8bitmime") and not message.content.isascii() else []
+        try:
+            conn.sendmail(self.config.mail.sender, [message.to], message.content, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, resp = next(iter(exc.recipients.values()))
+            raise _classify(code, resp, "RCPT") from None
+        except smtplib.SMTPSenderRefused as exc:
+            reply = _reply_text(exc.smtp_code, exc.smtp_error)
+            if exc.smtp_code in AUTH_CODES:
+                raise StopBatch(f"relay requires authentication: {reply}") from None
+            if 400 <= exc.smtp_code < 500:
+                raise TransientFailure(f"{reply} (deferred at MAIL FROM)") from None
+            raise StopBatch(f"relay refused our sender address: {reply}") from None
+        except smtplib.SMTPDataError as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error, "DATA") from None
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error, "SMTP") from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            _close_quietly(conn)
+            self._conn = None
+            if conn.payload_sent:
+                raise UnknownOutcome(
+                    f"connection lost after the message was sent, before the relay replied ({exc})"
+                ) from None
+            raise TransientFailure(f"connection lost before the message was sent ({exc})") from None
+        if conn.data_reply is None:  # pragma: no cover - sendmail always calls data()
+            return "250"
+        return _reply_text(*conn.data_reply)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                _close_quietly(conn)
+
+
+def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
+    reply = _reply_text(code, resp)
+    if code in AUTH_CODES:
+        return StopBatch(f"relay requires authentication: {reply}")
+    if 400 <= code < 500:
+        return TransientFailure(f"{reply} (deferred at {stage})")
+    return PermanentFailure(f"{reply} (refused at {stage})")
+
+
+def _session_failure(exc: Exception) -> SendError:
+    """How the run treats a failure to set up the relay session (checked most specific first).
+
+    Anything about trust (certificate, TLS, login, missing extensions, a 5xx greeting)
+    stops the batch; a 4xx greeting or no connection at all is transient.
+    """
+    if isinstance(exc, StopBatch):
+        return exc
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return StopBatch(f"relay TLS certificate not trusted: {exc.verify_message or exc}")
+    if isinstance(exc, ssl.SSLError):
+        return StopBatch(f"TLS with the relay failed: {exc.reason or exc}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return StopBatch(f"relay refused our login: {_reply_text(exc.smtp_code, exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return StopBatch(f"relay does not support a required extension: {exc}")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = _reply_text(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            return Unreachable(f"relay not accepting connections: {reply}")
+        return StopBatch(f"relay refused the session: {reply}")
+    return Unreachable(f"relay unreachable: {type(exc).__name__}: {exc}")
+
+
+def _close_quietly(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            conn.close()
