@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, select
 
 from monitor.core.clock import now_utc
+from monitor.core.redact import redact
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
@@ -166,7 +167,7 @@ def check_health(
                     finished_at=last.finished_at,
                     duration_s=duration,
                     counts=dict(last.counts or {}),
-                    error=last.error,
+                    error=redact(last.error) if last.error else None,
                     worker=last.worker,
                 )
             if job not in enabled:
@@ -201,7 +202,7 @@ def check_health(
             elif row.outcome == "failed":
                 status.state = "failed"
                 status.problem = (
-                    f"{job}: the run scheduled for {_local(due, config)} failed: {row.error or 'no detail'}"
+                    f"{job}: the run scheduled for {_local(due, config)} failed: {redact(row.error or 'no detail')}"
                 )
             if status.problem:
                 reasons.append(status.problem)

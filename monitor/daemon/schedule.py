@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.core.clock import now_utc
 from monitor.core.cron import cron_trigger, latest_fire_time
+from monitor.core.redact import redact
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
@@ -152,7 +153,7 @@ def safe_error(exc: BaseException) -> str:
         inner = f" ({type(orig).__name__})" if orig is not None else ""
         return f"database error: {type(exc).__name__}{inner}"
     if isinstance(exc, trusted):
-        text = str(exc).splitlines()[0] if str(exc) else ""
+        text = redact(str(exc).splitlines()[0]) if str(exc) else ""
         return f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
     return f"{type(exc).__name__} (details withheld; see the traceback in the log)"
 
