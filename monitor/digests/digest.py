@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
 from monitor.core.durations import add_months
+from monitor.core.files import private_mkdir, write_private
 from monitor.mail.messages import build_message, new_message_id
 from monitor.mail.recipients import recipient_problem
 from monitor.register.db import reading, transaction
@@ -915,7 +916,7 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
     kinds = kinds_for(kind)
     with reading(engine) as session:
         plans = build_plans(session, config, kinds, as_of)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out_dir)  # previews are sensitive: 0700 folder, 0600 files
     written: list[Path] = []
     for plan in plans.plans:
         if plan.problem is not None:
@@ -925,7 +926,7 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
         stem = _UNSAFE_FILENAME.sub("_", f"{ctx.kind}-{ctx.recipient.officer_id}-{ctx.period}")
         eml = out_dir / f"{stem}.eml"
         html = out_dir / f"{stem}.html"
-        eml.write_bytes(message.as_bytes())
-        html.write_text(rendered.html, encoding="utf-8")
+        write_private(eml, message.as_bytes())
+        write_private(html, rendered.html)
         written.extend([eml, html])
     return written

@@ -56,6 +56,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from monitor.core.config import Config
+from monitor.core.files import private_mkdir
 from monitor.mail import outbox
 from monitor.register.db import reading, transaction
 from monitor.register.models import Officer, OutboxMessage
@@ -364,7 +365,7 @@ class MaildirTransport:
         safe_id = _UNSAFE.sub("_", message.message_id.strip("<>"))[:120]
         name = f"{message.id:08d}-{safe_id}.eml"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_mkdir(self.directory)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
             try:
                 with os.fdopen(fd, "wb") as fh:

@@ -28,6 +28,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from monitor.core.durations import add_months
+from monitor.core.files import private_mkdir, private_open
 from monitor.register.importer import OFFENDERS, OFFICERS, SPECS, VISITS
 
 # The CSV contract's columns, in contract order: the importer's specs are the one source.
@@ -119,7 +120,7 @@ def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool 
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out_dir)
     rng = random.Random(seed)
     style = _Style(random.Random(seed * 7919 + 104729), people) if messy else _Style(None, people)
     a = as_of.toordinal()
@@ -459,7 +460,7 @@ def _make_visits(rng: random.Random, p: _Person, a: int, om_ids: list[str]) -> l
 
 def _open(path: Path, messy: bool) -> IO[str]:
     # newline="" so csv's lineterminator is written as given (LF clean, CRLF messy).
-    return open(path, "w", encoding="utf-8-sig" if messy else "utf-8", newline="")
+    return private_open(path, "w", encoding="utf-8-sig" if messy else "utf-8", newline="")
 
 
 _RISK_SPELLINGS: dict[str, tuple[str, ...]] = {
