@@ -173,7 +173,7 @@ def oracle(
         )
         visits = visits_by_ref.get(o["ref"], [])
 
-        if status == "community" and (o["management"] or "active") == "active":
+        if status == "community" and since <= as_of and (o["management"] or "active") == "active":
             last: date | None = None
             for vd, outcome, vtype in visits:
                 if outcome == "completed" and vtype == "home" and since <= vd <= as_of and (last is None or vd > last):
@@ -202,7 +202,7 @@ def oracle(
             elif late >= -soon:
                 due_soon.append(item)
 
-        if status == "community":
+        if status == "community" and since <= as_of:
             assessed = day(o["risk_assessed_on"])
             first = window.after(since)
             if assessed is None:
@@ -240,7 +240,7 @@ def oracle(
                     }
                 )
 
-        if status == "missing":
+        if status == "missing" and since <= as_of:
             seen = [vd for vd, outcome, vtype in visits if outcome == "completed" and vtype == "home" and vd <= as_of]
             missing_out.append(
                 {

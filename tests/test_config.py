@@ -70,7 +70,7 @@ def test_review_interval_single_string_applies_to_all_levels() -> None:
             "policy.intervals.very_high",
             "longer than zero",
         ),
-        ("[policy]\ndue_soon_days = -1", "policy.due_soon_days", "whole number of at least 0"),
+        ("[policy]\ndue_soon_days = -1", "policy.due_soon_days", "whole number from 0 to 365"),
         ('[policy]\ninclude_names = "yes"', "policy.include_names", "true or false"),
         ('[mail]\ntransport = "pigeon"', "mail.transport", '"smtp" or "maildir"'),
         ('[mail]\nallowed_domains = "police.example"', "mail.allowed_domains", "list of domain names"),

@@ -651,3 +651,29 @@ def test_same_results_on_sqlite_and_postgresql(
     for key in ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications", "whereabouts_unknown"):
         assert first[key], key
     assert any(i["failed_attempts"] >= 2 for i in first["overdue_visits"])
+
+
+def test_as_of_before_status_since_owes_nothing_from_that_status(
+    engine: Engine, make_config: Callable[..., Config]
+) -> None:
+    """Issue 8: an --as-of earlier than status_since showed negative days.
+
+    The register keeps no status history, so on a date before status_since the person was
+    not yet in their current status: nothing that runs from S (a visit, a review, "missing
+    since") is owed or listed yet. They are still registered, so they count in the caseload.
+    """
+    policy = make_config(policy={"first_visit_within": "P7D"}).policy
+    with transaction(engine) as s:
+        add_offender(s, "BACK", status="community", status_since=D(2026, 6, 10))  # returns on 10 June
+        add_offender(s, "GONE", status="missing", status_since=D(2026, 6, 10))  # missing from 10 June
+    before = run(engine, policy, D(2026, 6, 5))
+    data = before.to_json()
+    assert data["whereabouts_unknown"] == [] and data["due_soon"] == [] and data["overdue_visits"] == []
+    assert data["overdue_risk_reviews"] == []
+    assert before.summary.active_caseload == 2
+    for section in ("overdue_visits", "overdue_risk_reviews", "overdue_notifications"):
+        assert all(item["days_overdue"] > 0 for item in data[section])
+    # From status_since on, the rules apply as usual.
+    on = run(engine, policy, D(2026, 6, 10))
+    assert [(u.ref, u.days_missing) for u in on.whereabouts_unknown] == [("GONE", 0)]
+    assert [(i.ref, i.due_date, i.days_overdue) for i in on.due_soon] == [("BACK", D(2026, 6, 17), -7)]

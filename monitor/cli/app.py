@@ -5,13 +5,15 @@ group loads a module only when its command runs, so ``health`` (run by a probe e
 seconds) does not import Jinja2, rich tables or the SMTP stack.
 
 Exit codes (the contract): 0 ok, 1 failure, 2 usage or configuration error,
-3 done but with rejected input rows.
+3 done but with rejected input rows. Configuration, database and file failures become one
+or two plain lines with those codes, never a traceback or a secret (see errors.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,9 +23,22 @@ import click
 from sqlalchemy import Engine
 
 from monitor import __version__
+from monitor.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED_ROWS, EXIT_USAGE, PlainFailure, explain
 from monitor.core import config as config_module
+from monitor.core.logs import RedactingFilter
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED_ROWS = 0, 1, 2, 3
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_REJECTED_ROWS",
+    "EXIT_USAGE",
+    "App",
+    "cli",
+    "fail",
+    "get_app",
+    "main",
+    "resolve_as_of",
+]
 
 COMMANDS: dict[str, str] = {
     "db": "monitor.cli.db",
@@ -58,7 +73,16 @@ class App:
         if self._engine is None:
             from monitor.register.db import make_engine
 
-            self._engine = make_engine(self.config.database_url)
+            try:
+                self._engine = make_engine(self.config.database_url)
+            except (ImportError, ValueError) as exc:  # no such driver, or a URL it cannot use
+                origin = self.config.database_origin
+                raise config_module.ConfigError(
+                    origin if origin.startswith("$") else "database.url",
+                    self.config.database_url,
+                    f"a URL whose database driver is installed ({type(exc).__name__})",
+                    None if origin.startswith("$") else self.config.source,
+                ) from None
         if check:
             from monitor.register.db import check_schema
 
@@ -68,6 +92,14 @@ class App:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
+
+    def database_description(self) -> str | None:
+        """The database in use, password masked, and where its URL came from; None before config."""
+        if self._config is None:
+            return None
+        from monitor.cli.errors import describe_database
+
+        return describe_database(self._config.database_url, self._config.database_origin)
 
 
 class LazyGroup(click.Group):
@@ -82,13 +114,22 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn any failure but click's own into plain lines (errors.py)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get("MONITOR_DEBUG") == "1":
+                raise
+            app = ctx.find_object(App)
+            message, code = explain(exc, app.database_description() if app is not None else None)
+            raise PlainFailure(message, code) from None
 
-class _Failure(click.ClickException):
+
+class _Failure(PlainFailure):
     """A clean one-line failure with a chosen exit code (no traceback for users)."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click declares it a ClassVar
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,18 +157,12 @@ def get_app(ctx: click.Context) -> App:
 
 def main() -> None:
     """Console entry point: maps known errors to the contract's exit codes."""
-    from monitor.register.db import SchemaError
-
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         # Without standalone mode click *returns* ctx.exit(code) instead of exiting.
         code = cli.main(standalone_mode=False, prog_name="visit-monitor")
-    except config_module.ConfigError as exc:
-        click.echo(f"visit-monitor: configuration error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except SchemaError as exc:
-        click.echo(f"visit-monitor: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_FAILURE)
@@ -136,6 +171,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # raised outside a command (e.g. while loading one)
+        if os.environ.get("MONITOR_DEBUG") == "1":
+            raise
+        message, code = explain(exc)
+        PlainFailure(message, code).show()
+        sys.exit(code)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from monitor.cli.app import EXIT_FAILURE, fail, get_app, resolve_as_of
+from monitor.core.files import private_mkdir, write_private
 
 #: The date the committed demo register was generated for (seeds/: see README).
 SEED_AS_OF = date(2026, 11, 23)
@@ -46,7 +47,7 @@ def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
     base = app.config
     as_of = resolve_as_of(base, as_of_text)
     var = Path(var_dir)
-    var.mkdir(parents=True, exist_ok=True)
+    private_mkdir(var)
     cfg = dataclasses.replace(
         base,
         database_url=f"sqlite:///{var / 'monitor.db'}",
@@ -68,7 +69,7 @@ def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
         with db.reading(engine) as session:
             obligations = scan(session, cfg.policy, as_of)
         report_path = var / "report.html"
-        report_path.write_text(render_report(obligations, cfg, "html"), encoding="utf-8")
+        write_private(report_path, render_report(obligations, cfg, "html"))
         s = obligations.summary
         click.echo(
             f"As of {as_of.isoformat()}: caseload {s.active_caseload}, {s.overdue_visits} visits overdue "

@@ -65,7 +65,7 @@ def command(ctx: click.Context, directory: Path, rejects_file: Path | None) -> N
     if result.rejects:
         _print_rejects(result.rejects, rejects_file)
     if rejects_file is not None:
-        rejects_file.write_text(result.reject_report_csv(), encoding="utf-8")
+        _write_rejects(rejects_file, result.reject_report_csv(), result.import_id)
 
     width = max(len(name) for name in result.counts)
     for name, c in result.counts.items():
@@ -99,3 +99,14 @@ def _print_rejects(rejects: list[Reject], rejects_file: Path | None) -> None:
     if more:
         where = f"all are in {rejects_file}" if rejects_file else "use --rejects FILE for the full list"
         click.echo(f"... and {more} more rejected rows ({where})", err=True)
+
+
+def _write_rejects(path: Path, text: str, import_id: int) -> None:
+    """The --rejects report, private (0600); a failure says the import itself was stored."""
+    from monitor.core.files import write_private
+
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise fail(f"import #{import_id} was stored, but {path} could not be written: {reason}") from None

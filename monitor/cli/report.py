@@ -21,6 +21,7 @@ import click
 from sqlalchemy.orm import Session
 
 from monitor.cli.app import fail, get_app, resolve_as_of
+from monitor.core.files import private_mkdir, write_private
 from monitor.reports.report import FORMATS
 
 TREND_DAYS = 90
@@ -82,9 +83,7 @@ def command(
         click.echo(text, nl=False)
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        write_private(private_mkdir(output.parent) / output.name, text)  # 0600, folders 0700
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(

@@ -9,14 +9,16 @@ that refuses to start.
 Lookup order for the file: ``--config FILE``, then ``$MONITOR_CONFIG``, then
 ``config/monitor.toml`` in the working directory if it exists, else defaults only.
 ``$MONITOR_DATABASE_URL`` overrides ``[database] url``; ``$MONITOR_SMTP_PASSWORD`` is
-the only place the relay password comes from (never the file, never a log).
+the only place the relay password comes from (never the file, never a log). Every value is
+checked here (ranges, placeholders, addresses, paths: see :mod:`monitor.core.checks`), and
+an error never shows a secret: a password key in the file and any unknown key are named
+without their value, and URL credentials are masked.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,9 +26,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.core import checks
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
+from monitor.core.redact import MASK, redact, register_secret, url_password
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
 JOB_NAMES: tuple[str, ...] = (
@@ -107,12 +111,20 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConfigError(Exception):
-    """A configuration problem: names the key, the bad value and what was expected."""
+    """A configuration problem: names the key, the bad value and what was expected.
 
-    def __init__(self, key: str, value: object, expected: str, source: str | None = None):
-        self.key, self.value, self.expected, self.source = key, value, expected, source
+    With ``secret`` (a password key, an unknown key) the value is neither shown nor kept;
+    otherwise it is shown with any URL credentials or known secret masked.
+    """
+
+    def __init__(
+        self, key: str, value: object, expected: str, source: str | None = None, *, secret: bool = False
+    ) -> None:
+        self.key, self.expected, self.source = key, expected, source
+        self.value = MASK if secret else value
         where = f"{source}: " if source else ""
-        super().__init__(f"{where}{key} = {value!r}: expected {expected}")
+        shown = " (value not shown)" if secret else f" = {redact(repr(value))}"
+        super().__init__(f"{where}{key}{shown}: expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -190,6 +202,9 @@ class Config:
     log_level: str
     source: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
+    #: "database.url in FILE" (so a bad environment variable is never blamed on the file).
+    database_origin: str = "database.url"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -199,8 +214,8 @@ class Config:
 def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, source: str | None) -> None:
     for key, value in override.items():
         dotted = f"{prefix}{key}"
-        if key not in base:
-            raise ConfigError(dotted, value, "a known key (see config/monitor.toml)", source)
+        if key not in base:  # perhaps a password typed into the file: never echo the value
+            raise ConfigError(dotted, value, checks.unknown_key_expectation(dotted), source, secret=True)
         if isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
             if not isinstance(value, Mapping):
                 raise ConfigError(dotted, value, "a table", source)
@@ -214,12 +229,15 @@ def _per_risk_scalar(dotted: str, value: object) -> bool:
     return dotted == "policy.review_interval" and isinstance(value, str)
 
 
-def _duration(raw: Mapping[str, Any], key: str, source: str | None) -> Duration:
+def _duration(raw: Mapping[str, Any], key: str, source: str | None, positive: bool = True) -> Duration:
     value = raw[key.rsplit(".", 1)[-1]]
     try:
-        return Duration.parse(value)
+        duration = Duration.parse(value)
     except (ValueError, TypeError):
         raise ConfigError(key, value, "an ISO 8601 duration such as P1M, P28D or P1Y", source) from None
+    if problem := checks.duration_problem(duration, positive=positive):
+        raise ConfigError(key, value, problem, source)
+    return duration
 
 
 def _per_risk(raw: Mapping[str, Any], key: str, source: str | None) -> dict[str, Duration]:
@@ -232,11 +250,16 @@ def _per_risk(raw: Mapping[str, Any], key: str, source: str | None) -> dict[str,
     return {r: _duration(value, f"{key}.{r}", source) for r in RISK_LEVELS}
 
 
-def _int(raw: Mapping[str, Any], key: str, source: str | None, minimum: int = 0) -> int:
+def _int(raw: Mapping[str, Any], key: str, source: str | None, minimum: int = 0, maximum: int = 3650) -> int:
     value = raw[key.rsplit(".", 1)[-1]]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(key, value, f"a whole number of at least {minimum}", source)
-    return value
+    if problem := checks.whole_number_problem(value, minimum, maximum):
+        raise ConfigError(key, value, problem, source)
+    return int(value)
+
+
+def _check(key: str, value: object, problem: str | None, source: str | None) -> None:
+    if problem:
+        raise ConfigError(key, value, problem, source)
 
 
 def _bool(raw: Mapping[str, Any], key: str, source: str | None) -> bool:
@@ -254,10 +277,6 @@ def _str(raw: Mapping[str, Any], key: str, source: str | None, choices: tuple[st
     return value
 
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
-_HEADER_SAFE = re.compile(r"^[^\r\n]*$")
-
-
 def build(raw: dict[str, Any], source: str | None = None) -> Config:
     """Validate a merged raw mapping into a Config, raising ConfigError on the first bad key."""
     tz_name = raw["timezone"]
@@ -266,80 +285,67 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     except (ValueError, TypeError):
         raise ConfigError("timezone", tz_name, "an IANA timezone name such as Europe/London", source) from None
 
-    db_url = os.environ.get("MONITOR_DATABASE_URL") or _str(raw["database"], "database.url", source)
-    if "://" not in db_url:
-        raise ConfigError("database.url", db_url, "a SQLAlchemy URL such as sqlite:///var/monitor.db", source)
+    env_url = os.environ.get("MONITOR_DATABASE_URL")
+    if env_url:  # named as the variable, never blamed on the file
+        db_url, db_origin = env_url, "$MONITOR_DATABASE_URL"
+        _check(db_origin, db_url, checks.database_url_problem(db_url), None)
+    else:
+        db_url = _str(raw["database"], "database.url", source)
+        db_origin = f"database.url in {source}" if source else "the built-in default database.url"
+        _check("database.url", db_url, checks.database_url_problem(db_url), source)
+    register_secret(url_password(db_url))
 
     p = raw["policy"]
     policy = Policy(
         intervals=_per_risk(p, "policy.intervals", source),
-        first_visit_within=_duration(p, "policy.first_visit_within", source),
+        first_visit_within=_duration(p, "policy.first_visit_within", source, positive=False),
         review_interval=_per_risk(p, "policy.review_interval", source),
         notification_interval=_duration(p, "policy.notification_interval", source),
         notification_interval_no_fixed_abode=_duration(p, "policy.notification_interval_no_fixed_abode", source),
-        notification_after_return=_duration(p, "policy.notification_after_return", source),
-        due_soon_days=_int(p, "policy.due_soon_days", source),
-        failed_attempts_flag=_int(p, "policy.failed_attempts_flag", source, minimum=1),
+        notification_after_return=_duration(p, "policy.notification_after_return", source, positive=False),
+        due_soon_days=_int(p, "policy.due_soon_days", source, maximum=365),
+        failed_attempts_flag=_int(p, "policy.failed_attempts_flag", source, minimum=1, maximum=100),
         include_names=_bool(p, "policy.include_names", source),
     )
-    for key, durations in (
-        ("policy.intervals", policy.intervals),
-        ("policy.review_interval", policy.review_interval),
-    ):
-        for risk, d in durations.items():
-            if d.months == 0 and d.days == 0:
-                raise ConfigError(f"{key}.{risk}", str(d), "a duration longer than zero", source)
 
     d = raw["digest"]
     digest = DigestSettings(
         all_clear=_bool(d, "digest.all_clear", source),
         escalation_days_overdue=_int(d, "digest.escalation_days_overdue", source, minimum=1),
-        officer_due_soon_days=_int(d, "digest.officer_due_soon_days", source),
+        officer_due_soon_days=_int(d, "digest.officer_due_soon_days", source, maximum=365),
     )
 
     m = raw["mail"]
     domains = m["allowed_domains"]
-    if not isinstance(domains, list) or not all(isinstance(x, str) and _DOMAIN.match(x.lower()) for x in domains):
-        raise ConfigError(
-            "mail.allowed_domains",
-            domains,
-            'a list of domain names such as ["police.example"]',
-            source,
-        )
+    _check("mail.allowed_domains", domains, checks.domains_problem(domains), source)
     sender = _str(m, "mail.from", source)
-    if "@" not in sender or not _HEADER_SAFE.match(sender):
-        raise ConfigError("mail.from", sender, "an email address on one line", source)
+    _check("mail.from", sender, checks.address_problem(sender), source)
     marking = _str(m, "mail.marking", source)
-    if not marking.strip() or not _HEADER_SAFE.match(marking):
-        raise ConfigError(
-            "mail.marking",
-            marking,
-            "a protective marking on one line, e.g. OFFICIAL-SENSITIVE",
-            source,
-        )
+    _check("mail.marking", marking, checks.marking_problem(marking), source)
     case_url = _str(m, "mail.case_url", source)
-    if case_url and (not case_url.startswith(("https://", "http://")) or "{ref}" not in case_url):
-        raise ConfigError("mail.case_url", case_url, 'an https:// URL containing {ref}, or ""', source)
+    _check("mail.case_url", case_url, checks.case_url_problem(case_url), source)
+    maildir = _str(m, "mail.maildir", source)
+    _check("mail.maildir", maildir, checks.folder_problem(maildir), source)
     mail = MailSettings(
         transport=_str(m, "mail.transport", source, ("smtp", "maildir")),
-        maildir=Path(_str(m, "mail.maildir", source)),
+        maildir=Path(maildir),
         sender=sender,
         marking=marking.strip(),
         allowed_domains=tuple(x.lower() for x in domains),
         case_url=case_url,
-        max_attempts=_int(m, "mail.max_attempts", source, minimum=1),
-        retry_base_seconds=_int(m, "mail.retry_base_seconds", source, minimum=1),
-        retry_max_seconds=_int(m, "mail.retry_max_seconds", source, minimum=1),
+        max_attempts=_int(m, "mail.max_attempts", source, minimum=1, maximum=100),
+        retry_base_seconds=_int(m, "mail.retry_base_seconds", source, minimum=1, maximum=86_400),
+        retry_max_seconds=_int(m, "mail.retry_max_seconds", source, minimum=1, maximum=604_800),
         keep_sent_days=_int(m, "mail.keep_sent_days", source, minimum=0),
     )
+    if mail.retry_max_seconds < mail.retry_base_seconds:
+        expected = f"a number of seconds at least mail.retry_base_seconds ({mail.retry_base_seconds})"
+        raise ConfigError("mail.retry_max_seconds", mail.retry_max_seconds, expected, source)
 
     s = raw["smtp"]
     timeout = s["timeout"]
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise ConfigError("smtp.timeout", timeout, "a number of seconds greater than zero", source)
-    port = _int(s, "smtp.port", source, minimum=1)
-    if port > 65535:
-        raise ConfigError("smtp.port", port, "a port number from 1 to 65535", source)
+    _check("smtp.timeout", timeout, checks.seconds_problem(timeout, 600), source)
+    port = _int(s, "smtp.port", source, minimum=1, maximum=65535)
     smtp = SmtpSettings(
         host=_str(s, "smtp.host", source),
         port=port,
@@ -349,6 +355,9 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         timeout=float(timeout),
         helo=_str(s, "smtp.helo", source),
     )
+    _check("smtp.host", smtp.host, checks.host_problem(smtp.host), source)
+    _check("smtp.helo", smtp.helo, checks.host_problem(smtp.helo, allow_empty=True), source)
+    _check("smtp.username", smtp.username, checks.one_line_problem(smtp.username, "a user name"), source)
     if smtp.ca_file and not Path(smtp.ca_file).is_file():
         raise ConfigError("smtp.ca_file", smtp.ca_file, "a readable PEM file of CA certificates", source)
     if mail.transport == "smtp" and smtp.security == "none" and smtp.host not in ("localhost", "127.0.0.1", "::1"):
@@ -365,19 +374,21 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         schedule[job] = _check_cron(f"schedule.{job}", expr, source)
 
     drop = _str(raw["import"], "import.drop_dir", source)
+    _check("import.drop_dir", drop, checks.folder_problem(drop, allow_empty=True), source)
     dm = raw["daemon"]
     daemon = DaemonSettings(
-        heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1),
-        stale_after_seconds=_int(dm, "daemon.stale_after_seconds", source, minimum=2),
-        shutdown_timeout_seconds=_int(dm, "daemon.shutdown_timeout_seconds", source, minimum=1),
-        late_after_seconds=_int(dm, "daemon.late_after_seconds", source, minimum=1),
-        tick_seconds=_int(dm, "daemon.tick_seconds", source, minimum=1),
+        heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1, maximum=3600),
+        stale_after_seconds=_int(dm, "daemon.stale_after_seconds", source, minimum=2, maximum=86_400),
+        shutdown_timeout_seconds=_int(dm, "daemon.shutdown_timeout_seconds", source, minimum=1, maximum=3600),
+        late_after_seconds=_int(dm, "daemon.late_after_seconds", source, minimum=1, maximum=604_800),
+        tick_seconds=_int(dm, "daemon.tick_seconds", source, minimum=1, maximum=3600),
     )
+    if daemon.stale_after_seconds <= daemon.heartbeat_seconds:
+        expected = f"a number of seconds more than daemon.heartbeat_seconds ({daemon.heartbeat_seconds})"
+        raise ConfigError("daemon.stale_after_seconds", daemon.stale_after_seconds, expected, source)
     listen = _str(raw["metrics"], "metrics.listen", source)
     if listen:
-        host, _, port_text = listen.rpartition(":")
-        if host.strip("[]") not in ("127.0.0.1", "localhost", "::1") or not port_text.isdigit():
-            raise ConfigError("metrics.listen", listen, '"127.0.0.1:PORT" (loopback only), or "" for off', source)
+        _check("metrics.listen", listen, checks.listen_problem(listen), source)
     lg = raw["logging"]
     return Config(
         timezone=tz_name,
@@ -394,6 +405,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
         source=source,
         raw=raw,
+        database_origin=db_origin,
     )
 
 

@@ -5,7 +5,9 @@ call passes them in ``extra``, the structured fields in :data:`STRUCTURED_FIELDS
 (job, scheduled_for, outcome, counts, ...). Only those whitelisted fields are emitted, so
 a stray ``extra`` can never leak a row into the log. Tracebacks are rendered as frames
 and exception type only: exception messages from drivers can quote data values, and
-this service must never log personal data or message bodies.
+this service must never log personal data or message bodies. Every line is passed
+through :func:`monitor.core.redact.redact`, so a password or URL credential that reaches a
+message (a driver error, a reload refusal) is masked.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 import traceback
 from datetime import UTC, datetime
 from typing import IO, Any
+
+from monitor.core.redact import redact
 
 STRUCTURED_FIELDS: tuple[str, ...] = (
     "job",
@@ -44,12 +48,12 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for name in STRUCTURED_FIELDS:
             value = record.__dict__.get(name)
             if value is not None:
-                entry[name] = value
+                entry[name] = redact(value) if isinstance(value, str) else value
         exc = _exception_summary(record)
         if exc:
             entry["exception"] = exc
@@ -80,7 +84,15 @@ class TextFormatter(logging.Formatter):
         exc = _exception_summary(record)
         if exc:
             text += "\n" + exc
-        return text
+        return redact(text)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets in records bound for a handler whose formatter is not ours (the CLI's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
 
 
 def setup_logging(fmt: str = "text", level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.core.config import ConfigError
+from monitor.core.redact import redact
 from monitor.register.db import SchemaError
 from monitor.register.importer import ImportFailure
 
@@ -38,7 +39,7 @@ def safe_error(exc: BaseException) -> str:
         inner = f" ({type(orig).__name__})" if orig is not None else ""
         return f"database error: {type(exc).__name__}{inner}"
     if isinstance(exc, trusted):
-        text = str(exc).splitlines()[0] if str(exc) else ""
+        text = redact(str(exc).splitlines()[0]) if str(exc) else ""
         return f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
     return f"{type(exc).__name__} (details withheld; see the traceback in the log)"
 

@@ -29,6 +29,7 @@ from monitor.core.clock import now_utc
 from monitor.core.config import JOB_NAMES
 from monitor.core.cron import cron_trigger, latest_fire_time
 from monitor.core.cron import next_fire_time as next_fire
+from monitor.core.redact import redact
 from monitor.daemon.heartbeats import heartbeat_is_fresh
 from monitor.daemon.timetable import JOB_ORDER, enabled_jobs
 from monitor.register.db import reading
@@ -166,7 +167,7 @@ def check_health(
                     finished_at=last.finished_at,
                     duration_s=duration,
                     counts=dict(last.counts or {}),
-                    error=last.error,
+                    error=redact(last.error) if last.error else None,
                     worker=last.worker,
                 )
             if job not in enabled:
@@ -201,7 +202,7 @@ def check_health(
             elif row.outcome == "failed":
                 status.state = "failed"
                 status.problem = (
-                    f"{job}: the run scheduled for {_local(due, config)} failed: {row.error or 'no detail'}"
+                    f"{job}: the run scheduled for {_local(due, config)} failed: {redact(row.error or 'no detail')}"
                 )
             if status.problem:
                 reasons.append(status.problem)

@@ -16,12 +16,21 @@ with "." or ending in ".partial"/".tmp" and renaming it when complete. Afterward
 folder moves, whole, to ``processed/YYYY-MM-DD/<timestamp>-<name>/`` with a rejects.csv
 report, or on a failed import to ``failed/YYYY-MM-DD/<timestamp>-<name>/`` with an
 error.txt. Input is never deleted.
+
+The drop folder is written by another system, so it is not trusted: an extract that is a
+symlink, holds a symlink, a FIFO or a device, or resolves outside the drop folder is
+refused without being read and filed as ``failed/YYYY-MM-DD/<timestamp>-<name>/<name>``
+beside an error.txt (the job fails, so ``health`` shows it). A ``processed`` or ``failed``
+folder that is a symlink stops the job. Everything written here is private (0700/0600).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
+import stat
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from monitor.core.clock import now_utc, today
+from monitor.core.files import private_mkdir, write_private
 from monitor.daemon.failures import JobFailed, safe_error
 from monitor.daemon.timetable import scheduled_date
 from monitor.digests.queue import queue_digests
@@ -110,18 +120,46 @@ def snapshot_job(engine: Engine, config: Config, scheduled_for: datetime) -> dic
 def _unused(path: Path) -> Path:
     """``path``, or ``path-2``, ``path-3``... so nothing is ever overwritten."""
     candidate, n = path, 1
-    while candidate.exists():
+    while os.path.lexists(candidate):
         n += 1
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
 
 
-def _move(drop: Path, bucket: str, extract: Path, config: Config) -> Path:
+def _move(drop: Path, bucket: str, extract: Path, config: Config, *, refused: bool = False) -> Path:
+    """File ``extract`` under ``bucket``; a refused one goes inside a new folder of its own.
+
+    Returns the folder to write the report (rejects.csv, error.txt) into, which is never
+    the inside of a symlink.
+    """
     local = now_utc().astimezone(config.tz)
-    dest = _unused(drop / bucket / f"{local:%Y-%m-%d}" / f"{local:%Y%m%dT%H%M%S}-{extract.name}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    day = private_mkdir(drop / bucket / f"{local:%Y-%m-%d}")
+    if day.resolve() != drop.resolve() / bucket / day.name:
+        raise OSError(errno.ELOOP, f"{bucket}/{day.name} is a symlink: refused", str(day))
+    dest = _unused(day / f"{local:%Y%m%dT%H%M%S}-{extract.name}")
+    if refused:
+        private_mkdir(dest)
+        shutil.move(str(extract), str(dest / extract.name))  # moves a symlink itself, never its target
+        return dest
     shutil.move(str(extract), str(dest))
     return dest
+
+
+def refusal(drop: Path, extract: Path) -> str | None:
+    """Why ``extract`` must not be read: a symlink, a special file, or a path outside ``drop``."""
+    if extract.is_symlink():
+        return "it is a symlink"
+    if not extract.resolve().is_relative_to(drop.resolve()):
+        return "it resolves outside the drop folder"
+    for folder, dirs, files in os.walk(extract, followlinks=False):
+        for name in (*dirs, *files):
+            path = Path(folder) / name
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                return f"it holds a symlink ({path.relative_to(extract)})"
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                return f"it holds something that is not a file or folder ({path.relative_to(extract)})"
+    return None
 
 
 def pending_extracts(drop: Path) -> list[Path]:
@@ -131,6 +169,9 @@ def pending_extracts(drop: Path) -> list[Path]:
         if not entry.is_dir() or entry.name in RESERVED_DIRS:
             continue
         if entry.name.startswith(".") or entry.name.endswith((".partial", ".tmp")):
+            continue
+        if entry.is_symlink():  # not even listed: import_job refuses and files it
+            out.append(entry)
             continue
         names = {child.name.lower() for child in entry.iterdir() if child.is_file()}
         if not names & set(EXTRACT_FILES):
@@ -148,6 +189,9 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
         return counts
     if not drop.is_dir():
         raise JobFailed(f"import.drop_dir {str(drop)!r} is not a folder", counts)
+    for bucket in RESERVED_DIRS:
+        if (drop / bucket).is_symlink():
+            raise JobFailed(f"import.drop_dir: {bucket}/ is a symlink; refused, nothing imported", counts)
     loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
     if loose:
         log.warning(
@@ -157,6 +201,11 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
     errors: list[str] = []
     for extract in pending_extracts(drop):
         counts["extracts"] += 1
+        if reason := refusal(drop, extract):
+            counts["failed"] += 1
+            errors.append(f"{extract.name}: refused, {reason}")
+            _file_refused(drop, extract, reason, config)
+            continue
         try:
             result = import_directory(engine, config, extract)
         except Exception as exc:
@@ -165,9 +214,9 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
             errors.append(f"{extract.name}: {error}")
             try:
                 dest = _move(drop, "failed", extract, config)
-                (_unused(dest / "error.txt")).write_text(
+                write_private(
+                    _unused(dest / "error.txt"),
                     f"import of extract {extract.name!r} failed at {now_utc().isoformat()}\n{error}\n",
-                    encoding="utf-8",
                 )
                 log.error("import: %s failed; moved to %s", extract.name, dest.relative_to(drop))
             except OSError as move_exc:
@@ -178,7 +227,7 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
                 counts[key] += int(file_counts.get(key, 0))
         try:
             dest = _move(drop, "processed", extract, config)
-            _unused(dest / "rejects.csv").write_text(result.reject_report_csv(), encoding="utf-8")
+            write_private(_unused(dest / "rejects.csv"), result.reject_report_csv())
             log.info(
                 "import: %s imported (%d rejected rows); moved to %s",
                 extract.name,
@@ -192,6 +241,20 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
     if errors:
         raise JobFailed("; ".join(errors), counts)
     return counts
+
+
+def _file_refused(drop: Path, extract: Path, reason: str, config: Config) -> None:
+    """Move a refused extract (unread) under failed/ with an error.txt saying why."""
+    try:
+        dest = _move(drop, "failed", extract, config, refused=True)
+        write_private(
+            dest / "error.txt",
+            f"extract {extract.name!r} refused at {now_utc().isoformat()} without being read: {reason}\n"
+            "Deliver extracts as plain folders of plain files inside the drop folder.\n",
+        )
+        log.error("import: %s refused (%s); moved to %s", extract.name, reason, dest.relative_to(drop))
+    except OSError as exc:
+        log.error("import: %s refused (%s) and could not be moved: %s", extract.name, reason, type(exc).__name__)
 
 
 def default_registry() -> dict[str, JobFunc]:

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.core.files import private_mkdir, write_private
 from monitor.digests.build import build_plans
 from monitor.digests.contexts import kinds_for
 from monitor.digests.render import build_digest_message
@@ -34,7 +35,7 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
     kinds = kinds_for(kind)
     with reading(engine) as session:
         plans = build_plans(session, config, kinds, as_of)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out_dir)  # previews are sensitive: 0700 folder, 0600 files
     written: list[Path] = []
     for plan in plans.plans:
         if plan.problem is not None:
@@ -44,7 +45,7 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
         stem = _UNSAFE_FILENAME.sub("_", f"{ctx.kind}-{ctx.recipient.officer_id}-{ctx.period}")
         eml = out_dir / f"{stem}.eml"
         html = out_dir / f"{stem}.html"
-        eml.write_bytes(message.as_bytes())
-        html.write_text(rendered.html, encoding="utf-8")
+        write_private(eml, message.as_bytes())
+        write_private(html, rendered.html)
         written.extend([eml, html])
     return written

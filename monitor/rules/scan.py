@@ -178,6 +178,9 @@ def scan(
         ) = row
         caseload[(team_code, risk, manager)] += 1
         start: date = status_since or registered_on
+        # Before S (an --as-of in the past) they were not yet in this status: nothing that
+        # runs from S is owed or listed yet, and no day count goes negative.
+        in_status = start <= as_of
         common: dict[str, Any] = {
             "ref": ref,
             "risk_level": risk,
@@ -186,7 +189,7 @@ def scan(
             "personal": Personal(*names) if names else None,
         }
 
-        if status == "community":
+        if status == "community" and in_status:
             if management == "active":
                 due = visit_due(policy, risk, start, last_visit)
                 days = (as_of - due).days
@@ -220,7 +223,7 @@ def scan(
                     )
                 )
 
-        if status == "missing":
+        if status == "missing" and in_status:
             unlocated.append(
                 Unlocated(missing_since=start, days_missing=(as_of - start).days, last_visit=last_visit_any, **common)
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from monitor.core.files import private_open
 from monitor.synthetic.people import Person
 
 _LONDON = ZoneInfo("Europe/London")
@@ -26,7 +27,7 @@ _LONDON = ZoneInfo("Europe/London")
 def open_extract(path: Path, messy: bool) -> IO[str]:
     """One extract file for writing: UTF-8, with a BOM when messy."""
     # newline="" so csv's lineterminator is written as given (LF clean, CRLF messy).
-    return open(path, "w", encoding="utf-8-sig" if messy else "utf-8", newline="")
+    return private_open(path, "w", encoding="utf-8-sig" if messy else "utf-8", newline="")
 
 
 _RISK_SPELLINGS: dict[str, tuple[str, ...]] = {

@@ -22,6 +22,7 @@ import random
 from datetime import date
 from pathlib import Path
 
+from monitor.core.files import private_mkdir
 from monitor.register.fields import OFFENDERS, OFFICERS, SPECS, VISITS
 from monitor.synthetic.extract import Style, open_extract
 from monitor.synthetic.people import make_officers, make_person
@@ -42,7 +43,7 @@ def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool 
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(out_dir)
     rng = random.Random(seed)
     style = Style(random.Random(seed * 7919 + 104729), people) if messy else Style(None, people)
     a = as_of.toordinal()

@@ -13,6 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from monitor.core.files import private_mkdir
 from monitor.mail.transports.base import Outgoing, TransientFailure, Transport
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -34,7 +35,7 @@ class MaildirTransport(Transport):
         safe_id = _UNSAFE.sub("_", message.message_id.strip("<>"))[:120]
         name = f"{message.outbox_id:08d}-{safe_id}.eml"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_mkdir(self.directory)
             fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
             try:
                 with os.fdopen(fd, "wb") as fh:
