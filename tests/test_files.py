@@ -126,11 +126,11 @@ def test_import_rejects_file_is_private(sqlite_url: str, tmp_path: Path) -> None
 
 
 def test_maildir_and_its_parents_are_private(tmp_path: Path) -> None:
-    from monitor.mail.delivery import MaildirTransport
-    from monitor.register.models import OutboxMessage
+    from monitor.mail.transports.base import Outgoing
+    from monitor.mail.transports.maildir import MaildirTransport
 
     transport = MaildirTransport(tmp_path / "mail" / "deep" / "outbox")
-    transport.send(OutboxMessage(id=1, message_id="<a@police.example>", content=b"Subject: x\r\n\r\nbody\r\n"))
+    transport.send(Outgoing(1, "om@police.example", "<a@police.example>", b"Subject: x\r\n\r\nbody\r\n"))
     assert_private_tree(tmp_path / "mail")
 
 
