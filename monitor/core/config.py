@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
+from monitor.core.mail_auth import GraphSettings, Invalid, OAuthSettings
+from monitor.core.mail_auth import parse as parse_mail_auth
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
 JOB_NAMES: tuple[str, ...] = (
@@ -83,7 +85,14 @@ DEFAULTS: dict[str, Any] = {
         "ca_file": "",
         "timeout": 30,
         "helo": "",
+        "auth": "password",
+        "tenant_id": "",
+        "client_id": "",
+        "authority": "",
+        "certificate_file": "",
+        "private_key_file": "",
     },
+    "graph": {"base_url": "https://graph.microsoft.com/v1.0", "mailbox": ""},
     "schedule": {
         "officer_digest": "0 7 * * mon",
         "team_digest": "0 7 * * mon",
@@ -158,6 +167,9 @@ class SmtpSettings:
     ca_file: str
     timeout: float
     helo: str
+    #: "password" or "oauth2" (XOAUTH2 with a token from ``oauth``; see monitor.core.mail_auth).
+    auth: str
+    oauth: OAuthSettings
 
     @property
     def password(self) -> str:
@@ -188,6 +200,7 @@ class Config:
     metrics_listen: str
     log_format: str
     log_level: str
+    graph: GraphSettings
     source: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -200,7 +213,8 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, sourc
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base:
-            raise ConfigError(dotted, value, "a known key (see config/monitor.toml)", source)
+            shown = "(hidden)" if "secret" in key or "password" in key else value  # secrets: env only, never echoed
+            raise ConfigError(dotted, shown, "a known key (see config/monitor.toml)", source)
         if isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
             if not isinstance(value, Mapping):
                 raise ConfigError(dotted, value, "a table", source)
@@ -321,7 +335,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     if case_url and (not case_url.startswith(("https://", "http://")) or "{ref}" not in case_url):
         raise ConfigError("mail.case_url", case_url, 'an https:// URL containing {ref}, or ""', source)
     mail = MailSettings(
-        transport=_str(m, "mail.transport", source, ("smtp", "maildir")),
+        transport=_str(m, "mail.transport", source, ("smtp", "maildir", "graph")),
         maildir=Path(_str(m, "mail.maildir", source)),
         sender=sender,
         marking=marking.strip(),
@@ -334,6 +348,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     )
 
     s = raw["smtp"]
+    try:
+        mail_auth = parse_mail_auth(s, raw["graph"], transport=mail.transport, sender=sender)
+    except Invalid as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     timeout = s["timeout"]
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         raise ConfigError("smtp.timeout", timeout, "a number of seconds greater than zero", source)
@@ -348,6 +366,8 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         ca_file=_str(s, "smtp.ca_file", source),
         timeout=float(timeout),
         helo=_str(s, "smtp.helo", source),
+        auth=mail_auth.method,
+        oauth=mail_auth.oauth,
     )
     if smtp.ca_file and not Path(smtp.ca_file).is_file():
         raise ConfigError("smtp.ca_file", smtp.ca_file, "a readable PEM file of CA certificates", source)
@@ -392,6 +412,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         metrics_listen=listen,
         log_format=_str(lg, "logging.format", source, ("text", "json")),
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        graph=mail_auth.graph,
         source=source,
         raw=raw,
     )
