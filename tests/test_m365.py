@@ -8,6 +8,7 @@ sendMail. No mocks: every token is requested, signed, checked and expired on the
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -603,3 +604,36 @@ def test_oauth_defaults_and_secret_only_from_the_environment(tmp_path: Path, mon
     monkeypatch.setenv("MONITOR_SMTP_CLIENT_SECRET", "from-env")
     assert config_module.load().smtp.oauth.client_secret == "from-env"
     assert "from-env" not in repr(config_module.load())
+
+
+# --- nothing secret in logs or the disclosure log ------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["smtp", "graph"])
+def test_no_secret_token_body_or_address_in_logs_or_disclosures(
+    engine: Engine,
+    m365: M365,
+    graph_config: Callable[..., Config],
+    xoauth2_config: Callable[..., Config],
+    caplog: pytest.LogCaptureFixture,
+    transport: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    queue(engine, "OM1")
+    queue(engine, "OM2")
+    config = xoauth2_config() if transport == "smtp" else graph_config()
+    m365.graph.script.append(Answer(503))
+    assert deliver_pending(engine, config).sent >= 1
+    assert deliver_pending(engine, config, respect_backoff=False).ok
+    tokens = {login.token for login in m365.relay.xoauth2.logins} | {token for _, token in m365.graph.answers}
+    tokens.discard("")
+    assert tokens
+    # Ours and the libraries' (MSAL, requests, urllib3); not the test relay's own wire log.
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))
+    stored = "\n".join(f"{d.relay_reply} {d.message_id}" for d in disclosures(engine))
+    stored += "\n".join(str(r.last_error) for r in rows(engine).values())
+    for text in (ours, stored):
+        assert CLIENT_SECRET not in text
+        assert not any(token in text for token in tokens)
+        assert "SYNTHETIC-BODY" not in text
+    assert "@police.example" not in ours  # officer ids in our logs, never addresses
