@@ -204,6 +204,10 @@ class Tenant:
             raise Problem("the app may not use this mailbox")
         return claims
 
+    def revoke_tokens(self) -> None:
+        """Every token issued so far stops being accepted (as after a key rollover or revocation)."""
+        self._signing_key = uuid.uuid4().bytes * 2
+
     def issued(self, resource: str | None = None) -> list[TokenRequest]:
         return [r for r in self.requests if not r.error and (resource is None or r.scope == f"{resource}/.default")]
 

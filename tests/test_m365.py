@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,29 @@ def test_token_is_reused_by_the_next_run(engine: Engine, m365: M365, xoauth2_con
     assert len(m365.relay.xoauth2.logins) == 2 and len({login.token for login in m365.relay.xoauth2.logins}) == 1
 
 
+@pytest.mark.parametrize("transport", ["smtp", "graph"])
+def test_a_cached_token_that_is_refused_is_renewed_once(
+    engine: Engine,
+    m365: M365,
+    xoauth2_config: Callable[..., Config],
+    graph_config: Callable[..., Config],
+    transport: str,
+) -> None:
+    config = xoauth2_config() if transport == "smtp" else graph_config()
+    queue(engine, "OM1")
+    assert deliver_pending(engine, config).sent == 1
+    m365.tenant.revoke_tokens()  # the cached token is still "good" by its expiry, but refused
+    queue(engine, "OM2")
+    report = deliver_pending(engine, config)
+    assert (report.sent, report.ok) == (1, True), report.summary_lines()
+    assert len(m365.tenant.issued()) == 2
+    if transport == "smtp":
+        assert len(m365.relay.xoauth2.auth_failures) == 1 and len(m365.relay.xoauth2.logins) == 2
+    else:
+        assert [status for status, _ in m365.graph.answers] == [202, 401, 202]
+    assert all(r.attempts == 1 for r in rows(engine).values())
+
+
 def test_smtp_token_expiring_mid_batch_is_renewed(
     engine: Engine, m365: M365, xoauth2_config: Callable[..., Config]
 ) -> None:
@@ -350,11 +374,13 @@ def test_graph_unknown_mailbox_stops_the_batch(engine: Engine, m365: M365, graph
     assert_nothing_spent(engine)
 
 
+@pytest.mark.parametrize("form", ["seconds", "HTTP date"])
 def test_graph_429_with_short_retry_after_waits_and_sends(
-    engine: Engine, m365: M365, graph_config: Callable[..., Config]
+    engine: Engine, m365: M365, graph_config: Callable[..., Config], form: str
 ) -> None:
     oid = queue(engine, "OM1")
-    m365.graph.script.append(Answer(429, retry_after="1"))
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    m365.graph.script.append(Answer(429, retry_after="1" if form == "seconds" else later))
     started = time.monotonic()
     report = deliver_pending(engine, graph_config())
     assert (report.sent, report.ok) == (1, True)
