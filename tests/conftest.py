@@ -131,4 +131,5 @@ def _isolate_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
     monkeypatch.delenv("MONITOR_DATABASE_URL", raising=False)
     monkeypatch.delenv("MONITOR_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("MONITOR_SMTP_CLIENT_SECRET", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -30,6 +30,8 @@ from monitor.core import checks
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
+from monitor.core.mail_auth import GraphSettings, Invalid, OAuthSettings
+from monitor.core.mail_auth import parse as parse_mail_auth
 from monitor.core.redact import MASK, redact, register_secret, url_password
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
@@ -87,7 +89,14 @@ DEFAULTS: dict[str, Any] = {
         "ca_file": "",
         "timeout": 30,
         "helo": "",
+        "auth": "password",
+        "tenant_id": "",
+        "client_id": "",
+        "authority": "",
+        "certificate_file": "",
+        "private_key_file": "",
     },
+    "graph": {"base_url": "https://graph.microsoft.com/v1.0", "mailbox": ""},
     "schedule": {
         "officer_digest": "0 7 * * mon",
         "team_digest": "0 7 * * mon",
@@ -170,6 +179,9 @@ class SmtpSettings:
     ca_file: str
     timeout: float
     helo: str
+    #: "password" or "oauth2" (XOAUTH2 with a token from ``oauth``; see monitor.core.mail_auth).
+    auth: str
+    oauth: OAuthSettings
 
     @property
     def password(self) -> str:
@@ -200,6 +212,7 @@ class Config:
     metrics_listen: str
     log_format: str
     log_level: str
+    graph: GraphSettings
     source: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
@@ -327,7 +340,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     maildir = _str(m, "mail.maildir", source)
     _check("mail.maildir", maildir, checks.folder_problem(maildir), source)
     mail = MailSettings(
-        transport=_str(m, "mail.transport", source, ("smtp", "maildir")),
+        transport=_str(m, "mail.transport", source, ("smtp", "maildir", "graph")),
         maildir=Path(maildir),
         sender=sender,
         marking=marking.strip(),
@@ -343,6 +356,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         raise ConfigError("mail.retry_max_seconds", mail.retry_max_seconds, expected, source)
 
     s = raw["smtp"]
+    try:
+        mail_auth = parse_mail_auth(s, raw["graph"], transport=mail.transport, sender=sender)
+    except Invalid as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     timeout = s["timeout"]
     _check("smtp.timeout", timeout, checks.seconds_problem(timeout, 600), source)
     port = _int(s, "smtp.port", source, minimum=1, maximum=65535)
@@ -354,6 +371,8 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         ca_file=_str(s, "smtp.ca_file", source),
         timeout=float(timeout),
         helo=_str(s, "smtp.helo", source),
+        auth=mail_auth.method,
+        oauth=mail_auth.oauth,
     )
     _check("smtp.host", smtp.host, checks.host_problem(smtp.host), source)
     _check("smtp.helo", smtp.helo, checks.host_problem(smtp.helo, allow_empty=True), source)
@@ -403,6 +422,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         metrics_listen=listen,
         log_format=_str(lg, "logging.format", source, ("text", "json")),
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        graph=mail_auth.graph,
         source=source,
         raw=raw,
         database_origin=db_origin,

@@ -13,6 +13,13 @@ What a relay's answers mean for a message (see :mod:`monitor.mail.transports.bas
   :class:`Unreachable`.
 
 The password is handed to smtplib only; no reply text that could echo it is built here.
+
+With ``[smtp] auth = "oauth2"`` the login is XOAUTH2 instead (Exchange Online, after
+STARTTLS, as the mailbox in ``smtp.username``) with an app-only token from
+:mod:`.tokens`: got once per batch (or reused from an earlier run while still good), and
+a session is never used past its token's renewal time: the next message reconnects with
+a new token. A cached token the relay refuses is renewed once; a token we cannot get, or
+a fresh one refused, stops the batch like a refused password.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import smtplib
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from monitor.core.config import Config
@@ -33,6 +41,7 @@ from monitor.mail.transports.base import (
     UnknownOutcome,
     Unreachable,
 )
+from monitor.mail.transports.tokens import SMTP_SCOPE, Token, provider_for
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -99,12 +108,16 @@ class SmtpTransport(Transport):
     def __init__(self, config: Config):
         self.config = config
         self._conn: _TrackingSMTP | None = None
+        #: The token the open session signed in with (XOAUTH2 only).
+        self._token: Token | None = None
 
     def open(self) -> None:
         self._session()
 
     def _session(self) -> _TrackingSMTP:
         """The open connection, connecting (again) when there is none or the relay dropped it."""
+        if self._conn is not None and self._token is not None and self._token.due():
+            self.close()  # the session's token is due for renewal: sign in again with a new one
         if self._conn is None or self._conn.sock is None:
             self._conn = None
             self._conn = self._connect()
@@ -129,7 +142,7 @@ class SmtpTransport(Transport):
                 conn.starttls(context=ctx)
                 conn.ehlo()
             self._log_in(conn)
-        except (StopBatch, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
+        except (SendError, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
             _close_quietly(conn)
             failure = _session_failure(exc)
             if failure is exc:
@@ -145,10 +158,28 @@ class SmtpTransport(Transport):
         stops the batch.
         """
         s = self.config.smtp
-        if s.username:
+        if s.auth == "oauth2":
+            self._log_in_xoauth2(conn)
+        elif s.username:
             if not conn.has_extn("auth"):
                 raise StopBatch("the relay offers no AUTH but smtp.username is set: refusing to send")
             conn.login(s.username, s.password)
+
+    def _log_in_xoauth2(self, conn: _TrackingSMTP) -> None:
+        """AUTH XOAUTH2 as ``smtp.username`` with an app-only token for Exchange Online."""
+        s = self.config.smtp
+        if "XOAUTH2" not in str(conn.esmtp_features.get("auth", "")).upper().split():
+            raise StopBatch("the relay does not offer AUTH XOAUTH2 (smtp.auth = oauth2)")
+        tokens = provider_for(s.oauth, SMTP_SCOPE, ca_file=s.ca_file, timeout=s.timeout)
+        token = tokens.token()
+        try:
+            conn.auth("XOAUTH2", _xoauth2(s.username, token.value), initial_response_ok=False)
+        except smtplib.SMTPAuthenticationError:
+            if token.issued:
+                raise
+            token = tokens.renew()  # a token from the cache that the relay no longer takes
+            conn.auth("XOAUTH2", _xoauth2(s.username, token.value), initial_response_ok=False)
+        self._token = token
 
     def send(self, message: Outgoing) -> str:
         conn = self._session()
@@ -183,12 +214,28 @@ class SmtpTransport(Transport):
         return _reply_text(*conn.data_reply)
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._token = self._conn, None, None
         if conn is not None:
             try:
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 _close_quietly(conn)
+
+
+def _xoauth2(user: str, token: str) -> Callable[..., str]:
+    """smtplib's ``authobject`` for XOAUTH2: the initial client response, then "" to an error.
+
+    A server that refuses the token sends a 334 challenge with a JSON error; the client
+    answers with an empty line and the server then replies 535.
+    """
+    calls = 0
+
+    def respond(challenge: bytes | None = None) -> str:
+        nonlocal calls
+        calls += 1
+        return f"user={user}\x01auth=Bearer {token}\x01\x01" if calls == 1 else ""
+
+    return respond
 
 
 def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
@@ -206,7 +253,7 @@ def _session_failure(exc: Exception) -> SendError:
     Anything about trust (certificate, TLS, login, missing extensions, a 5xx greeting)
     stops the batch; a 4xx greeting or no connection at all is transient.
     """
-    if isinstance(exc, StopBatch):
+    if isinstance(exc, SendError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
         return StopBatch(f"relay TLS certificate not trusted: {exc.verify_message or exc}")
