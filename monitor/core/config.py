@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
+from monitor.core.web_settings import WEB_DEFAULTS, SettingError, WebSettings
+from monitor.core.web_settings import parse as parse_web
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
 JOB_NAMES: tuple[str, ...] = (
@@ -103,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "metrics": {"listen": ""},
     "logging": {"format": "text", "level": "INFO"},
+    "web": WEB_DEFAULTS,
 }
 
 
@@ -188,6 +191,7 @@ class Config:
     metrics_listen: str
     log_format: str
     log_level: str
+    web: WebSettings
     source: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -379,6 +383,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         if host.strip("[]") not in ("127.0.0.1", "localhost", "::1") or not port_text.isdigit():
             raise ConfigError("metrics.listen", listen, '"127.0.0.1:PORT" (loopback only), or "" for off', source)
     lg = raw["logging"]
+    try:
+        web = parse_web(raw["web"])
+    except SettingError as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     return Config(
         timezone=tz_name,
         database_url=db_url,
@@ -392,6 +400,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         metrics_listen=listen,
         log_format=_str(lg, "logging.format", source, ("text", "json")),
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
+        web=web,
         source=source,
         raw=raw,
     )
