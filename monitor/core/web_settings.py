@@ -29,7 +29,7 @@ WEB_DEFAULTS: dict[str, Any] = {
 }
 
 LOOPBACK_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
-SECRET_ENV = "MONITOR_OIDC_CLIENT_SECRET"
+SECRET_ENV = "MONITOR_OIDC_CLIENT_SECRET"  # noqa: S105 - the variable name, not a secret
 
 
 class SettingError(ValueError):
