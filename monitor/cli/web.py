@@ -73,7 +73,7 @@ def command(
         if not web.base_url and not is_loopback(host):
             raise fail("configuration error: web.base_url must be set to serve beyond loopback", EXIT_USAGE)
         if not web.client_secret:
-            click.echo(f"Note: ${SECRET_ENV} is not set: signing in as a public client (PKCE only).", err=True)
+            click.echo(f"Warning: ${SECRET_ENV} is not set: most identity providers will refuse sign-in.", err=True)
         engine = app.engine()
         flask_app = create_app(config, engine)
         click.echo(f"Serving on {host}:{port} for {web.base_url or 'loopback'} (identity provider {web.issuer})")

@@ -46,7 +46,7 @@ def freshness(db: Session) -> Freshness:
     if at is None:
         return Freshness(None, "no import has finished yet", True)
     local = at.astimezone(web.config.tz)
-    words = local.strftime("%H:%M on %d %b %Y").lstrip("0")
+    words = f"{local:%H:%M} on {local.day} {local:%b %Y}"
     limit = timedelta(hours=web.config.web.stale_import_hours)
     return Freshness(at, words, now_utc() - at > limit)
 
