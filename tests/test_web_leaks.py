@@ -16,11 +16,6 @@ from itertools import product
 import pytest
 from flask import Flask
 from sqlalchemy import Engine
-
-from monitor.core.config import Config
-from monitor.register.db import reading
-from monitor.reports.report import CSV_COLUMNS
-from monitor.rules.scan import scan
 from web_support import (
     AS_OF,
     B_MARKERS,
@@ -39,6 +34,11 @@ from web_support import (
     web_config,
 )
 
+from monitor.core.config import Config
+from monitor.register.db import reading
+from monitor.reports.report import CSV_COLUMNS
+from monitor.rules.scan import scan
+
 STATUSES = ("overdue", "due_soon", "failed", "unknown", "review", "notification")
 RISKS = ("", "very_high", "high", "medium", "low")
 
@@ -49,12 +49,21 @@ def _client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app(engine: Engine, make_config: Callable[..., Config], db_url: str, oidc_provider: str) -> Flask:
+def app(sqlite_engine: Engine, make_config: Callable[..., Config], sqlite_url: str, oidc_provider: str) -> Flask:
+    """Most checks here do not depend on the backend: SQLite."""
+    build_register(sqlite_engine)
+    return make_app(web_config(make_config, sqlite_url, issuer=oidc_provider), sqlite_engine)
+
+
+@pytest.fixture
+def app_on(engine: Engine, make_config: Callable[..., Config], db_url: str, oidc_provider: str) -> Flask:
+    """The app on SQLite and on PostgreSQL, for the checks that must hold on both."""
     build_register(engine)
     return make_app(web_config(make_config, db_url, issuer=oidc_provider), engine)
 
 
-def test_team_b_never_reaches_team_a_supervisor(app: Flask, oidc_provider: str) -> None:
+def test_team_b_never_reaches_team_a_supervisor(app_on: Flask, oidc_provider: str) -> None:
+    app = app_on
     client = app.test_client()
     received = {"sign-in": text_of(oidc_sign_in(client, oidc_provider, email(SUP_A)))}
     paths = ["/", f"/teams/{TEAM_A}", f"/officers/{OM_A1}", f"/officers/{OM_A2}", "/force", "/ops", "/access-log"]
@@ -94,7 +103,8 @@ TAMPERED: list[tuple[str, str, str]] = [  # query, parameter named in the answer
 ]
 
 
-def test_tampered_parameters_are_refused_without_echo(app: Flask, oidc_provider: str) -> None:
+def test_tampered_parameters_are_refused_without_echo(app_on: Flask, oidc_provider: str) -> None:
+    app = app_on
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     for (query, parameter, secret), page in product(TAMPERED, ("", "/export.csv", "/export.html")):
@@ -116,7 +126,8 @@ def test_officer_page_for_a_supervisor_is_limited_to_their_team(app: Flask, oidc
     assert "RSO-B7Q-099" in own  # their own caseload, whichever team it is filed under
 
 
-def test_csv_export_is_exactly_the_filtered_view_and_marked(app: Flask, engine: Engine, oidc_provider: str) -> None:
+def test_csv_export_is_exactly_the_filtered_view_and_marked(app: Flask, oidc_provider: str) -> None:
+    engine = app.extensions["visit_monitor"].engine
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     config = app.extensions["visit_monitor"].config

@@ -7,7 +7,7 @@ what is under test here is the content, which is the same however one signed in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,12 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from freezegun import freeze_time
 from sqlalchemy import Engine, select
-
-from monitor.core.config import Config
-from monitor.register.db import reading, transaction
-from monitor.register.models import AccessLogEntry, Disclosure, ImportRun, OutboxMessage
-from monitor.reports.snapshot import take_snapshot
-from monitor.rules.scan import scan
 from web_support import (
     AS_OF,
     LEAD,
@@ -37,11 +31,33 @@ from web_support import (
     web_config,
 )
 
+from monitor.core.config import Config
+from monitor.register.db import reading, transaction
+from monitor.register.models import AccessLogEntry, Disclosure, ImportRun, OutboxMessage
+from monitor.reports.snapshot import take_snapshot
+from monitor.rules.scan import scan
+
 
 @pytest.fixture
-def app(engine: Engine, make_config: Callable[..., Config], db_url: str) -> Flask:
+def engine(sqlite_engine: Engine) -> Engine:
+    """Content does not depend on the backend: SQLite, except where a test asks for both."""
+    return sqlite_engine
+
+
+@pytest.fixture
+def app(engine: Engine, make_config: Callable[..., Config]) -> Flask:
     build_register(engine)
-    return make_app(web_config(make_config, db_url), engine, demo=True)
+    return make_app(web_config(make_config, str(engine.url)), engine, demo=True)
+
+
+@pytest.fixture
+def both_backends_app(make_config: Callable[..., Config], db_url: str) -> Iterator[tuple[Flask, Engine]]:
+    from monitor.register.db import make_engine
+
+    engine = make_engine(db_url)
+    build_register(engine)
+    yield make_app(web_config(make_config, db_url), engine, demo=True), engine
+    engine.dispose()
 
 
 def signed_in(app: Flask, officer: str) -> FlaskClient:
@@ -129,7 +145,8 @@ def test_trend_chart_has_a_table_alternative(app: Flask, engine: Engine) -> None
     assert table.count('<th scope="row">') == 3
 
 
-def test_access_log_records_metadata_only_and_is_filterable(app: Flask, engine: Engine) -> None:
+def test_access_log_records_metadata_only_and_is_filterable(both_backends_app: tuple[Flask, Engine]) -> None:
+    app, engine = both_backends_app
     client = signed_in(app, SUP_A)
     client.get(f"/teams/{TEAM_A}?risk=high")
     client.get(f"/teams/{TEAM_B}")

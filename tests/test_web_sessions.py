@@ -18,13 +18,6 @@ import requests
 from flask import Flask
 from freezegun import freeze_time
 from sqlalchemy import Engine, func, select
-from werkzeug.serving import make_server
-
-from monitor.core.config import Config
-from monitor.register.db import reading
-from monitor.register.importer import import_directory
-from monitor.register.models import AccessLogEntry, WebSession
-from monitor.web.sessions import token_id
 from web_support import (
     LEAD,
     OM_A1,
@@ -40,6 +33,13 @@ from web_support import (
     provider_user,
     web_config,
 )
+from werkzeug.serving import make_server
+
+from monitor.core.config import Config
+from monitor.register.db import reading
+from monitor.register.importer import import_directory
+from monitor.register.models import AccessLogEntry, WebSession
+from monitor.web.sessions import token_id
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,15 @@ def _client_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app(engine: Engine, make_config: Callable[..., Config], db_url: str, oidc_provider: str) -> Flask:
+def app(sqlite_engine: Engine, make_config: Callable[..., Config], sqlite_url: str, oidc_provider: str) -> Flask:
+    """Most checks here do not depend on the backend: SQLite."""
+    build_register(sqlite_engine)
+    return make_app(web_config(make_config, sqlite_url, issuer=oidc_provider), sqlite_engine)
+
+
+@pytest.fixture
+def app_on(engine: Engine, make_config: Callable[..., Config], db_url: str, oidc_provider: str) -> Flask:
+    """The app on SQLite and on PostgreSQL, for the checks that must hold on both."""
     build_register(engine)
     return make_app(web_config(make_config, db_url, issuer=oidc_provider), engine)
 
@@ -64,8 +72,9 @@ def _rows(engine: Engine) -> int:
 
 
 def test_sign_in_rotates_the_token_and_sign_out_ends_the_session(
-    app: Flask, engine: Engine, oidc_provider: str
+    app_on: Flask, engine: Engine, oidc_provider: str
 ) -> None:
+    app = app_on
     client = app.test_client()
     client.get(f"/teams/{TEAM_A}")  # anonymous: a pre-sign-in session remembers where to return
     before = _cookie(client)
@@ -92,7 +101,8 @@ def test_sign_in_rotates_the_token_and_sign_out_ends_the_session(
     assert actions == ["sign_in", "view", "sign_out"]
 
 
-def test_posts_need_the_csrf_token(app: Flask, engine: Engine, oidc_provider: str) -> None:
+def test_posts_need_the_csrf_token(app: Flask, oidc_provider: str) -> None:
+    engine = app.extensions["visit_monitor"].engine
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     for data in ({}, {"csrf_token": "forged"}, {"csrf_token": ""}):
@@ -158,8 +168,9 @@ def test_idle_and_absolute_timeouts(sqlite_engine: Engine, make_config: Callable
 
 
 def test_deactivation_by_an_import_takes_effect_on_the_next_request(
-    app: Flask, engine: Engine, oidc_provider: str, tmp_path: Path
+    app_on: Flask, engine: Engine, oidc_provider: str, tmp_path: Path
 ) -> None:
+    app = app_on
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     assert client.get(f"/teams/{TEAM_A}").status_code == 200
@@ -180,9 +191,8 @@ def test_deactivation_by_an_import_takes_effect_on_the_next_request(
     assert last is not None and (last.action, last.outcome) == ("refused", "refused")
 
 
-def test_role_and_team_changes_by_import_apply_at_once(
-    app: Flask, engine: Engine, oidc_provider: str, tmp_path: Path
-) -> None:
+def test_role_and_team_changes_by_import_apply_at_once(app: Flask, oidc_provider: str, tmp_path: Path) -> None:
+    engine = app.extensions["visit_monitor"].engine
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(OM_A1))
     assert client.get(f"/teams/{TEAM_A}").status_code == 404

@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from builders import add_offender, add_officer, add_visit
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
-from builders import add_offender, add_officer, add_visit
 from monitor.core.config import Config
 from monitor.register.db import transaction
 from monitor.web.app import create_app

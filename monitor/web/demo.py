@@ -96,7 +96,7 @@ def demo_sign_in() -> Response:
 
 
 #: Weekly snapshots taken for the demo so the trend chart has a history to show.
-DEMO_TREND_WEEKS = 12
+DEMO_TREND_WEEKS = 8
 
 
 def prepare_demo_database(config: Config, as_of: date) -> Engine:
