@@ -77,5 +77,7 @@ def command(
         engine = app.engine()
         flask_app = create_app(config, engine)
         click.echo(f"Serving on {host}:{port} for {web.base_url or 'loopback'} (identity provider {web.issuer})")
-    threading.Thread(target=warm_cache, args=(flask_app,), name="warm-force-scan", daemon=True).start()
+    # The force page's scan is cached per register version: keep it warm across imports.
+    warmer = threading.Thread(target=warm_cache, args=(flask_app,), kwargs={"forever": True}, daemon=True)
+    warmer.start()
     waitress.serve(flask_app, host=host, port=port, threads=threads, ident="visit-monitor", _quiet=True)

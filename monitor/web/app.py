@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 from datetime import date
 from typing import Any
 
@@ -54,7 +55,7 @@ def create_app(
     *,
     as_of: date | None = None,
     demo_mode: bool = False,
-    cache_seconds: float = 300.0,
+    cache_seconds: float = 6 * 3600.0,
 ) -> Flask:
     """Build the app for ``config`` on ``engine``; ``as_of`` pins "today" (demo, tests)."""
     app = Flask("monitor.web", static_folder=None)
@@ -189,11 +190,19 @@ def _server_error(exc: Exception) -> Response:
         return _bare_error(500)
 
 
-def warm_cache(app: Flask) -> None:
-    """Run the force-wide scan once at start-up so the first lead does not wait for it."""
+WARM_EVERY_SECONDS = 30.0
+
+
+def warm_cache(app: Flask, *, forever: bool = False, stop: threading.Event | None = None) -> None:
+    """Run the force-wide scan so no lead waits for it: once, or (``forever``) again whenever
+    the register version or the date changes, checked every WARM_EVERY_SECONDS."""
     web: WebState = app.extensions[EXTENSION]
-    try:
-        with app.app_context(), reading(web.engine) as db:
-            scan_scope(db, web.config, web.today(), cache=web.extras.get("scan_cache"))
-    except Exception:
-        log.warning("warming the force-wide scan failed; the first /force view will scan")
+    stop = stop or threading.Event()
+    while True:
+        try:
+            with app.app_context(), reading(web.engine) as db:
+                scan_scope(db, web.config, web.today(), cache=web.extras.get("scan_cache"))
+        except Exception:
+            log.warning("warming the force-wide scan failed; the next /force view will scan")
+        if not forever or stop.wait(WARM_EVERY_SECONDS):
+            return

@@ -8,8 +8,10 @@ imports from digests and reports are kept to this one module on purpose: those m
 are being reorganised, and a moved function then needs one line changed here.
 
 A force-wide scan of a national register takes seconds, so it is cached in memory per
-as-of date and register version (the latest import run) for ``cache_seconds``; team and
-officer scans take milliseconds and are never cached.
+as-of date and register version (the latest import run, written in the import's own
+transaction, so new data always comes with a new version), and ``visit-monitor web``
+re-warms it in the background when either changes. Team and officer scans take
+milliseconds and are never cached.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ class WebState:
     as_of: date | None = None
     demo: bool = False
     #: Force-wide scans are cached this long (seconds) per register version; 0 = never.
-    cache_seconds: float = 300.0
+    cache_seconds: float = 6 * 3600.0
     extras: dict[str, Any] = field(default_factory=dict)
 
     def today(self) -> date:
