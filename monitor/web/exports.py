@@ -54,8 +54,9 @@ def print_response(
     sections: list[tuple[str, str, Sequence[Item | Unlocated]]],
     include_names: bool,
     flag: int,
+    back: str,
 ) -> Response:
-    """A printable page: ``sections`` are (title, kind, cases) in page order."""
+    """A printable page: ``sections`` are (title, kind, cases) in page order; ``back`` is the page it prints."""
     g.audit.action = "export"
     g.audit.cases = len({c.ref for _t, _k, cases in sections for c in cases})
     return render(
@@ -67,4 +68,5 @@ def print_response(
         sections=sections,
         include_names=include_names,
         flag=flag,
+        back=back,
     )

@@ -225,7 +225,7 @@ def csv_of(ob: Obligations, cases: Sequence[Item | Unlocated]) -> str:
 def trend(db: Session, as_of: date, team: str | None) -> tuple[dict[str, Any] | None, list[tuple[date, int]]]:
     """The last 90 days of backlog snapshots: chart geometry and the points (the table alternative)."""
     points = backlog_series(db, end=as_of, days=TREND_DAYS, team=team)
-    return (trend_chart(points) if points else None), points
+    return (trend_chart(points, width=520, height=180) if points else None), points
 
 
 RISKS: tuple[str, ...] = tuple(RISK_ORDER)

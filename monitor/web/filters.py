@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
@@ -54,9 +55,9 @@ class CaseFilter:
     risk: str = ""
     officer: str = ""
 
-    def params(self) -> dict[str, str]:
+    def params(self) -> dict[str, Any]:
         """The non-default parameters, for links (exports) that keep the same view."""
-        out = {}
+        out: dict[str, Any] = {}
         if self.status != "overdue":
             out["status"] = self.status
         if self.risk:

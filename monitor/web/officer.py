@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response, g, url_for
 from sqlalchemy.orm import Session
 
 from monitor.register.db import reading
@@ -93,4 +93,5 @@ def officer_print(officer_id: str) -> Response:
             sections=sections,
             include_names=ob.include_names,
             flag=ob.failed_attempts_flag,
+            back=url_for("officer.officer", officer_id=officer_id),
         )

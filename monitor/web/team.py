@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, g, request, url_for
 from sqlalchemy.orm import Session
 
 from monitor.core.config import Config
@@ -124,4 +124,5 @@ def team_print(code: str) -> Response:
             sections=[(title, kind, data.cases)],
             include_names=data.ob.include_names,
             flag=data.ob.failed_attempts_flag,
+            back=url_for("team.team", code=code, **data.view.params()),
         )
