@@ -108,17 +108,19 @@ def test_unknown_inactive_or_emailless_identities_get_a_plain_403(app: Flask, oi
         response = client.get(route)
         assert response.status_code in (303, 404), route
         if response.status_code == 303:
-            assert response.headers["Location"].startswith("/sign-in")
+            assert response.headers["Location"] == "/auth/login"
     with reading(app.extensions["visit_monitor"].engine) as db:
         refused = db.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "refused")).all()
     assert len(refused) == 1 and refused[0].officer_id is None and refused[0].subject
 
 
-def test_anonymous_requests_are_sent_to_sign_in_and_come_back(app: Flask, oidc_provider: str) -> None:
+def test_anonymous_requests_go_to_the_provider_and_come_back(app: Flask, oidc_provider: str) -> None:
     client = app.test_client()
     for route, _ in ROUTES[:-1]:
         response = client.get(route)
-        assert response.status_code == 303 and response.headers["Location"] == "/sign-in", route
+        assert response.status_code == 303 and response.headers["Location"] == "/auth/login", route
+    assert client.get("/login").headers["Location"] == "/auth/login"
+    assert client.get("/auth/login").headers["Location"].startswith(oidc_provider)
     client.get(f"/teams/{TEAM_A}?risk=high")
     signed = oidc_sign_in(client, oidc_provider, email(SUP_A))
     assert signed.headers["Location"] == f"/teams/{TEAM_A}?risk=high"
@@ -143,6 +145,7 @@ def test_every_route_declares_an_access_rule(app: Flask) -> None:
     assert inventory == {
         "/": "signed_in",
         "/sign-in": "public",
+        "/login": "public",
         "/signed-out": "public",
         "/assets/web.css": "public",
         "/auth/login": "public",

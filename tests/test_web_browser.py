@@ -90,10 +90,8 @@ def sign_in(page: Any, base: str, provider: str, address: str) -> None:
     sub = f"{address}-{page.context.browser.version}-{id(page)}"
     answer = requests.put(f"{provider}/users/{quote(sub)}", json={"email": address, "name": "Test"}, timeout=10)
     assert answer.status_code == 204
-    page.goto(f"{base}/")
-    assert page.url.startswith(f"{base}/sign-in")
-    no_axe_violations(page)
-    page.get_by_role("link", name="Sign in with your force account").click()
+    page.goto(f"{base}/")  # not signed in: straight to the provider's form
+    assert page.url.startswith(f"{provider}/oauth2/authorize")
     page.get_by_placeholder("sub").fill(sub)
     page.get_by_role("button", name="Authorize").click()
 
@@ -131,8 +129,10 @@ def test_supervisor_stranger_and_lead_each_see_exactly_their_scope(browser: Any,
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(f"{live}/signed-out")
     no_axe_violations(page)
-    page.goto(f"{live}/teams/{TEAM_A}")
-    assert page.url.startswith(f"{live}/sign-in")
+    page.get_by_role("link", name="Sign in again").click()
+    no_axe_violations(page)  # the sign-in page
+    page.get_by_role("link", name="Sign in with your force account").click()
+    assert page.url.startswith(f"{oidc_provider}/oauth2/authorize")
     context.close()
 
     # A stranger (signed in at the provider, not in the register): a plain 403, no case data.

@@ -95,7 +95,7 @@ def test_sign_in_rotates_the_token_and_sign_out_ends_the_session(
     assert client.get(f"/teams/{TEAM_A}").status_code == 303
     # A copy of the old cookie is worthless now.
     client.set_cookie("vm_session", after)
-    assert client.get(f"/teams/{TEAM_A}").headers["Location"].startswith("/sign-in")
+    assert client.get(f"/teams/{TEAM_A}").headers["Location"] == "/auth/login"
     with reading(engine) as db:
         actions = [r.action for r in db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id))]
     assert actions == ["sign_in", "view", "sign_out"]

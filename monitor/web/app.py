@@ -4,7 +4,8 @@ Order of work on each request:
 
 1. the guard (``before_request``) finds the route's declared rule (none: 404, fail
    closed), checks the CSRF token on every POST, sends anyone not signed in to the
-   sign-in page, re-reads the signed-in officer from the register (inactive, gone or
+   force's identity provider (the sign-in page, saying why, when their session timed
+   out), re-reads the signed-in officer from the register (inactive, gone or
    changed: a 403 page and the session ends), then checks the scope (out of scope: 404);
 2. the view scans its scope and renders;
 3. the audit hook (``after_request``) writes the access-log row for anything behind
@@ -100,8 +101,10 @@ def _guard() -> WResponse | None:
     if not current.signed_in or current.officer_id is None:
         if request.method == "GET":
             current["next"] = request.full_path.rstrip("?")[:500]
-        ended = f"?ended={current.ended_reason}" if current.ended_reason else ""
-        return redirect(f"/sign-in{ended}", code=303)
+        if state().demo or current.ended_reason in ("idle", "absolute"):
+            ended = f"?ended={current.ended_reason}" if current.ended_reason else ""
+            return redirect(f"/sign-in{ended}", code=303)  # say why before signing in again
+        return redirect("/auth/login", code=303)  # straight to the force's sign-in
     web = state()
     args = dict(request.view_args or {})
     g.audit = Audit(officer_id=current.officer_id, subject=current.subject, scope=scope_words(name, args))

@@ -94,6 +94,13 @@ def public_base_url() -> str:
     return state().config.web.base_url or request.host_url.rstrip("/")
 
 
+@bp.get("/login")
+@rule("public")
+def login_alias() -> Any:
+    """``/login``, the address people (and test tools) try first."""
+    return redirect("/auth/login", code=303)
+
+
 @bp.get("/auth/login")
 @rule("public")
 def login() -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, update
 from werkzeug.datastructures import CallbackDict
 
 from monitor.core.clock import now_utc
@@ -184,6 +184,3 @@ def end_sessions_of(db: Any, officer_id: str) -> None:
     """End every session of an officer (used when the register no longer lets them in)."""
     db.execute(delete(WebSession).where(WebSession.officer_id == officer_id))
 
-
-def session_count(db: Any) -> int:
-    return len(db.scalars(select(WebSession.id)).all())
