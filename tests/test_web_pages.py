@@ -33,7 +33,7 @@ from web_support import (
 
 from monitor.core.config import Config
 from monitor.register.db import reading, transaction
-from monitor.register.models import AccessLogEntry, Disclosure, ImportRun, OutboxMessage
+from monitor.register.models import AccessLogEntry, Disclosure, ImportRun, JobRun, OutboxMessage
 from monitor.reports.snapshot import take_snapshot
 from monitor.rules.scan import scan
 
@@ -211,7 +211,19 @@ def test_ops_page_shows_imports_rejects_outbox_and_undelivered(app: Flask, engin
                 created_at=now,
             )
         )
+        db.add(
+            JobRun(
+                job="team_digest",
+                scheduled_for=now,
+                started_at=now,
+                finished_at=now,
+                outcome="ok",
+                counts={"queued": 3, "no_recipient": 1},
+                worker="w1",
+            )
+        )
     html = signed_in(app, LEAD).get("/ops").get_data(as_text=True)
+    assert "queued 3, no recipient 1" in html
     assert "Rows rejected by import" in html and "officers.csv" in html
     assert "address outside the allowed domains" in html and OM_A2 in html
     assert "x@partner.example" not in html  # who, by officer id; not their address
@@ -226,3 +238,14 @@ def test_demo_sign_in_lists_users_and_refuses_strangers(app: Flask) -> None:
     assert "inactive" in html
     refused = demo_sign_in(client, "nobody@elsewhere.example")
     assert refused.status_code == 403
+
+
+def test_nothing_is_shown_when_the_access_log_cannot_be_written(app: Flask, engine: Engine) -> None:
+    from sqlalchemy import text
+
+    client = signed_in(app, SUP_A)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE web_access_log"))
+    response = client.get(f"/teams/{TEAM_A}")
+    assert response.status_code == 500 and "RSO-" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)

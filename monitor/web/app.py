@@ -132,8 +132,8 @@ def _audit_and_headers(response: Response) -> Response:
             audit.cases = 0
         try:
             record(state().engine, audit, page=request.path, status=response.status_code)
-        except Exception:
-            log.exception("the access log could not be written: response withheld")
+        except Exception as exc:  # the type only: a database error may quote ids and paths
+            log.error("the access log could not be written (%s): response withheld", type(exc).__name__)
             g.audit = None
             response = _bare_error(500)
     headers = response.headers
