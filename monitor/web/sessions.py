@@ -183,4 +183,3 @@ def purge_expired(db: Any, idle_minutes: int, absolute_hours: int, now: datetime
 def end_sessions_of(db: Any, officer_id: str) -> None:
     """End every session of an officer (used when the register no longer lets them in)."""
     db.execute(delete(WebSession).where(WebSession.officer_id == officer_id))
-
