@@ -36,7 +36,7 @@ from monitor.register.db import reading, transaction
 from monitor.web import auth, demo, force, officer, ops, public, team
 from monitor.web.access import Refusal, allowed, current_viewer, declared_rule, scope_words
 from monitor.web.audit import Audit, record
-from monitor.web.figures import ScanCache, scan_scope
+from monitor.web.figures import ScanCache, force_figures
 from monitor.web.filters import BadParameter
 from monitor.web.pages import render
 from monitor.web.sessions import DatabaseSessionInterface, ServerSession, end_sessions_of
@@ -204,7 +204,7 @@ def warm_cache(app: Flask, *, forever: bool = False, stop: threading.Event | Non
     while True:
         try:
             with app.app_context(), reading(web.engine) as db:
-                scan_scope(db, web.config, web.today(), cache=web.extras.get("scan_cache"))
+                force_figures(db, web.config, web.today(), web.extras.get("scan_cache"))
         except Exception:
             log.warning("warming the force-wide scan failed; the next /force view will scan")
         if not forever or stop.wait(WARM_EVERY_SECONDS):

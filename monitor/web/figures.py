@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -38,24 +38,26 @@ from monitor.rules.scan import scan
 from monitor.web.filters import CaseFilter
 
 TREND_DAYS = 90
+T = TypeVar("T")
 
 
 class ScanCache:
-    """Force-wide scans by (as-of, register version), each kept for ``seconds``."""
+    """Force-wide figures by (as-of, register version), each kept for ``seconds``."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._lock = threading.Lock()
-        self._entries: dict[tuple[Any, ...], tuple[float, Obligations]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
 
-    def get(self, key: tuple[Any, ...], compute: Callable[[], Obligations]) -> Obligations:
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         if self.seconds <= 0:
             return compute()
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and now - hit[0] < self.seconds:
-                return hit[1]
+                found: T = hit[1]
+                return found
         result = compute()
         with self._lock:
             self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.seconds}
@@ -68,20 +70,10 @@ def register_version(db: Session) -> int | None:
 
 
 def scan_scope(
-    db: Session,
-    config: Config,
-    as_of: date,
-    *,
-    team: str | None = None,
-    officer: str | None = None,
-    cache: ScanCache | None = None,
+    db: Session, config: Config, as_of: date, *, team: str | None = None, officer: str | None = None
 ) -> Obligations:
     """The scan for one scope, with the digests' policy (due-soon window wide enough for both pages)."""
-    policy = scan_policy(config)
-    if team is None and officer is None and cache is not None:
-        key = (as_of, register_version(db))
-        return cache.get(key, lambda: scan(db, policy, as_of))
-    return scan(db, policy, as_of, team=team, officer=officer)
+    return scan(db, scan_policy(config), as_of, team=team, officer=officer)
 
 
 def due_within(items: Sequence[Item], days: int) -> list[Item]:
@@ -229,3 +221,25 @@ def trend(db: Session, as_of: date, team: str | None) -> tuple[dict[str, Any] | 
 
 
 RISKS: tuple[str, ...] = tuple(RISK_ORDER)
+
+
+@dataclass(frozen=True)
+class ForceFigures:
+    """The force page's data: the force-wide scan, its headline and a line per team."""
+
+    ob: Obligations
+    backlog: Backlog
+    teams: list[Line]
+
+
+def force_figures(db: Session, config: Config, as_of: date, cache: ScanCache | None) -> ForceFigures:
+    """Scan the force and cut it by team; cached per (as-of, register version) when ``cache`` is given."""
+    days = config.policy.due_soon_days
+
+    def compute() -> ForceFigures:
+        ob = scan_scope(db, config, as_of)
+        return ForceFigures(ob=ob, backlog=backlog(ob, ob.summary.active_caseload, days), teams=team_lines(ob, days))
+
+    if cache is None:
+        return compute()
+    return cache.get((as_of, register_version(db)), compute)

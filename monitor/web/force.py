@@ -12,7 +12,7 @@ from flask import Blueprint, Response, g
 from monitor.register.db import reading
 from monitor.rules.obligations import AGE_BANDS
 from monitor.web.access import rule
-from monitor.web.figures import RISKS, Line, backlog, scan_scope, team_lines, trend
+from monitor.web.figures import RISKS, Line, force_figures, trend
 from monitor.web.pages import render
 from monitor.web.state import state
 from monitor.web.team import age_chart, risk_chart
@@ -26,9 +26,8 @@ def force() -> Response:
     web = state()
     days = web.config.policy.due_soon_days
     with reading(web.engine) as db:
-        ob = scan_scope(db, web.config, web.today(), cache=web.extras.get("scan_cache"))
-        b = backlog(ob, ob.summary.active_caseload, days)
-        teams = team_lines(ob, days)
+        figures = force_figures(db, web.config, web.today(), web.extras.get("scan_cache"))
+        ob, b, teams = figures.ob, figures.backlog, figures.teams
         chart, points = trend(db, web.today(), None)
         refs = {line.backlog.most_overdue_ref for line in teams} | {b.most_overdue_ref}
         g.audit.cases = len(refs - {None})
