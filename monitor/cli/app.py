@@ -50,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "health": "monitor.cli.health",
     "demo": "monitor.cli.demo",
     "seed": "monitor.cli.seed",
+    "web": "monitor.cli.web",
 }
 
 

@@ -33,6 +33,8 @@ from monitor.core.durations import Duration
 from monitor.core.mail_auth import GraphSettings, Invalid, OAuthSettings
 from monitor.core.mail_auth import parse as parse_mail_auth
 from monitor.core.redact import MASK, redact, register_secret, url_password
+from monitor.core.web_settings import WEB_DEFAULTS, SettingError, WebSettings
+from monitor.core.web_settings import parse as parse_web
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
 JOB_NAMES: tuple[str, ...] = (
@@ -116,6 +118,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "metrics": {"listen": ""},
     "logging": {"format": "text", "level": "INFO"},
+    "web": WEB_DEFAULTS,
 }
 
 
@@ -213,6 +216,7 @@ class Config:
     log_format: str
     log_level: str
     graph: GraphSettings
+    web: WebSettings
     source: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
@@ -409,6 +413,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     if listen:
         _check("metrics.listen", listen, checks.listen_problem(listen), source)
     lg = raw["logging"]
+    try:
+        web = parse_web(raw["web"])
+    except SettingError as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     return Config(
         timezone=tz_name,
         database_url=db_url,
@@ -423,6 +431,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         log_format=_str(lg, "logging.format", source, ("text", "json")),
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
         graph=mail_auth.graph,
+        web=web,
         source=source,
         raw=raw,
         database_origin=db_origin,

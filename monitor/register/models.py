@@ -268,3 +268,44 @@ class BacklogSnapshot(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("taken_on", "team", "risk_level", name="uq_backlog_snapshots_day_team_risk"),)
+
+
+class WebSession(Base):
+    """A signed-in (or signing-in) browser of the web app, kept server-side.
+
+    The browser holds only an opaque random token; ``id`` is its SHA-256, so a copy of
+    this table cannot be replayed as cookies. ``officer_id``, ``subject`` and ``email``
+    are set at sign-in and re-checked against the officers table on every request.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    officer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AccessLogEntry(Base):
+    """Every look at case data through the web app, and every refusal (DPA 2018 s.62).
+
+    Metadata only: who (officer id and IdP subject), what (page, scope, filters), how many
+    cases were shown, and whether it was allowed. Never case references or personal data.
+    """
+
+    __tablename__ = "web_access_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    officer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))  # view | export | sign_in | sign_out | refused
+    page: Mapped[str] = mapped_column(String(255))
+    scope: Mapped[str] = mapped_column(String(100))  # force | team:CODE | officer:ID | none
+    filters: Mapped[str] = mapped_column(String(255), default="")
+    cases_shown: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed | refused | not_found
+    status: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,121 @@
+"""GET parameters, read strictly: a value that is not one of the expected ones is a 400.
+
+Filters narrow what is already in scope; they never widen it (the case list comes from
+the scope's own scan, so ``?officer=`` naming someone in another team finds nothing
+either way). An unexpected value is refused with a message naming the parameter and
+what it accepts, without echoing what was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from monitor.rules.obligations import RISK_ORDER
+from monitor.web.audit import ACTIONS, OUTCOMES, LogQuery
+
+#: status filter -> what the case list then shows.
+STATUSES: dict[str, str] = {
+    "overdue": "Overdue home visits",
+    "due_soon": "Home visits due soon",
+    "failed": "Visits with 2+ failed attempts",
+    "unknown": "Whereabouts unknown",
+    "review": "Overdue risk reviews",
+    "notification": "Overdue periodic notifications",
+}
+MAX_PAGES = 10_000
+
+
+class BadParameter(ValueError):
+    """A GET parameter outside what the page accepts."""
+
+    def __init__(self, name: str, expected: str):
+        self.name, self.expected = name, expected
+        super().__init__(f"{name}: expected {expected}")
+
+
+def _one(args: MultiDict[str, str], name: str) -> str:
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise BadParameter(name, "one value")
+    value = values[0].strip() if values else ""
+    if len(value) > 100:
+        raise BadParameter(name, "a short value")
+    return value
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str = "overdue"
+    risk: str = ""
+    officer: str = ""
+
+    def params(self) -> dict[str, Any]:
+        """The non-default parameters, for links (exports) that keep the same view."""
+        out: dict[str, Any] = {}
+        if self.status != "overdue":
+            out["status"] = self.status
+        if self.risk:
+            out["risk"] = self.risk
+        if self.officer:
+            out["officer"] = self.officer
+        return out
+
+    def query_string(self) -> str:
+        params = self.params()
+        return ("?" + urlencode(params)) if params else ""
+
+    def words(self) -> str:
+        """For the access log: which view of the scope was shown."""
+        return " ".join(f"{k}={v}" for k, v in [("status", self.status), *self.params().items()] if k != "status" or v)
+
+
+def case_filter(args: MultiDict[str, str], officers: Collection[str]) -> CaseFilter:
+    """Read ``status``, ``risk`` and ``officer``; ``officers`` are those this scope may filter by."""
+    status = _one(args, "status") or "overdue"
+    if status not in STATUSES:
+        raise BadParameter("status", "one of " + ", ".join(STATUSES))
+    risk = _one(args, "risk")
+    if risk and risk not in RISK_ORDER:
+        raise BadParameter("risk", "one of " + ", ".join(RISK_ORDER))
+    officer = _one(args, "officer")
+    if officer and officer not in officers:
+        raise BadParameter("officer", "an officer holding cases in this scope")
+    return CaseFilter(status=status, risk=risk, officer=officer)
+
+
+def _date(args: MultiDict[str, str], name: str) -> date | None:
+    value = _one(args, name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(name, "a date as YYYY-MM-DD") from None
+
+
+def log_query(args: MultiDict[str, str]) -> LogQuery:
+    """Filters of the access-log page."""
+    officer = _one(args, "officer")
+    action = _one(args, "action")
+    if action and action not in ACTIONS:
+        raise BadParameter("action", "one of " + ", ".join(ACTIONS))
+    outcome = _one(args, "outcome")
+    if outcome and outcome not in OUTCOMES:
+        raise BadParameter("outcome", "one of " + ", ".join(OUTCOMES))
+    page_text = _one(args, "page") or "1"
+    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGES:
+        raise BadParameter("page", f"a page number from 1 to {MAX_PAGES}")
+    return LogQuery(
+        officer=officer,
+        action=action,
+        outcome=outcome,
+        since=_date(args, "from"),
+        until=_date(args, "to"),
+        page=int(page_text),
+    )
