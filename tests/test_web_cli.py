@@ -42,7 +42,7 @@ def test_help_does_not_load_flask() -> None:
         ('[web]\nissuer = "https://login.police.example/t/v2.0"', "web.client_id", "client id"),
         ("[web]\nsession_idle_minutes = 0", "web.session_idle_minutes", "at least 1"),
         ('[web]\nscopes = "email"', "web.scopes", '"openid"'),
-        ('[web]\nclient_secret = "hunter2"', "web.client_secret", "a known key"),
+        ('[web]\nclient_secret = "hunter2"', "web.client_secret", "no secret in the config file"),
     ],
 )
 def test_bad_web_config_names_key_value_and_expectation(tmp_path: Path, toml: str, key: str, expected: str) -> None:
