@@ -7,12 +7,13 @@ driver, so its time is what the work costs, not what a framework adds.
 
     python benchmarks/lean_report.py DATABASE_URL AS_OF OUT.json [--team CODE]
 
-One query gives, per active community person (registered on or before AS_OF, registration
-not ended, status community, management active): S (status_since, else registered_on), the
-latest completed home visit in [S, AS_OF], and the no-access home visits after it (or on or
-after S when there is none). Python adds the risk interval in calendar months clamped to
-the month's end (or 28 days after S when there was no visit) and keeps what is overdue,
-ordered by risk, days overdue (most first), then ref: the order of the JSON report.
+One query (in the form each engine's planner runs best) gives, per active community
+person (registered on or before AS_OF, registration not ended, status community,
+management active): S (status_since, else registered_on), the latest completed home visit
+in [S, AS_OF], and the no-access home visits after it (or on or after S when there is
+none). Python adds the risk interval in calendar months clamped to the month's end (or 28
+days after S when there was no visit) and keeps what is overdue, ordered by risk, days
+overdue (most first), then ref: the order of the JSON report.
 The intervals are the contract's defaults, which the benchmark's config leaves in force.
 """
 
@@ -28,7 +29,9 @@ RISK_ORDER = {"very_high": 0, "high": 1, "medium": 2, "low": 3}
 INTERVAL_MONTHS = {"very_high": 1, "high": 3, "medium": 6, "low": 12}
 FIRST_VISIT = timedelta(days=28)
 
-SQL = """
+#: SQLite: two correlated subqueries per person, each one range probe of the
+#: (ref, outcome, visit_type, visit_date) index; its planner runs this best.
+SQLITE_SQL = """
 SELECT q.ref, q.risk_level, q.s, q.last_visit,
        (SELECT COUNT(*) FROM visits f
          WHERE f.ref = q.ref AND f.outcome = 'no_access' AND f.visit_type = 'home'
@@ -42,6 +45,26 @@ SELECT q.ref, q.risk_level, q.s, q.last_visit,
                   FROM offenders
                  WHERE status = 'community' AND management = 'active' AND registered_on <= :as_of
                    AND (registration_ends IS NULL OR registration_ends >= :as_of) {team}) p) q
+"""
+#: PostgreSQL: the same facts as two grouped aggregates joined back (hash joins); at 30,000
+#: people this took 0.64 s where the correlated form took 1.6 s.
+POSTGRESQL_SQL = """
+WITH p AS (SELECT ref, risk_level, COALESCE(status_since, registered_on) AS s
+             FROM offenders
+            WHERE status = 'community' AND management = 'active' AND registered_on <= :as_of
+              AND (registration_ends IS NULL OR registration_ends >= :as_of) {team}),
+     l AS (SELECT v.ref, MAX(v.visit_date) AS last_visit
+             FROM visits v JOIN p ON p.ref = v.ref
+            WHERE v.outcome = 'completed' AND v.visit_type = 'home' AND v.visit_date >= p.s
+              AND v.visit_date <= :as_of
+            GROUP BY v.ref),
+     f AS (SELECT v.ref, COUNT(*) AS failed
+             FROM visits v JOIN p ON p.ref = v.ref LEFT JOIN l ON l.ref = v.ref
+            WHERE v.outcome = 'no_access' AND v.visit_type = 'home' AND v.visit_date >= p.s
+              AND v.visit_date <= :as_of AND (l.last_visit IS NULL OR v.visit_date > l.last_visit)
+            GROUP BY v.ref)
+SELECT p.ref, p.risk_level, p.s, l.last_visit, COALESCE(f.failed, 0)
+  FROM p LEFT JOIN l ON l.ref = p.ref LEFT JOIN f ON f.ref = p.ref
 """
 
 
@@ -64,7 +87,9 @@ def add_months(start: date, months: int) -> date:
 
 def overdue_visits(conn: Any, dialect: str, as_of: date, team: str | None = None) -> list[dict[str, Any]]:
     """The overdue list, in report order (see the module docstring)."""
-    sql = SQL.format(team="AND team = :team" if team is not None else "")
+    sql = (POSTGRESQL_SQL if dialect == "postgresql" else SQLITE_SQL).format(
+        team="AND team = :team" if team is not None else ""
+    )
     params: dict[str, Any] = {"as_of": as_of, "team": team}
     if dialect == "postgresql":
         sql = sql.replace(":as_of", "%(as_of)s").replace(":team", "%(team)s")

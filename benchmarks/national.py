@@ -118,6 +118,8 @@ def main() -> int:
                 _warm(extract / "extract")
                 run = _run_engine(args, engine, manifest, extract, root / f"{engine}-{people}", vm)
                 runs.append(run)
+                if args.json:  # as it goes, so a long run that is stopped still leaves its figures
+                    args.json.write_text(json.dumps({**result, "runs": [_run_json(r) for r in runs]}, indent=1))
         cross = _cross_engine_checks(runs)
         _print_tables(runs, generated, help_step, cross)
         ok = all(ok for r in runs for _n, ok, _d in r.checks) and all(ok for _n, ok, _d in cross)
