@@ -93,6 +93,8 @@ class Run:
 
 def main() -> int:
     args = _arguments()
+    if args.tables_from:
+        return _reprint(json.loads(args.tables_from.read_text(encoding="utf-8")))
     root_ctx = tempfile.TemporaryDirectory(prefix="vm-national-") if args.keep is None else None
     root = Path(root_ctx.name) if root_ctx else Path(args.keep).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,7 @@ def main() -> int:
         help_runs = [children.run("help", [vm, "--help"]) for _ in range(args.help_runs)]
         pass_runs = [children.run("python-pass", [sys.executable, "-c", "pass"]) for _ in range(args.help_runs)]
         help_step = Step("visit-monitor --help", median_of(help_runs), "python -c pass", median_of(pass_runs))
+        result["help"] = help_step.to_json()
         runs: list[Run] = []
         generated: dict[int, dict[str, Any]] = {}
         for people in args.sizes:
@@ -113,6 +116,7 @@ def main() -> int:
             )
             extract = root / f"extract-{people}-seed{args.seed}"
             generated[people] = _extract_facts(manifest, reused)
+            result["extracts"] = {str(k): v for k, v in generated.items()}
             print(f"extract {people:,} people: {generated[people]}", file=sys.stderr, flush=True)
             for engine in args.engines:
                 _warm(extract / "extract")
@@ -121,17 +125,16 @@ def main() -> int:
                 if args.json:  # as it goes, so a long run that is stopped still leaves its figures
                     args.json.write_text(json.dumps({**result, "runs": [_run_json(r) for r in runs]}, indent=1))
         cross = _cross_engine_checks(runs)
+        result["machine"]["load_after"] = os.getloadavg()
+        _print_machine(result["machine"])
         _print_tables(runs, generated, help_step, cross)
         ok = all(ok for r in runs for _n, ok, _d in r.checks) and all(ok for _n, ok, _d in cross)
         result |= {
-            "help": help_step.to_json(),
-            "extracts": {str(k): v for k, v in generated.items()},
             "runs": [_run_json(r) for r in runs],
             "growth": _growth(runs),
             "cross_engine_checks": [{"check": n, "ok": o, "detail": d} for n, o, d in cross],
             "ok": ok,
         }
-        result["machine"]["load_after"] = os.getloadavg()
         if args.json:
             args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
         print("\nall checks passed" if ok else "\nSOME CHECKS FAILED (see above)")
@@ -154,6 +157,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--scan-runs", type=int, default=5, help="in-process scans per measure (median)")
     parser.add_argument("--explain", type=Path, help="write the scan's query plans (EXPLAIN ANALYZE) here")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument("--tables-from", type=Path, help="only print the tables of a run saved with --json")
     args = parser.parse_args()
     for engine in args.engines:
         if engine not in ("sqlite", "postgresql"):
@@ -189,6 +193,15 @@ def _machine() -> dict[str, Any]:
     except Exception as exc:  # only informational
         info["postgresql"] = f"unavailable ({type(exc).__name__})"
     return info
+
+
+def _print_machine(m: dict[str, Any]) -> None:
+    load = " ".join(f"{x:.1f}" for x in m["load_before"])
+    now = " ".join(f"{x:.1f}" for x in m.get("load_after", ()))
+    print(
+        f"machine: {m['cpus']} CPUs, load average {load} at the start and {now or '?'} at the end; "
+        f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql'].split()[0]}"
+    )
 
 
 def _extract_facts(m: messy_extract.Manifest, reused: bool) -> dict[str, Any]:
@@ -459,7 +472,7 @@ def _mb(measure: Measure | None) -> str:
 
 
 def _print_tables(
-    runs: list[Run], generated: dict[int, dict[str, Any]], help_step: Step, cross: list[tuple[str, bool, str]]
+    runs: list[Run], generated: dict[int, dict[str, Any]], help_step: Step | None, cross: list[tuple[str, bool, str]]
 ) -> None:
     print()
     for people, facts in generated.items():
@@ -479,12 +492,13 @@ def _print_tables(
         print(f"\n{run.engine}, {run.people:,} people (load average before: {load}; {digests} digests previewed)")
         print(header)
         print(rule)
-        for step in [*run.steps, help_step]:
+        for step in [*run.steps, *([help_step] if help_step else [])]:
             peaks = f"{_mb(step.product)} / {_mb(step.yardstick)}"
             print(
                 f"| {step.name:<42} | {_fmt(step.product and step.product.seconds):>15} | {step.yardstick_name:<24} | "
                 f"{_fmt(step.yardstick and step.yardstick.seconds):>11} | {_fmt(step.ratio, 'x'):>6} | {peaks:>24} |"
             )
+    _print_summary(runs, help_step)
     growth = _growth(runs)
     if growth:
         print("\ngrowth: cost per person at the largest size / at the smallest (1.0 = linear)")
@@ -501,6 +515,38 @@ def _print_tables(
             print(f"    FAIL {name}: {detail}")
     for name, ok, detail in cross:
         print(f"  {'ok' if ok else 'FAIL'}: {name}{'' if ok else ': ' + detail}")
+
+
+def _print_summary(runs: list[Run], help_step: Step | None) -> None:
+    """All sizes side by side: "visit-monitor s / yardstick s = ratio, peak MB" per cell."""
+    sizes = sorted({r.people for r in runs})
+    print("\nsummary: visit-monitor s / yardstick s = ratio; visit-monitor peak MB")
+    print("| engine | step | " + " | ".join(f"{n:,} people" for n in sizes) + " |")
+    print("|---|---|" + "---|" * len(sizes))
+    for engine in dict.fromkeys(r.engine for r in runs):
+        by_size = {r.people: r for r in runs if r.engine == engine}
+        names = [s.name.split(" (")[0] for s in by_size[sizes[-1]].steps] if sizes[-1] in by_size else []
+        for name in names:
+            cells = []
+            for n in sizes:
+                step = (
+                    next((s for s in by_size[n].steps if s.name.split(" (")[0] == name), None) if n in by_size else None
+                )
+                if step is None or step.product is None:
+                    cells.append("")
+                    continue
+                cell = _fmt(step.product.seconds)
+                if step.yardstick is not None:
+                    cell += f" / {_fmt(step.yardstick.seconds)} = {_fmt(step.ratio, 'x')}"
+                if step.product.peak_mb is not None:
+                    cell += f"; {step.product.peak_mb:.0f} MB"
+                cells.append(cell)
+            print(f"| {engine} | {name} | " + " | ".join(cells) + " |")
+    p, y = (help_step.product, help_step.yardstick) if help_step else (None, None)
+    if help_step and p and y:
+        print(
+            f"| any | --help (python -c pass) | {_fmt(p.seconds)} / {_fmt(y.seconds)} = {_fmt(help_step.ratio, 'x')} |"
+        )
 
 
 def _growth(runs: list[Run]) -> dict[str, dict[str, dict[str, float | None]]]:
@@ -526,6 +572,29 @@ def _growth(runs: list[Run]) -> dict[str, dict[str, dict[str, float | None]]]:
                 "yardstick": per_person(step.yardstick, before.yardstick),
             }
     return out
+
+
+def _measure(raw: dict[str, Any] | None) -> Measure | None:
+    return Measure(raw["seconds"], raw["peak_mb"], raw["runs"]) if raw else None
+
+
+def _step(raw: dict[str, Any]) -> Step:
+    return Step(raw["step"], _measure(raw["product"]), raw["yardstick_name"], _measure(raw["yardstick"]))
+
+
+def _reprint(saved: dict[str, Any]) -> int:
+    """The tables of a saved run (``--json``), without running anything."""
+    runs = []
+    for raw in saved["runs"]:
+        run = Run(raw["engine"], raw["people"], [_step(s) for s in raw["steps"]], info=raw["info"])
+        run.checks = [(c["check"], c["ok"], c["detail"]) for c in raw["checks"]]
+        runs.append(run)
+    cross = [(c["check"], c["ok"], c["detail"]) for c in saved.get("cross_engine_checks", [])]
+    generated = {int(k): v for k, v in saved.get("extracts", {}).items()}
+    print(f"command: {saved['command']}")
+    _print_machine(saved["machine"])
+    _print_tables(runs, generated, _step(saved["help"]) if "help" in saved else None, cross)
+    return 0 if saved.get("ok") else 1
 
 
 def _run_json(run: Run) -> dict[str, Any]:
