@@ -29,15 +29,21 @@ SPAWN = Path(__file__).resolve().with_name("spawn.py")
 
 @dataclass(frozen=True)
 class Measure:
-    """Wall seconds and peak RSS (MB) of one step; ``runs`` > 1 means the median of that many."""
+    """Wall seconds, CPU seconds and peak RSS (MB) of one step; ``runs`` > 1: the median of that many.
+
+    CPU is the measured process's own (user + system): for PostgreSQL it leaves out the
+    server's work, so compare CPU ratios between steps of one engine only.
+    """
 
     seconds: float
     peak_mb: float | None = None
     runs: int = 1
+    cpu_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "seconds": round(self.seconds, 4),
+            "cpu_seconds": self.cpu_seconds and round(self.cpu_seconds, 4),
             "peak_mb": self.peak_mb and round(self.peak_mb, 1),
             "runs": self.runs,
         }
@@ -50,6 +56,7 @@ class ChildRun:
     argv: list[str]
     returncode: int
     seconds: float
+    cpu_seconds: float
     peak_mb: float
     stdout: Path
     stderr: Path
@@ -67,7 +74,7 @@ class Children:
         self.env = env
         self.logs = cwd / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self._n = 0
+        self._n = len(list(self.logs.glob("*.json")))  # numbering goes on across instances
 
     def run(self, label: str, argv: list[str]) -> ChildRun:
         self._n += 1
@@ -85,23 +92,31 @@ class Children:
                 check=True,
             )
         facts = json.loads(measured.read_text())
-        return ChildRun(argv, facts["returncode"], facts["seconds"], facts["peak_kb"] / 1024, out, err)
+        return ChildRun(
+            argv, facts["returncode"], facts["seconds"], facts["cpu_seconds"], facts["peak_kb"] / 1024, out, err
+        )
 
 
 def median_of(runs: list[ChildRun]) -> Measure:
     """The median time of several runs, with the highest peak memory among them."""
-    return Measure(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs), len(runs))
+    return Measure(
+        statistics.median(r.seconds for r in runs),
+        max(r.peak_mb for r in runs),
+        len(runs),
+        statistics.median(r.cpu_seconds for r in runs),
+    )
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[Measure, Any]:
-    """Median wall time of ``runs`` in-process calls, and the last call's result."""
-    times = []
+    """Median wall and CPU time of ``runs`` in-process calls, and the last call's result."""
+    times, cpu = [], []
     result = None
     for _ in range(runs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - started)
-    return Measure(statistics.median(times), None, runs), result
+        cpu.append(time.process_time() - started_cpu)
+    return Measure(statistics.median(times), None, runs, statistics.median(cpu)), result
 
 
 @contextmanager

@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -61,6 +62,13 @@ class Step:
             return None
         return self.product.seconds / self.yardstick.seconds
 
+    @property
+    def cpu_ratio(self) -> float | None:
+        p, y = self.product, self.yardstick
+        if p is None or y is None or not p.cpu_seconds or not y.cpu_seconds:
+            return None
+        return p.cpu_seconds / y.cpu_seconds
+
     def to_json(self) -> dict[str, Any]:
         return {
             "step": self.name,
@@ -68,6 +76,7 @@ class Step:
             "yardstick_name": self.yardstick_name,
             "yardstick": self.yardstick and self.yardstick.to_json(),
             "ratio": self.ratio and round(self.ratio, 3),
+            "cpu_ratio": self.cpu_ratio and round(self.cpu_ratio, 3),
         }
 
 
@@ -93,6 +102,8 @@ class Run:
 
 def main() -> int:
     args = _arguments()
+    # SIGTERM unwinds like Ctrl-C, so scratch PostgreSQL databases are dropped.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     if args.tables_from:
         return _reprint(json.loads(args.tables_from.read_text(encoding="utf-8")))
     root_ctx = tempfile.TemporaryDirectory(prefix="vm-national-") if args.keep is None else None
@@ -483,7 +494,7 @@ def _print_tables(
         )
     header = (
         f"| {'step':<42} | {'visit-monitor s':>15} | {'yardstick':<24} | {'yardstick s':>11} | {'ratio':>6} "
-        f"| {'peak MB (vm / yardstick)':>24} |"
+        f"| {'CPU s (vm / yardstick)':>22} | {'CPU ratio':>9} | {'peak MB (vm / yardstick)':>24} |"
     )
     rule = "|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|"
     for run in runs:
@@ -494,9 +505,12 @@ def _print_tables(
         print(rule)
         for step in [*run.steps, *([help_step] if help_step else [])]:
             peaks = f"{_mb(step.product)} / {_mb(step.yardstick)}"
+            cpu_p, cpu_y = (m and m.cpu_seconds for m in (step.product, step.yardstick))
+            cpu = f"{_fmt(cpu_p)} / {_fmt(cpu_y)}"
             print(
                 f"| {step.name:<42} | {_fmt(step.product and step.product.seconds):>15} | {step.yardstick_name:<24} | "
-                f"{_fmt(step.yardstick and step.yardstick.seconds):>11} | {_fmt(step.ratio, 'x'):>6} | {peaks:>24} |"
+                f"{_fmt(step.yardstick and step.yardstick.seconds):>11} | {_fmt(step.ratio, 'x'):>6} | {cpu:>22} | "
+                f"{_fmt(step.cpu_ratio, 'x'):>9} | {peaks:>24} |"
             )
     _print_summary(runs, help_step)
     growth = _growth(runs)
@@ -520,7 +534,7 @@ def _print_tables(
 def _print_summary(runs: list[Run], help_step: Step | None) -> None:
     """All sizes side by side: "visit-monitor s / yardstick s = ratio, peak MB" per cell."""
     sizes = sorted({r.people for r in runs})
-    print("\nsummary: visit-monitor s / yardstick s = ratio; visit-monitor peak MB")
+    print("\nsummary: visit-monitor s / yardstick s = ratio (ratio of their own CPU seconds); visit-monitor peak MB")
     print("| engine | step | " + " | ".join(f"{n:,} people" for n in sizes) + " |")
     print("|---|---|" + "---|" * len(sizes))
     for engine in dict.fromkeys(r.engine for r in runs):
@@ -538,6 +552,8 @@ def _print_summary(runs: list[Run], help_step: Step | None) -> None:
                 cell = _fmt(step.product.seconds)
                 if step.yardstick is not None:
                     cell += f" / {_fmt(step.yardstick.seconds)} = {_fmt(step.ratio, 'x')}"
+                    if step.cpu_ratio is not None:
+                        cell += f" (CPU {_fmt(step.cpu_ratio, 'x')})"
                 if step.product.peak_mb is not None:
                     cell += f"; {step.product.peak_mb:.0f} MB"
                 cells.append(cell)
@@ -575,7 +591,7 @@ def _growth(runs: list[Run]) -> dict[str, dict[str, dict[str, float | None]]]:
 
 
 def _measure(raw: dict[str, Any] | None) -> Measure | None:
-    return Measure(raw["seconds"], raw["peak_mb"], raw["runs"]) if raw else None
+    return Measure(raw["seconds"], raw["peak_mb"], raw["runs"], raw.get("cpu_seconds")) if raw else None
 
 
 def _step(raw: dict[str, Any]) -> Step:
