@@ -35,69 +35,19 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import lean_report
 import messy_extract
-from measure import Children, Measure, median_of, scratch_database, timed
+import results
+from measure import Children, median_of, scratch_database, timed
+from results import Run, Step
 
 BENCH = Path(__file__).resolve().parent
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROW_KEYS = ("ref", "due_date", "days_overdue", "last_visit", "failed_attempts")
-
-
-@dataclass
-class Step:
-    name: str
-    product: Measure | None
-    yardstick_name: str = ""
-    yardstick: Measure | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.product is None or self.yardstick is None or not self.yardstick.seconds:
-            return None
-        return self.product.seconds / self.yardstick.seconds
-
-    @property
-    def cpu_ratio(self) -> float | None:
-        p, y = self.product, self.yardstick
-        if p is None or y is None or not p.cpu_seconds or not y.cpu_seconds:
-            return None
-        return p.cpu_seconds / y.cpu_seconds
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "step": self.name,
-            "product": self.product and self.product.to_json(),
-            "yardstick_name": self.yardstick_name,
-            "yardstick": self.yardstick and self.yardstick.to_json(),
-            "ratio": self.ratio and round(self.ratio, 3),
-            "cpu_ratio": self.cpu_ratio and round(self.cpu_ratio, 3),
-        }
-
-
-@dataclass
-class Run:
-    """One engine at one size."""
-
-    engine: str
-    people: int
-    steps: list[Step] = field(default_factory=list)
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
-    info: dict[str, Any] = field(default_factory=dict)
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def check(self, name: str, ok: bool, detail: str = "") -> None:
-        self.checks.append((name, ok, detail))
-        if not ok:
-            print(f"  CHECK FAILED: {name}: {detail}", file=sys.stderr, flush=True)
-
-    def step(self, name: str) -> Step | None:
-        return next((s for s in self.steps if s.name == name), None)
 
 
 def main() -> int:
@@ -105,7 +55,7 @@ def main() -> int:
     # SIGTERM unwinds like Ctrl-C, so scratch PostgreSQL databases are dropped.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     if args.tables_from:
-        return _reprint(json.loads(args.tables_from.read_text(encoding="utf-8")))
+        return results.reprint(json.loads(args.tables_from.read_text(encoding="utf-8")))
     root_ctx = tempfile.TemporaryDirectory(prefix="vm-national-") if args.keep is None else None
     root = Path(root_ctx.name) if root_ctx else Path(args.keep).resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -134,15 +84,15 @@ def main() -> int:
                 run = _run_engine(args, engine, manifest, extract, root / f"{engine}-{people}", vm)
                 runs.append(run)
                 if args.json:  # as it goes, so a long run that is stopped still leaves its figures
-                    args.json.write_text(json.dumps({**result, "runs": [_run_json(r) for r in runs]}, indent=1))
+                    args.json.write_text(json.dumps({**result, "runs": [results.run_json(r) for r in runs]}, indent=1))
         cross = _cross_engine_checks(runs)
         result["machine"]["load_after"] = os.getloadavg()
-        _print_machine(result["machine"])
-        _print_tables(runs, generated, help_step, cross)
+        results.print_machine(result["machine"])
+        results.print_tables(runs, generated, help_step, cross)
         ok = all(ok for r in runs for _n, ok, _d in r.checks) and all(ok for _n, ok, _d in cross)
         result |= {
-            "runs": [_run_json(r) for r in runs],
-            "growth": _growth(runs),
+            "runs": [results.run_json(r) for r in runs],
+            "growth": results.growth(runs),
             "cross_engine_checks": [{"check": n, "ok": o, "detail": d} for n, o, d in cross],
             "ok": ok,
         }
@@ -204,15 +154,6 @@ def _machine() -> dict[str, Any]:
     except Exception as exc:  # only informational
         info["postgresql"] = f"unavailable ({type(exc).__name__})"
     return info
-
-
-def _print_machine(m: dict[str, Any]) -> None:
-    load = " ".join(f"{x:.1f}" for x in m["load_before"])
-    now = " ".join(f"{x:.1f}" for x in m.get("load_after", ()))
-    print(
-        f"machine: {m['cpus']} CPUs, load average {load} at the start and {now or '?'} at the end; "
-        f"Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql'].split()[0]}"
-    )
 
 
 def _extract_facts(m: messy_extract.Manifest, reused: bool) -> dict[str, Any]:
@@ -468,159 +409,6 @@ def _cross_engine_checks(runs: list[Run]) -> list[tuple[str, bool, str]]:
                 )
             )
     return out
-
-
-def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "-"
-    if unit == "x":
-        return f"{value:.1f}x"
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 100 else f"{value:.0f}"
-
-
-def _mb(measure: Measure | None) -> str:
-    return "-" if measure is None or measure.peak_mb is None else f"{measure.peak_mb:.0f}"
-
-
-def _print_tables(
-    runs: list[Run], generated: dict[int, dict[str, Any]], help_step: Step | None, cross: list[tuple[str, bool, str]]
-) -> None:
-    print()
-    for people, facts in generated.items():
-        print(
-            f"extract {people:,} people: {facts['visits']:,} visit rows, {facts['officers']:,} officers in "
-            f"{facts['teams']} teams, {facts['bad_rows']} bad rows, {facts['megabytes']} MB; "
-            f"generated in {facts['generate_seconds']:.1f} s{' (reused)' if facts['reused'] else ''}"
-        )
-    header = (
-        f"| {'step':<42} | {'visit-monitor s':>15} | {'yardstick':<24} | {'yardstick s':>11} | {'ratio':>6} "
-        f"| {'CPU s (vm / yardstick)':>22} | {'CPU ratio':>9} | {'peak MB (vm / yardstick)':>24} |"
-    )
-    rule = "|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|"
-    for run in runs:
-        load = ", ".join(f"{x:.1f}" for x in run.info.get("load_before", ()))
-        digests = run.info.get("digests", 0)
-        print(f"\n{run.engine}, {run.people:,} people (load average before: {load}; {digests} digests previewed)")
-        print(header)
-        print(rule)
-        for step in [*run.steps, *([help_step] if help_step else [])]:
-            peaks = f"{_mb(step.product)} / {_mb(step.yardstick)}"
-            cpu_p, cpu_y = (m and m.cpu_seconds for m in (step.product, step.yardstick))
-            cpu = f"{_fmt(cpu_p)} / {_fmt(cpu_y)}"
-            print(
-                f"| {step.name:<42} | {_fmt(step.product and step.product.seconds):>15} | {step.yardstick_name:<24} | "
-                f"{_fmt(step.yardstick and step.yardstick.seconds):>11} | {_fmt(step.ratio, 'x'):>6} | {cpu:>22} | "
-                f"{_fmt(step.cpu_ratio, 'x'):>9} | {peaks:>24} |"
-            )
-    _print_summary(runs, help_step)
-    growth = _growth(runs)
-    if growth:
-        print("\ngrowth: cost per person at the largest size / at the smallest (1.0 = linear)")
-        for engine, steps in growth.items():
-            for name, g in steps.items():
-                print(
-                    f"  {engine:<10} {name:<42} visit-monitor {_fmt(g['product'])}   yardstick {_fmt(g['yardstick'])}"
-                )
-    print("\nchecks (every good row stored, exactly the bad lines rejected, report == lean query == truth):")
-    for run in runs:
-        failed = [(n, d) for n, ok, d in run.checks if not ok]
-        print(f"  {run.engine} {run.people:,}: {len(run.checks) - len(failed)}/{len(run.checks)} passed")
-        for name, detail in failed:
-            print(f"    FAIL {name}: {detail}")
-    for name, ok, detail in cross:
-        print(f"  {'ok' if ok else 'FAIL'}: {name}{'' if ok else ': ' + detail}")
-
-
-def _print_summary(runs: list[Run], help_step: Step | None) -> None:
-    """All sizes side by side: "visit-monitor s / yardstick s = ratio, peak MB" per cell."""
-    sizes = sorted({r.people for r in runs})
-    print("\nsummary: visit-monitor s / yardstick s = ratio (ratio of their own CPU seconds); visit-monitor peak MB")
-    print("| engine | step | " + " | ".join(f"{n:,} people" for n in sizes) + " |")
-    print("|---|---|" + "---|" * len(sizes))
-    for engine in dict.fromkeys(r.engine for r in runs):
-        by_size = {r.people: r for r in runs if r.engine == engine}
-        names = [s.name.split(" (")[0] for s in by_size[sizes[-1]].steps] if sizes[-1] in by_size else []
-        for name in names:
-            cells = []
-            for n in sizes:
-                step = (
-                    next((s for s in by_size[n].steps if s.name.split(" (")[0] == name), None) if n in by_size else None
-                )
-                if step is None or step.product is None:
-                    cells.append("")
-                    continue
-                cell = _fmt(step.product.seconds)
-                if step.yardstick is not None:
-                    cell += f" / {_fmt(step.yardstick.seconds)} = {_fmt(step.ratio, 'x')}"
-                    if step.cpu_ratio is not None:
-                        cell += f" (CPU {_fmt(step.cpu_ratio, 'x')})"
-                if step.product.peak_mb is not None:
-                    cell += f"; {step.product.peak_mb:.0f} MB"
-                cells.append(cell)
-            print(f"| {engine} | {name} | " + " | ".join(cells) + " |")
-    p, y = (help_step.product, help_step.yardstick) if help_step else (None, None)
-    if help_step and p and y:
-        print(
-            f"| any | --help (python -c pass) | {_fmt(p.seconds)} / {_fmt(y.seconds)} = {_fmt(help_step.ratio, 'x')} |"
-        )
-
-
-def _growth(runs: list[Run]) -> dict[str, dict[str, dict[str, float | None]]]:
-    out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for engine in dict.fromkeys(r.engine for r in runs):
-        mine = sorted((r for r in runs if r.engine == engine), key=lambda r: r.people)
-        if len(mine) < 2:
-            continue
-        small, large = mine[0], mine[-1]
-        scale = small.people / large.people
-        for step in large.steps:
-            name = step.name.split(" (")[0]
-            before = next((s for s in small.steps if s.name.split(" (")[0] == name), None)
-            if before is None or step.product is None or before.product is None:
-                continue
-
-            def per_person(a: Measure | None, b: Measure | None, scale: float = scale) -> float | None:
-                return round(a.seconds / b.seconds * scale, 2) if a and b and b.seconds else None
-
-            key = f"{name} ({small.people:,} -> {large.people:,})"
-            out.setdefault(engine, {})[key] = {
-                "product": per_person(step.product, before.product),
-                "yardstick": per_person(step.yardstick, before.yardstick),
-            }
-    return out
-
-
-def _measure(raw: dict[str, Any] | None) -> Measure | None:
-    return Measure(raw["seconds"], raw["peak_mb"], raw["runs"], raw.get("cpu_seconds")) if raw else None
-
-
-def _step(raw: dict[str, Any]) -> Step:
-    return Step(raw["step"], _measure(raw["product"]), raw["yardstick_name"], _measure(raw["yardstick"]))
-
-
-def _reprint(saved: dict[str, Any]) -> int:
-    """The tables of a saved run (``--json``), without running anything."""
-    runs = []
-    for raw in saved["runs"]:
-        run = Run(raw["engine"], raw["people"], [_step(s) for s in raw["steps"]], info=raw["info"])
-        run.checks = [(c["check"], c["ok"], c["detail"]) for c in raw["checks"]]
-        runs.append(run)
-    cross = [(c["check"], c["ok"], c["detail"]) for c in saved.get("cross_engine_checks", [])]
-    generated = {int(k): v for k, v in saved.get("extracts", {}).items()}
-    print(f"command: {saved['command']}")
-    _print_machine(saved["machine"])
-    _print_tables(runs, generated, _step(saved["help"]) if "help" in saved else None, cross)
-    return 0 if saved.get("ok") else 1
-
-
-def _run_json(run: Run) -> dict[str, Any]:
-    return {
-        "engine": run.engine,
-        "people": run.people,
-        "steps": [s.to_json() for s in run.steps],
-        "checks": [{"check": n, "ok": o, "detail": d} for n, o, d in run.checks],
-        "info": run.info,
-    }
 
 
 if __name__ == "__main__":
