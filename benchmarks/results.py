@@ -152,7 +152,12 @@ def _print_summary(runs: list[Run], help_step: Step | None) -> None:
             print(f"| {engine} | {name} | " + " | ".join(cells) + " |")
     p, y = (help_step.product, help_step.yardstick) if help_step else (None, None)
     if help_step and p and y:
-        print(f"| any | --help (python -c pass) | {fmt(p.seconds)} / {fmt(y.seconds)} = {fmt(help_step.ratio, 'x')} |")
+        cell = f"{fmt(p.seconds)} / {fmt(y.seconds)} = {fmt(help_step.ratio, 'x')}"
+        if help_step.cpu_ratio is not None:
+            cell += f" (CPU {fmt(help_step.cpu_ratio, 'x')})"
+        if p.peak_mb is not None:
+            cell += f"; {p.peak_mb:.0f} MB"
+        print(f"| any | --help, against python -c pass (once per run) | {cell} |" + " |" * (len(sizes) - 1))
 
 
 def growth(runs: list[Run]) -> dict[str, dict[str, dict[str, float | None]]]:
