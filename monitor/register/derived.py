@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, or_, select, text, union
 from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
@@ -38,6 +38,11 @@ from monitor.register.models import ImportRun, Offender, Visit, VisitFacts, Visi
 
 #: The single row of visit_facts_state.
 STATE_ID = 1
+#: Beyond this share of the register touched by one import, recomputing everyone is cheaper.
+INCREMENTAL_SHARE = 0.2
+#: References bound per statement in a partial refresh (each list is bound twice or three
+#: times, under SQLite's oldest limit of 999 parameters).
+REFS_PER_STATEMENT = 300
 #: Visit outcomes the facts read (cancelled visits never count; nor do visits of type "other").
 COUNTED_OUTCOMES: tuple[str, ...] = ("completed", "no_access")
 
@@ -117,42 +122,50 @@ def fresh_condition() -> ColumnElement[bool]:
     return and_(refreshed.is_not(None), ~later)
 
 
-def refresh(session: Session, import_id: int, *, changed: bool = True) -> bool:
+def refresh(session: Session, import_id: int, *, changed: bool = True, visits_updated: bool = True) -> str:
     """Bring the facts up to date at the end of import ``import_id``, in its transaction.
 
-    Recomputes every person's facts when the import wrote offenders or visits
-    (``changed``) or when the facts were already stale; otherwise only records that they
-    still hold. Returns whether they were recomputed.
+    Returns what it did: ``"all"`` (every person recomputed: the first import, facts that
+    were stale, an import that updated visits, or one that touched many people),
+    ``"touched"`` (only the people whose offender row or visits this import wrote, found
+    by their ``import_id``) or ``"none"`` (the import wrote no offender or visit). An
+    updated visit may have moved from one person to another, and only a full pass finds
+    the person it left, hence ``visits_updated``.
     """
     state = session.get(VisitFactsState, STATE_ID)
     previous = session.scalar(
         select(func.max(ImportRun.id)).where(ImportRun.id != import_id, ImportRun.outcome != "failed")
     )
     stale = state is None or state.import_id is None or (previous is not None and state.import_id < previous)
-    if changed or stale:
-        _recompute(session)
+    done = "none"
+    if stale or (changed and visits_updated):
+        done = _recompute(session, None)
+    elif changed:
+        done = _recompute(session, import_id)
     if state is None:
         session.add(VisitFactsState(id=STATE_ID, import_id=import_id, refreshed_at=now_utc()))
     else:
         state.import_id = import_id
         state.refreshed_at = now_utc()
     session.flush()
-    return changed or stale
+    return done
 
 
-def refresh_after_import(session: Session, import_id: int, counts: Mapping[str, Mapping[str, int]]) -> bool:
+def refresh_after_import(session: Session, import_id: int, counts: Mapping[str, Mapping[str, int]]) -> str:
     """:func:`refresh` for an import that wrote ``counts`` (per file: inserted, updated, ...).
 
     Called once at the end of the import's transaction, after the planner statistics.
     Officers do not enter the facts, so an officers-only import recomputes nothing.
     """
     changed = any(c.get("inserted") or c.get("updated") for name, c in counts.items() if name != "officers.csv")
-    return refresh(session, import_id, changed=changed)
+    visits_updated = bool(counts.get("visits.csv", {}).get("updated"))
+    return refresh(session, import_id, changed=changed, visits_updated=visits_updated)
 
 
-def _recompute(session: Session) -> None:
-    agg = visit_aggregates(None)
-    rows = (
+def facts_select(refs: Sequence[str] | None = None) -> Select[Any]:
+    """Every person's facts with no as-of bound (``refs``: only those people), as stored."""
+    agg = visit_aggregates(None, refs=refs)
+    query = (
         select(
             Offender.ref,
             agg.latest.c.last_visit,
@@ -164,10 +177,31 @@ def _recompute(session: Session) -> None:
         .outerjoin(agg.latest, agg.latest.c.ref == Offender.ref)
         .outerjoin(agg.failed, agg.failed.c.ref == Offender.ref)
     )
-    columns = ["ref", "last_visit", "last_visit_any", "failed_attempts", "horizon"]
+    return query.where(Offender.ref.in_(refs)) if refs is not None else query
+
+
+FACT_COLUMNS: tuple[str, ...] = ("ref", "last_visit", "last_visit_any", "failed_attempts", "horizon")
+
+
+def _recompute(session: Session, import_id: int | None) -> str:
+    """Everyone's facts (``import_id`` None), or those of the people that import touched."""
+    if import_id is not None:
+        touched = union(
+            select(Offender.ref).where(Offender.import_id == import_id),
+            select(Visit.ref).where(Visit.import_id == import_id),
+        ).subquery()
+        refs = list(session.scalars(select(touched.c.ref)))
+        people = session.scalar(select(func.count()).select_from(Offender)) or 0
+        if len(refs) <= people * INCREMENTAL_SHARE:
+            for start in range(0, len(refs), REFS_PER_STATEMENT):
+                chunk = refs[start : start + REFS_PER_STATEMENT]
+                session.execute(delete(VisitFacts).where(VisitFacts.ref.in_(chunk)))
+                session.execute(insert(VisitFacts).from_select(FACT_COLUMNS, facts_select(chunk)))
+            return "touched"
     session.execute(delete(VisitFacts))
-    session.execute(insert(VisitFacts).from_select(columns, rows))
+    session.execute(insert(VisitFacts).from_select(FACT_COLUMNS, facts_select()))
     if session.get_bind().dialect.name == "postgresql":
         # Fresh planner statistics for the scan's join, as writing.refresh_statistics does
         # for the register itself.
         session.execute(text("ANALYZE visit_facts"))
+    return "all"
