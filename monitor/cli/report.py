@@ -16,13 +16,16 @@ import shutil
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session
 
 from monitor.cli.app import fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
-from monitor.reports.report import FORMATS
+from monitor.reports.report import FORMATS  # light: each format's module loads when used
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 TREND_DAYS = 90
 

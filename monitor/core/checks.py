@@ -18,9 +18,6 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from monitor.core.durations import Duration, add_months
 
 #: The longest interval any policy may set: ten years. Longer is a typo (P10M -> P10Y) and
@@ -183,6 +180,10 @@ def listen_problem(listen: str) -> str | None:
 
 
 def database_url_problem(url: str) -> str | None:
+    # SQLAlchemy loads only when a database URL is checked, so `visit-monitor --help` stays light.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):

@@ -148,15 +148,7 @@ class _Builder:
             "notifications": obligations.overdue_notifications,
             "unlocated": obligations.whereabouts_unknown,
         }
-        self.groups: dict[str, dict[_Scope, list[Any]]] = {}
-        for name, items in lists.items():
-            grouped: dict[_Scope, list[Any]] = defaultdict(list)
-            for x in items:
-                grouped[()].append(x)
-                grouped[("om", x.offender_manager)].append(x)
-                grouped[("team", x.team)].append(x)
-                grouped[("team_om", x.team, x.offender_manager)].append(x)
-            self.groups[name] = grouped
+        self.groups = {name: _group(items) for name, items in lists.items()}
         self.caseload: Counter[_Scope] = Counter()
         for (team, _risk, om), n in caseload.items():
             scopes: tuple[_Scope, ...] = ((), ("om", om), ("team", team), ("team_om", team, om))
@@ -170,10 +162,18 @@ class _Builder:
             {team for (team, _r, _o) in caseload}
             | {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "team"}
         )
+        self._problems: dict[tuple[str, str], str | None] = {}
 
     # -- helpers
     def get(self, name: str, scope: _Scope) -> list[Any]:
         return self.groups[name].get(scope, [])
+
+    def problem(self, officer_id: str, role: str) -> str | None:
+        """``recipient_problem`` for a directory officer, asked once per (officer, role) per run."""
+        key = (officer_id, role)
+        if key not in self._problems:
+            self._problems[key] = recipient_problem(self.officers.get(officer_id), role, self.config)
+        return self._problems[key]
 
     def _common(self, kind: str, recipient: Recipient) -> dict[str, Any]:
         due_soon_days = (
@@ -218,14 +218,17 @@ class _Builder:
 
     def _unmailable(self, team: str | None) -> list[Unmailable]:
         """Offender managers holding cases (in ``team``, or anywhere) who cannot be mailed."""
+        scopes: list[_Scope]
         if team is None:
             scopes = [s for s in self.caseload if s and s[0] == "om"]
         else:
-            scopes = [s for s in self.caseload if s and s[0] == "team_om" and s[1] == team]
+            scopes = [
+                ("team_om", team, om) for om in self.team_oms.get(team, ()) if ("team_om", team, om) in self.caseload
+            ]
         out = []
         for scope in sorted(scopes):
             om = scope[-1]
-            reason = recipient_problem(self.officers.get(om), "offender_manager", self.config)
+            reason = self.problem(om, "offender_manager")
             if reason is None:
                 continue
             names = ("overdue", "due_soon_officer", "reviews", "notifications", "unlocated")
@@ -278,7 +281,7 @@ class _Builder:
                     overdue_risk_reviews=b.overdue_risk_reviews,
                     overdue_notifications=b.overdue_notifications,
                     warrant_flags=b.warrant_flags,
-                    mail_problem=recipient_problem(officer, "offender_manager", self.config),
+                    mail_problem=self.problem(om, "offender_manager"),
                 )
             )
         rows.sort(key=lambda r: (-r.overdue_visits, -(r.most_overdue_days or 0), r.officer_id))
@@ -370,6 +373,23 @@ class _Builder:
 
 
 NO_SUPERVISOR = "no active supervisor for the team in the directory"
+
+
+def _group(items: Sequence[Item | Unlocated]) -> dict[_Scope, list[Any]]:
+    """``items`` by scope: all, per offender manager, per team, per (team, officer); order kept."""
+    by_om: dict[str, list[Any]] = {}
+    by_team: dict[str, list[Any]] = {}
+    by_pair: dict[tuple[str, str], list[Any]] = {}
+    for x in items:
+        om, team = x.offender_manager, x.team
+        by_om.setdefault(om, []).append(x)
+        by_team.setdefault(team, []).append(x)
+        by_pair.setdefault((team, om), []).append(x)
+    grouped: dict[_Scope, list[Any]] = {(): list(items)} if items else {}
+    grouped.update((("om", om), found) for om, found in by_om.items())
+    grouped.update((("team", team), found) for team, found in by_team.items())
+    grouped.update((("team_om", team, om), found) for (team, om), found in by_pair.items())
+    return grouped
 
 
 def _team_row(team: str, b: Backlog) -> TeamRow:

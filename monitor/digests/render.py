@@ -2,8 +2,10 @@
 
 Rendering only: nothing here touches the database or the network, so a preview shows the
 very body that would be queued, and delivery (``monitor.mail``) never re-renders. The
-Jinja2 set-up (escaping, StrictUndefined, CSS inlining) is shared with the reports in
-``monitor.reports.render``; the templates are ``templates/email/<kind>*``.
+Jinja2 set-up (escaping, StrictUndefined, inline styles written into the templates as they
+load) is shared with the reports in ``monitor.reports.render``; the templates are
+``templates/email/<kind>*``. Compiled templates are cached by Jinja2 for the process, so
+each kind is compiled once per run however many messages it renders.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def template_names(context: DigestContext) -> tuple[str, str, str]:
 
 
 def render_digest(context: DigestContext, config: Config) -> Rendered:
-    """Subject, plain text and email-safe HTML (CSS inlined) for one context."""
+    """Subject, plain text and email-safe HTML (styles inline, nothing remote) for one context."""
     variables: dict[str, Any] = {
         "d": context,
         "marking": config.mail.marking,
@@ -52,7 +54,7 @@ def render_digest(context: DigestContext, config: Config) -> Rendered:
     return Rendered(
         subject=render.render_subject(subject_name, **variables),
         text=render.render_text(text_name, **variables),
-        html=render.inline_css(render.render_html(html_name, **variables)),
+        html=render.render_html(html_name, **variables),
     )
 
 

@@ -32,6 +32,7 @@ from monitor.core.config import Config
 from monitor.register import models
 from monitor.register.csvfile import Header, Rows, physical_lines, read_header
 from monitor.register.db import transaction
+from monitor.register.derived import refresh_after_import
 from monitor.register.fields import FILE_ORDER, OFFENDERS, PARSERS, SPECS, VISITS, Bad, Cells, ParseState, Spec
 from monitor.register.progress import Advance, ProgressDisplay
 from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Reject
@@ -98,6 +99,7 @@ class _Importer:
         if self.rejects:
             store_rejects(session, run.id, self.rejects)
         refresh_statistics(session, self.counts)
+        refresh_after_import(session, run.id, self.counts)
         result = ImportResult(import_id=run.id, counts=self.counts, rejects=self.rejects, warnings=self.warnings)
         run.outcome = result.outcome
         run.counts = self.counts

@@ -309,3 +309,32 @@ class AccessLogEntry(Base):
     cases_shown: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(16))  # allowed | refused | not_found
     status: Mapped[int] = mapped_column(Integer)
+
+
+class VisitFacts(Base):
+    """Per person, what the whole visit history says, kept by every import (``register.derived``).
+
+    The scan needs three facts per person from a million-row visit history; they are the
+    same for every as-of date on or after the person's ``horizon`` (latest home visit that
+    counts, completed or no access), so the import stores them once and the scan reads one
+    row per person. ``failed_attempts`` counts no-access home visits after ``last_visit``
+    (or on or after the status start when there is none).
+    """
+
+    __tablename__ = "visit_facts"
+
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_visit: Mapped[date | None] = mapped_column(Date)  # latest completed home visit on/after S
+    last_visit_any: Mapped[date | None] = mapped_column(Date)  # latest completed home visit, any date
+    failed_attempts: Mapped[int] = mapped_column(Integer)
+    horizon: Mapped[date | None] = mapped_column(Date)  # latest completed or no-access home visit
+
+
+class VisitFactsState(Base):
+    """One row: the import after which ``visit_facts`` was last brought up to date."""
+
+    __tablename__ = "visit_facts_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    import_id: Mapped[int | None] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)

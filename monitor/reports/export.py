@@ -49,6 +49,9 @@ CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth"
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False)
+
+
 def render_json(obligations: Obligations) -> str:
     """Exactly the JSON report contract (``Obligations.to_json``), pretty-printed.
 
@@ -57,14 +60,11 @@ def render_json(obligations: Obligations) -> str:
     force-wide report holds tens of thousands of them).
     """
     data = obligations.to_json()
+    encode = _COMPACT.encode  # one encoder for every entry: json.dumps(..., kw) builds one per call
     parts = []
     for key, value in data.items():
         if isinstance(value, list):
-            if value:
-                inner = ",\n".join("    " + json.dumps(entry, ensure_ascii=False) for entry in value)
-                rendered = "[\n" + inner + "\n  ]"
-            else:
-                rendered = "[]"
+            rendered = "[\n    " + ",\n    ".join(map(encode, value)) + "\n  ]" if value else "[]"
         else:
             rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key)}: {rendered}")

@@ -8,13 +8,17 @@ plain-text body or a subject line is not markup and ``&amp;`` there would be a b
 Both use StrictUndefined so a misspelt variable fails a test instead of silently
 rendering an empty cell in a message that goes to a police officer.
 
-HTML mail gets its CSS inlined with css-inline (mail clients drop ``<style>``), with
-remote stylesheets never fetched: nothing in a digest may reach out to the network.
+HTML mail carries its styles inline (mail clients drop ``<style>``): the templates name a
+role as ``{{ css.NAME }}`` and the loader writes the style text from
+:mod:`monitor.reports.mailstyle` in place as it loads them, so a national run of thousands
+of messages pays nothing per message for styling. Nothing in a digest may reach out to
+the network: no remote stylesheets, images or scripts.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from importlib import resources
@@ -24,9 +28,16 @@ from urllib.parse import quote
 from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
+from monitor.reports.mailstyle import STYLES, css, risk_css
 from monitor.rules.obligations import RISK_LABELS
 
 TEMPLATE_PACKAGE = "monitor.templates"
+#: ``{{ css.NAME }}`` in a template's source: replaced by the style text when it is loaded.
+_STYLE_REF = re.compile(r"\{\{ css\.(\w+) \}\}")
+
+
+def _inline_styles(source: str) -> str:
+    return _STYLE_REF.sub(lambda m: STYLES[m.group(1)], source)
 
 
 class ResourceLoader(BaseLoader):
@@ -44,14 +55,27 @@ class ResourceLoader(BaseLoader):
             node = node.joinpath(part)
         if not node.is_file():
             raise TemplateNotFound(template)
-        return node.read_text(encoding="utf-8"), None, lambda: True
+        return _inline_styles(node.read_text(encoding="utf-8")), None, lambda: True
 
 
-def format_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
+UK_DATE = "%d %b %Y"
+#: ``format_date`` of plain dates in the default format: a national digest run formats a
+#: few hundred thousand dates, drawn from a few thousand distinct days.
+_UK_DATES: dict[date, str] = {}
+
+
+def format_date(value: date | datetime | None, fmt: str = UK_DATE) -> str:
     """UK-style date for people ("03 Nov 2026"); "never" for a missing date."""
     if value is None:
         return "never"
-    return value.strftime(fmt)
+    if fmt != UK_DATE or type(value) is not date:
+        return value.strftime(fmt)
+    text = _UK_DATES.get(value)
+    if text is None:
+        if len(_UK_DATES) > 100_000:
+            _UK_DATES.clear()
+        text = _UK_DATES[value] = value.strftime(fmt)
+    return text
 
 
 def date_words(d: date | None, none: str = "Never") -> str:
@@ -104,6 +128,8 @@ def _configure(env: Environment) -> Environment:
     env.globals["plural"] = plural
     env.filters["case_url"] = _case_url_filter
     env.globals["risk_labels"] = RISK_LABELS
+    env.globals["css"] = css
+    env.globals["risk_css"] = risk_css
     return env
 
 

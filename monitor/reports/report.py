@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
-from monitor.core.config import Config
-from monitor.reports.export import render_csv, render_json
-from monitor.reports.html import render_html
-from monitor.reports.table import render_table
-from monitor.rules.obligations import Obligations
+if TYPE_CHECKING:
+    from monitor.core.config import Config
+    from monitor.rules.obligations import Obligations
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
@@ -47,12 +46,18 @@ def render_report(
     report. ``color`` and ``width`` apply to the table format only: colour is for a
     terminal; files get plain text.
     """
-    if fmt == "json":
-        return render_json(obligations)
-    if fmt == "csv":
-        return render_csv(obligations)
+    # Each format's module is imported only when asked for, for startup speed: JSON for a
+    # script must not pay for Jinja2 (html) or rich (table).
+    if fmt in ("json", "csv"):
+        from monitor.reports.export import render_csv, render_json
+
+        return render_json(obligations) if fmt == "json" else render_csv(obligations)
     if fmt == "html":
+        from monitor.reports.html import render_html
+
         return render_html(obligations, config, trend=trend)
     if fmt == "table":
+        from monitor.reports.table import render_table
+
         return render_table(obligations, config, color=color, width=width)
     raise ValueError(f"unknown report format {fmt!r}: expected one of {', '.join(FORMATS)}")

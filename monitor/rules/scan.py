@@ -4,29 +4,36 @@ Every report, digest, snapshot, metric and daemon job calls :func:`scan`; nothin
 computes a due date. The rules are in RULES.md (and DESIGN.md / DOMAIN.md); this module
 implements them literally.
 
-Why it is shaped like this: a force holds thousands of registrants and a decade of visits,
-so the visit history is reduced *in the database* by one grouped query (latest completed
-home visit since the person's status began, latest one ever, and failed attempts since the
-latest completed one), joined to the in-scope offenders. Python then sees exactly one row
-per person and does the calendar arithmetic (calendar months clamped to month end), which
-SQL dialects disagree on. Personal data is selected only when policy allows it, so it is
-never even loaded into memory otherwise.
+Why it is shaped like this: a force holds thousands of registrants and a decade of visits
+(a national register about 100,000 people and a million visits). What the rules take from
+the visit history (latest completed home visit since the status began, latest ever, failed
+attempts since) is kept per person by every import (:mod:`monitor.register.derived`), so
+the scan is one statement reading one row per person: the register LEFT JOIN its visit
+facts. Where the stored facts do not hold for the as-of date (a date in the past, a person
+with a later visit, facts older than the last import) the same aggregates are computed
+set-based from the visits, for just those people, by the same definition. Python then sees
+exactly one row per person and does the calendar arithmetic (calendar months clamped to
+month end), which SQL dialects disagree on, with one memo table per interval so a national
+register costs a dictionary lookup per due date. Personal data is selected only when policy
+allows it, so it is never even loaded into memory otherwise.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.durations import Duration
-from monitor.register.models import Offender, Visit
+from monitor.register.derived import fresh_condition, visit_aggregates
+from monitor.register.models import Offender, VisitFacts
 from monitor.rules.obligations import (
+    RISK_ORDER,
     Item,
     Obligations,
     Personal,
@@ -38,11 +45,10 @@ from monitor.rules.obligations import (
 )
 
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
-
-
-def _start_of_status() -> ColumnElement[date]:
-    """S: the date the current status began, else the registration date."""
-    return func.coalesce(Offender.status_since, Offender.registered_on)
+#: People whose stored facts do not hold on the as-of date are computed from the visits in
+#: one more statement: by reference up to this many (the list is bound three times, which
+#: stays under SQLite's oldest limit of 999 parameters), else for the whole scope.
+LIVE_BY_REF = 300
 
 
 def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[ColumnElement[bool]]:
@@ -59,54 +65,8 @@ def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[C
     return filters
 
 
-def latest_completed_visits(as_of: date, team: str | None = None, officer: str | None = None) -> tuple[Any, Any]:
-    """The set-based visit aggregates, grouped by ref over in-scope people.
-
-    Returns ``(latest, failed)``, two selectables to LEFT JOIN to offenders on ``ref``:
-
-    - ``latest.last_visit``: latest completed home visit in [S, as_of];
-      ``latest.last_visit_any``: latest completed home visit on or before as_of, any date
-      (for whereabouts unknown);
-    - ``failed.failed_attempts``: no-access home visits after ``last_visit`` (or on/after
-      S when there is none) up to as_of.
-
-    Cancelled visits and visits of type "other" never count. ``latest`` is a CTE because
-    ``failed`` reads it too (each planner then computes it once).
-    """
-    start = _start_of_status()
-    scope = _scope_filters(as_of, team, officer)
-    latest = (
-        select(
-            Visit.ref.label("ref"),
-            func.max(case((start <= Visit.visit_date, Visit.visit_date))).label("last_visit"),
-            func.max(Visit.visit_date).label("last_visit_any"),
-        )
-        .join(Offender, Offender.ref == Visit.ref)
-        .where(Visit.outcome == "completed", Visit.visit_type == "home", Visit.visit_date <= as_of, *scope)
-        .group_by(Visit.ref)
-        .cte("latest")
-    )
-    failed = (
-        select(Visit.ref.label("ref"), func.count().label("failed_attempts"))
-        .join(Offender, Offender.ref == Visit.ref)
-        .outerjoin(latest, latest.c.ref == Visit.ref)
-        .where(
-            Visit.outcome == "no_access",
-            Visit.visit_type == "home",
-            Visit.visit_date <= as_of,
-            Visit.visit_date >= start,
-            or_(latest.c.last_visit.is_(None), Visit.visit_date > latest.c.last_visit),
-            *scope,
-        )
-        .group_by(Visit.ref)
-        .subquery("failed")
-    )
-    return latest, failed
-
-
-def _register_query(as_of: date, team: str | None, officer: str | None, include_names: bool) -> Select[Any]:
-    """One row per in-scope person: the register columns the rules need plus visit facts."""
-    latest, failed = latest_completed_visits(as_of, team, officer)
+def _register_columns(include_names: bool) -> list[Any]:
+    """The register columns the rules need, in the order :func:`scan` unpacks them."""
     columns: list[Any] = [
         Offender.ref,
         Offender.risk_level,
@@ -119,19 +79,103 @@ def _register_query(as_of: date, team: str | None, officer: str | None, include_
         Offender.risk_assessed_on,
         Offender.last_notified_on,
         Offender.no_fixed_abode,
-        latest.c.last_visit,
-        latest.c.last_visit_any,
-        func.coalesce(failed.c.failed_attempts, 0).label("failed_attempts"),
     ]
     if include_names:
-        columns += [Offender.surname, Offender.forenames, Offender.date_of_birth]
+        return [*columns, Offender.surname, Offender.forenames, Offender.date_of_birth]
+    return [*columns, null(), null(), null()]
+
+
+def stored_facts_query(as_of: date, team: str | None, officer: str | None, include_names: bool) -> Select[Any]:
+    """One row per in-scope person: register columns, then the stored visit facts.
+
+    The facts columns are NULL (``failed_attempts`` included, which is otherwise never
+    NULL) for people whose stored facts do not hold on ``as_of``.
+    """
+    holds = and_(
+        VisitFacts.ref == Offender.ref,
+        or_(VisitFacts.horizon.is_(None), VisitFacts.horizon <= as_of),
+        fresh_condition(),
+    )
     return (
-        select(*columns)
+        select(
+            *_register_columns(include_names),
+            VisitFacts.last_visit,
+            VisitFacts.last_visit_any,
+            VisitFacts.failed_attempts,
+        )
         .select_from(Offender)
-        .outerjoin(latest, latest.c.ref == Offender.ref)
-        .outerjoin(failed, failed.c.ref == Offender.ref)
+        .outerjoin(VisitFacts, holds)
         .where(*_scope_filters(as_of, team, officer))
     )
+
+
+def live_facts_query(
+    as_of: date, team: str | None, officer: str | None, include_names: bool, refs: Sequence[str] | None = None
+) -> Select[Any]:
+    """The same rows as :func:`stored_facts_query`, with the facts computed from the visits."""
+    scope = _scope_filters(as_of, team, officer)
+    agg = visit_aggregates(as_of, scope, refs)
+    query = (
+        select(
+            *_register_columns(include_names),
+            agg.latest.c.last_visit,
+            agg.latest.c.last_visit_any,
+            func.coalesce(agg.failed.c.failed_attempts, 0).label("failed_attempts"),
+        )
+        .select_from(Offender)
+        .outerjoin(agg.latest, agg.latest.c.ref == Offender.ref)
+        .outerjoin(agg.failed, agg.failed.c.ref == Offender.ref)
+        .where(*scope)
+    )
+    return query.where(Offender.ref.in_(refs)) if refs is not None else query
+
+
+def _rows(
+    conn: Connection, as_of: date, team: str | None, officer: str | None, include_names: bool
+) -> Iterator[Sequence[Any]]:
+    """Every in-scope person once: stored facts where they hold, live facts for the rest.
+
+    One statement when the stored facts hold for everyone (a scan on or after the latest
+    visit date, after an import); one more, set-based, for the rest otherwise.
+    """
+    pending: list[str] = []
+    for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
+        if row[16] is None:  # failed_attempts: the stored facts do not hold
+            pending.append(row[0])
+        else:
+            yield row
+    if not pending:
+        return
+    by_ref = len(pending) <= LIVE_BY_REF
+    wanted = set(pending)
+    live = conn.execute(live_facts_query(as_of, team, officer, include_names, pending if by_ref else None))
+    yield from (row for row in live if row[0] in wanted)
+
+
+class _After(dict[date, date]):
+    """Memo table of one interval's calendar arithmetic: ``table[start]`` is the date due.
+
+    A register holds a few thousand distinct dates, so a national scan does a few
+    thousand month-clamp calculations and otherwise dictionary lookups.
+    """
+
+    def __init__(self, duration: Duration) -> None:
+        super().__init__()
+        self.duration = duration
+
+    def __missing__(self, start: date) -> date:
+        due = self[start] = self.duration.after(start)
+        return due
+
+
+_TABLES: dict[Duration, _After] = {}
+
+
+def _after_table(duration: Duration) -> _After:
+    table = _TABLES.get(duration)
+    if table is None or len(table) > 200_000:
+        table = _TABLES[duration] = _After(duration)
+    return table
 
 
 def scan(
@@ -147,90 +191,86 @@ def scan(
     ``team`` / ``officer`` restrict the scope to ``offender.team`` /
     ``offender.offender_manager``; the summary describes that scope only.
     """
-    # Core execution on the session's connection: plain rows, no ORM identity map to fill.
-    rows = session.connection().execute(_register_query(as_of, team, officer, policy.include_names)).all()
-
+    cal = _Calendar(policy)
     overdue: list[Item] = []
     due_soon: list[Item] = []
     reviews: list[Item] = []
     notifications: list[Item] = []
     unlocated: list[Unlocated] = []
     caseload: Counter[tuple[str, str, str]] = Counter()  # (team, risk, offender manager)
-    soon = policy.due_soon_days
+    soon = -policy.due_soon_days
+    names = policy.include_names
+    personal: Personal | None = None
 
-    for row in rows:
-        (
-            ref,
-            risk,
-            status,
-            team_code,
-            manager,
-            registered_on,
-            status_since,
-            management,
-            assessed,
-            notified,
-            nfa,
-            last_visit,
-            last_visit_any,
-            failed,
-            *names,
-        ) = row
-        caseload[(team_code, risk, manager)] += 1
+    # Core execution on the session's connection: plain rows, no ORM identity map to fill.
+    for (
+        ref,
+        risk,
+        status,
+        team_code,
+        manager,
+        registered_on,
+        status_since,
+        management,
+        assessed,
+        notified,
+        nfa,
+        surname,
+        forenames,
+        born,
+        last_visit,
+        last_visit_any,
+        failed,
+    ) in _rows(session.connection(), as_of, team, officer, names):
+        caseload[team_code, risk, manager] += 1
         start: date = status_since or registered_on
+        if names:
+            personal = Personal(surname, forenames, born)
         # Before S (an --as-of in the past) they were not yet in this status: nothing that
         # runs from S is owed or listed yet, and no day count goes negative.
         in_status = start <= as_of
-        common: dict[str, Any] = {
-            "ref": ref,
-            "risk_level": risk,
-            "team": team_code,
-            "offender_manager": manager,
-            "personal": Personal(*names) if names else None,
-        }
 
-        if status == "community" and in_status:
-            if management == "active":
-                due = visit_due(policy, risk, start, last_visit)
+        if status == "community":
+            if management == "active" and in_status:
+                due = cal.visit_due(risk, start, last_visit)
                 days = (as_of - due).days
-                if days >= -soon:
-                    item = Item(
-                        "visit",
-                        due_date=due,
-                        days_overdue=days,
-                        last_done=last_visit,
-                        failed_attempts=int(failed or 0),
-                        **common,
-                    )
+                if days >= soon:
+                    item = Item("visit", ref, risk, team_code, manager, due, days, last_visit, failed, False, personal)
                     (overdue if days > 0 else due_soon).append(item)
-            due = review_due(policy, risk, start, assessed)
-            if as_of > due:
+            due = cal.review_due(risk, start, assessed)
+            if as_of > due and in_status:
                 reviews.append(
-                    Item("risk_review", due_date=due, days_overdue=(as_of - due).days, last_done=assessed, **common)
-                )
-
-        if status in ("community", "missing"):
-            due = notification_due(policy, status, start, registered_on, notified, bool(nfa))
-            if as_of > due:
-                notifications.append(
                     Item(
-                        "notification",
-                        due_date=due,
-                        days_overdue=(as_of - due).days,
-                        last_done=notified,
-                        no_fixed_abode=bool(nfa),
-                        **common,
+                        "risk_review",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        due,
+                        (as_of - due).days,
+                        assessed,
+                        0,
+                        False,
+                        personal,
                     )
                 )
+        elif status != "missing":
+            continue
 
+        nfa = bool(nfa)
+        due = cal.notification_due(status, start, registered_on, notified, nfa)
+        if as_of > due:
+            notifications.append(
+                Item("notification", ref, risk, team_code, manager, due, (as_of - due).days, notified, 0, nfa, personal)
+            )
         if status == "missing" and in_status:
             unlocated.append(
-                Unlocated(missing_since=start, days_missing=(as_of - start).days, last_visit=last_visit_any, **common)
+                Unlocated(ref, risk, team_code, manager, start, (as_of - start).days, last_visit_any, personal)
             )
 
     for items in (overdue, due_soon, reviews, notifications):
-        items.sort(key=lambda i: i.sort_key)
-    unlocated.sort(key=lambda u: u.sort_key)
+        items.sort(key=_item_order)
+    unlocated.sort(key=_unlocated_order)
 
     summary = _summary(
         policy,
@@ -261,24 +301,60 @@ def scan(
     )
 
 
-@lru_cache(maxsize=65_536)
-def _after(duration: Duration, start: date) -> date:
-    """Memoised calendar arithmetic: a register has few distinct (interval, date) pairs."""
-    return duration.after(start)
+def _item_order(item: Item) -> tuple[int, int, str]:
+    return (RISK_ORDER[item.risk_level], -item.days_overdue, item.ref)
+
+
+def _unlocated_order(u: Unlocated) -> tuple[int, int, str]:
+    return (RISK_ORDER[u.risk_level], -u.days_missing, u.ref)
+
+
+class _Calendar:
+    """The policy's due-date rules over memo tables (see :class:`_After`)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.intervals = {risk: _after_table(d) for risk, d in policy.intervals.items()}
+        self.window = _after_table(policy.first_visit_within)
+        self.reviews = {risk: _after_table(d) for risk, d in policy.review_interval.items()}
+        self.notify = _after_table(policy.notification_interval)
+        self.notify_nfa = _after_table(policy.notification_interval_no_fixed_abode)
+        self.after_return = _after_table(policy.notification_after_return)
+
+    def visit_due(self, risk: str, start: date, last_visit: date | None) -> date:
+        """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
+        return self.intervals[risk][last_visit] if last_visit else self.window[start]
+
+    def review_due(self, risk: str, start: date, assessed: date | None) -> date:
+        """Next risk review; a new or returning person always gets the first-visit window."""
+        window = self.window[start]
+        if assessed is None:
+            return window
+        due = self.reviews[risk][assessed]
+        return max(due, window) if assessed < start else due
+
+    def notification_due(
+        self, status: str, start: date, registered_on: date, last_notified: date | None, no_fixed_abode: bool
+    ) -> date:
+        """Next periodic notification (s.85): yearly, weekly without a fixed abode.
+
+        If it fell due while the person was away (custody, hospital, abroad) the deadline is
+        ``notification_after_return`` after they came back (S). The register carries no
+        status history, so "fell due while away" is read as due < S for a returned person.
+        """
+        due = (self.notify_nfa if no_fixed_abode else self.notify)[last_notified or registered_on]
+        if status == "community" and start > registered_on and due < start:
+            due = self.after_return[start]
+        return due
 
 
 def visit_due(policy: Policy, risk: str, start: date, last_visit: date | None) -> date:
     """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
-    return _after(policy.intervals[risk], last_visit) if last_visit else _after(policy.first_visit_within, start)
+    return _Calendar(policy).visit_due(risk, start, last_visit)
 
 
 def review_due(policy: Policy, risk: str, start: date, assessed: date | None) -> date:
     """Next risk review; a new or returning person always gets the first-visit window."""
-    window = _after(policy.first_visit_within, start)
-    if assessed is None:
-        return window
-    due = _after(policy.review_interval[risk], assessed)
-    return max(due, window) if assessed < start else due
+    return _Calendar(policy).review_due(risk, start, assessed)
 
 
 def notification_due(
@@ -289,17 +365,8 @@ def notification_due(
     last_notified: date | None,
     no_fixed_abode: bool,
 ) -> date:
-    """Next periodic notification (s.85): yearly, weekly without a fixed abode.
-
-    If it fell due while the person was away (custody, hospital, abroad) the deadline is
-    ``notification_after_return`` after they came back (S). The register carries no
-    status history, so "fell due while away" is read as due < S for a returned person.
-    """
-    interval = policy.notification_interval_no_fixed_abode if no_fixed_abode else policy.notification_interval
-    due = _after(interval, last_notified or registered_on)
-    if status == "community" and start > registered_on and due < start:
-        due = _after(policy.notification_after_return, start)
-    return due
+    """Next periodic notification (s.85); see :meth:`_Calendar.notification_due`."""
+    return _Calendar(policy).notification_due(status, start, registered_on, last_notified, no_fixed_abode)
 
 
 def _summary(

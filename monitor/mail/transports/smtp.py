@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.config import Config
 from monitor.mail.transports.base import (
@@ -80,6 +81,15 @@ class _TrackingSMTP(smtplib.SMTP):
             return reply
         finally:
             self._in_data = False
+
+    def connect(self, host: str = "localhost", port: int = 0, source_address: Any = None) -> tuple[int, bytes]:
+        reply = super().connect(host, port, source_address)
+        # Each message ends with a short segment that Nagle holds until the relay ACKs the
+        # previous one, and a relay delays that ACK (up to 40 ms on Linux) while it waits
+        # for the rest: without this, one connection carried about 15 messages a second.
+        if self.sock is not None:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reply
 
     def send(self, s: Buffer | str) -> None:
         super().send(s)
