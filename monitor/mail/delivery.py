@@ -55,12 +55,9 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from typing import TypeVar
 
 from sqlalchemy import Engine, func, select
@@ -71,7 +68,7 @@ from monitor.core.config import Config
 from monitor.core.workers import make_worker_id
 from monitor.mail import outbox
 from monitor.mail.delivery_report import DeliveryReport, Detail
-from monitor.mail.recipients import recipient_problem
+from monitor.mail.recipients import stored_message_problem
 from monitor.mail.transports import make_transport
 from monitor.mail.transports.base import (
     Outgoing,
@@ -83,7 +80,7 @@ from monitor.mail.transports.base import (
     Unreachable,
 )
 from monitor.register.db import reading, transaction
-from monitor.register.models import Officer, OutboxMessage
+from monitor.register.models import OutboxMessage
 
 __all__ = ["DeliveryReport", "Detail", "backoff_seconds", "deliver_pending"]
 
@@ -93,14 +90,6 @@ log = logging.getLogger("monitor.mail.delivery")
 RENEW_EVERY_SECONDS = 10.0
 #: Tries of the write that records a send, when the database connection is lost.
 RECORD_TRIES = 4
-#: Which directory role may receive each kind of message (a re-routed digest: ``lead``).
-ROLE_FOR_KIND: dict[str, str] = {
-    "officer": "offender_manager",
-    "team": "supervisor",
-    "escalation": "supervisor",
-    "force": "lead",
-}
-
 T = TypeVar("T")
 
 
@@ -118,31 +107,6 @@ def default_worker() -> str:
     return make_worker_id()
 
 
-def _header_problem(message: OutboxMessage) -> str | None:
-    """The stored bytes must still address exactly the queued recipient (defence in depth)."""
-    headers = BytesHeaderParser().parsebytes(message.content)
-    if headers.get_all("Cc") or headers.get_all("Bcc"):
-        return "stored message has Cc/Bcc recipients"
-    to = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
-    if to != [message.email.lower()]:
-        return "stored message is not addressed to exactly the queued recipient"
-    return None
-
-
-def _recipient_problem(engine: Engine, message: OutboxMessage, config: Config) -> str | None:
-    role = "lead" if message.routed_because else ROLE_FOR_KIND.get(message.kind)
-    if role is None:
-        return f"unknown message kind {message.kind!r}"
-    if not message.content:
-        return "stored body was erased (mail.keep_sent_days)"
-    with reading(engine) as session:
-        officer = session.get(Officer, message.recipient)
-        problem = recipient_problem(officer, role, config)
-        if problem is None and officer is not None and officer.email.lower() != message.email.lower():
-            problem = "the officer's address changed since the message was queued"
-    return problem or _header_problem(message)
-
-
 def _log_code(reason: str) -> str:
     """A log-safe summary of a reply or reason: the reply code, or the error class."""
     first = reason.split(" ", 2)
@@ -157,36 +121,12 @@ def database_error_text(exc: SQLAlchemyError) -> str:
     return f"database error during delivery: {type(exc).__name__}" + (" (connection lost)" if lost else "")
 
 
-class _LeaseKeeper:
-    """Renews the lease of the message on the wire while the relay takes its time."""
-
-    def __init__(self, engine: Engine, token: str, every: float) -> None:
-        self.engine, self.token, self.every = engine, token, every
-        self.active = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            if self.active:
-                try:
-                    outbox.renew(self.engine, self.token, _now())
-                except Exception as exc:  # the run itself reports database trouble
-                    log.warning("renewing the outbox claim failed: %s", type(exc).__name__)
-
-    def __enter__(self) -> _LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 class _Run:
     """One delivery run: the transport session and what happened to each message."""
 
-    def __init__(self, engine: Engine, config: Config, transport: Transport, *, worker: str, keeper: _LeaseKeeper):
+    def __init__(
+        self, engine: Engine, config: Config, transport: Transport, *, worker: str, keeper: outbox.LeaseKeeper
+    ):
         self.engine, self.config, self.transport = engine, config, transport
         self.worker, self.keeper = worker, keeper
         self.report = DeliveryReport()
@@ -224,6 +164,11 @@ class _Run:
                 transient = isinstance(exc, OperationalError) or exc.connection_invalidated
                 if not transient or attempt == RECORD_TRIES - 1:
                     raise
+                # Record what happened on a new connection, then stop the run: a database
+                # that drops connections is an incident to report, not to work around.
+                if self.report.database_error is None:
+                    self.report.database_error = database_error_text(exc) + "; the run stopped"
+                self.halted = True
                 log.warning("recording a delivery outcome failed (%s); trying again", type(exc).__name__)
                 time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -279,7 +224,7 @@ class _Run:
 
     def handle(self, candidate: OutboxMessage) -> None:
         report = self.report
-        problem = _recipient_problem(self.engine, candidate, self.config)
+        problem = stored_message_problem(self.engine, candidate, self.config)
         if problem:
             claimed = self._take(candidate, attempt=False)
             if claimed is not None:
@@ -392,7 +337,7 @@ def deliver_pending(
     """
     worker = worker or default_worker()
     transport = make_transport(config)
-    with _LeaseKeeper(engine, outbox.new_token(worker), RENEW_EVERY_SECONDS) as keeper:
+    with outbox.LeaseKeeper(engine, outbox.new_token(worker), RENEW_EVERY_SECONDS) as keeper:
         run = _Run(engine, config, transport, worker=worker, keeper=keeper)
         report = run.report
         cursor, skip = 0, set[int]()

@@ -22,9 +22,11 @@ Message-ID, relay reply and outcome. It never holds a body or a secret.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -37,6 +39,8 @@ from sqlalchemy.orm import Session
 from monitor.core.workers import worker_is_gone
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, OutboxMessage
+
+log = logging.getLogger("monitor.mail.outbox")
 
 #: How long a claim protects a ``sending`` row without being renewed. The sending worker
 #: renews it while the message is on the wire (:func:`renew`); a claim not renewed for
@@ -352,3 +356,29 @@ def purge_content(session: Session, *, queued_before: datetime) -> int:
 def finish(session: Session, message: OutboxMessage, **values: object) -> bool:
     """Move a claimed row to its outcome (conditional on our claim token); clears the claim."""
     return _update_if_ours(session, message, claim_token=None, claimed_at=None, claimed_by=None, **values)
+
+
+class LeaseKeeper:
+    """Renews the lease of the message on the wire while the relay takes its time."""
+
+    def __init__(self, engine: Engine, token: str, every: float) -> None:
+        self.engine, self.token, self.every = engine, token, every
+        self.active = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if self.active:
+                try:
+                    renew(self.engine, self.token, datetime.now(UTC))
+                except Exception as exc:  # the run itself reports database trouble
+                    log.warning("renewing the outbox claim failed: %s", type(exc).__name__)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
