@@ -8,11 +8,13 @@ database cloned from a migrated template, so tests are isolated and xdist-safe.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import battery
 import psycopg
 import pytest
 from sqlalchemy import Engine
@@ -147,3 +149,28 @@ def oidc_provider() -> Iterator[str]:
 
     with oidc_provider_mock.run_server_in_thread() as server:
         yield f"http://localhost:{server.server_port}"
+
+
+_BATTERY_LOG = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The battery log (tests/battery.py): one per run, shared with the xdist workers."""
+    if hasattr(config, "workerinput") or os.environ.get(battery.ENV):
+        return
+    path = Path(tempfile.gettempdir()) / f"visit-monitor-battery-{os.getpid()}.jsonl"
+    path.unlink(missing_ok=True)
+    os.environ[battery.ENV] = str(path)
+    config.stash[_BATTERY_LOG] = path
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the battery table when this run tried any fault (see tests/battery.py)."""
+    path = config.stash.get(_BATTERY_LOG, None)
+    if path is None:
+        return
+    text = battery.table(battery.load(path))
+    path.unlink(missing_ok=True)
+    if text:
+        terminalreporter.write_sep("=", "battery")
+        terminalreporter.write_line(text)

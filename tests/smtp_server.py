@@ -14,15 +14,18 @@ implicit TLS, no AUTH). Program failures per test::
     relay.handler.fail_data_next = 2        # 451 at DATA for the next two messages
     relay.handler.reject_rcpt["x@police.example"] = "550 5.1.1 No such user"
     relay.handler.drop_after_data_next = 1  # receive the payload, then hang up unanswered
+    relay.handler.data_delay_seconds = 0.5  # a slow relay: wait before answering DATA
+    relay.handler.on_data = callback         # called with each Received before the reply
     relay.stop(); ...; relay.start()         # down, then back on the same port
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -70,6 +73,8 @@ class RelayHandler:
     fail_data_reply: str = "451 4.3.0 Temporary local problem, try again later"
     reject_rcpt: dict[str, str] = field(default_factory=dict)
     drop_after_data_next: int = 0
+    data_delay_seconds: float = 0.0
+    on_data: Callable[[Received], None] | None = None
     queued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,21 +99,25 @@ class RelayHandler:
                 self.fail_data_next -= 1
                 return self.fail_data_reply
             content = envelope.original_content or b""
-            self.received.append(
-                Received(
-                    mail_from=str(envelope.mail_from),
-                    rcpt_tos=list(envelope.rcpt_tos),
-                    data=bytes(content),
-                    authenticated=bool(session.authenticated),
-                    tls=session.ssl is not None,
-                    connection=id(session),
-                )
+            got = Received(
+                mail_from=str(envelope.mail_from),
+                rcpt_tos=list(envelope.rcpt_tos),
+                data=bytes(content),
+                authenticated=bool(session.authenticated),
+                tls=session.ssl is not None,
+                connection=id(session),
             )
+            self.received.append(got)
             drop = self.drop_after_data_next > 0
             if drop:
                 self.drop_after_data_next -= 1
             self.queued += 1
             queue_id = f"Q{self.queued:05d}"
+            callback = self.on_data
+        if callback is not None:
+            callback(got)
+        if self.data_delay_seconds:
+            await asyncio.sleep(self.data_delay_seconds)
         if drop:
             # Hang up after the payload arrived and before any reply: the client cannot
             # know whether the message was taken (the "unknown outcome" case).

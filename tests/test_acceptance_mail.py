@@ -208,9 +208,10 @@ def test_every_digest_arrives_despite_a_misbehaving_relay(
     # 1. Relay down: everything is queued and waits; nothing is lost.
     smtp_relay.stop()
     down = run_cli(config, "digest", "--kind", "all", "--as-of", AS_OF.isoformat())
-    assert down.exit_code == 0, down.output  # transient: pending, not failed
+    assert down.exit_code == 1, down.output  # queued, but not delivered: says how many and why (issue 8)
+    assert "not delivered: relay unreachable" in down.output
     queued = _outbox(db_url)
-    assert queued and all(m.status == "pending" for m in queued)
+    assert queued and all(m.status == "pending" and m.attempts == 0 for m in queued)
 
     # 2. Back up, but 451 at DATA for the first two, 550 for one recipient, and the
     #    connection dropped after DATA once.

@@ -152,34 +152,26 @@ def test_implicit_tls_relay(
 
 
 def test_relay_down_then_back(engine: Engine, smtp_relay: SmtpRelay, smtp_config: Callable[..., Config]) -> None:
+    """Issue 8 finding 9: an unreachable relay spends no attempt and sets no backoff."""
     a = queue(engine, "OM1")
     b = queue(engine, "OM2")
     smtp_relay.stop()
-    before = datetime.now(UTC)
     report = deliver_pending(engine, smtp_config(retry_base_seconds=30))
-    after = datetime.now(UTC)
-    assert (report.sent, report.pending, report.failed, report.ok) == (0, 2, 0, True)
-    assert all("unreachable" in d.reason for d in report.pending_details)
+    assert (report.sent, report.pending, report.failed, report.unsent, report.ok) == (0, 2, 0, 2, False)
+    assert report.unreachable is not None and "unreachable" in report.unreachable
     for row in outbox_rows(engine).values():
-        assert row.status == "pending" and row.attempts == 1
-        assert row.next_attempt_at is not None
-        # base 30 s for the first retry, plus at most 10 % jitter
-        assert before + timedelta(seconds=30) <= row.next_attempt_at <= after + timedelta(seconds=33)
-    assert [d.outcome for d in disclosures(engine)] == ["retry", "retry"]
+        assert (row.status, row.attempts, row.next_attempt_at, row.claim_token) == ("pending", 0, None, None)
+    assert disclosures(engine) == []  # nothing was handed to anyone
 
-    # Still backing off: a scheduled run does nothing.
+    # Back up: the next scheduled run (which respects backoff) sends both at once.
     smtp_relay.start()
-    assert deliver_pending(engine, smtp_config()).sent == 0
-    assert smtp_relay.received == []
-    # Backoff over: the next scheduled run sends both.
-    with transaction(engine) as session:
-        session.execute(update(OutboxMessage).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
     report = deliver_pending(engine, smtp_config())
-    assert report.sent == 2 and report.pending == 0
+    assert report.sent == 2 and report.pending == 0 and report.ok
     assert sorted(r.message_id for r in smtp_relay.received) == sorted(
         outbox_rows(engine)[i].message_id for i in (a, b)
     )
-    assert all(r.attempts == 2 for r in outbox_rows(engine).values())
+    assert all(r.attempts == 1 for r in outbox_rows(engine).values())
+    assert [d.outcome for d in disclosures(engine)] == ["sent", "sent"]
 
 
 def test_451_at_data_is_retried_and_arrives_once(
@@ -188,7 +180,7 @@ def test_451_at_data_is_retried_and_arrives_once(
     oid = queue(engine, "OM1")
     smtp_relay.handler.fail_data_next = 1
     report = deliver_pending(engine, smtp_config())
-    assert (report.sent, report.pending, report.ok) == (0, 1, True)
+    assert (report.sent, report.pending, report.unsent, report.ok) == (0, 1, 1, False)  # not delivered: says so
     assert "451" in report.pending_details[0].reason
     assert outbox_rows(engine)[oid].status == "pending"
     report = deliver_pending(engine, smtp_config(), respect_backoff=False)
@@ -209,7 +201,7 @@ def test_dead_letter_after_max_attempts(
     smtp_relay.handler.fail_data_next = 10
     config = smtp_config(max_attempts=2)
     first = deliver_pending(engine, config, respect_backoff=False)
-    assert first.pending == 1 and first.ok
+    assert first.pending == 1 and first.unsent == 1
     second = deliver_pending(engine, config, respect_backoff=False)
     assert (second.failed, second.pending, second.ok) == (1, 0, False)
     assert "gave up after 2 attempts" in second.failed_details[0].reason
@@ -272,7 +264,7 @@ def _assert_untouched(engine: Engine, smtp_relay: SmtpRelay) -> None:
     assert smtp_relay.received == []
     for row in outbox_rows(engine).values():
         assert (row.status, row.attempts, row.claim_token) == ("pending", 0, None)
-        assert row.last_error is not None and row.last_error.startswith("not attempted")
+        assert row.last_error is None or row.last_error.startswith("not attempted")
     assert disclosures(engine) == []  # nothing was disclosed to anyone
 
 
@@ -528,8 +520,9 @@ def test_deliver_command_summary_and_exit_codes(
     queue(engine, "OM3")
     smtp_relay.handler.fail_data_next = 1
     result = CliRunner().invoke(cli, ["--config", str(path), "deliver"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # pending mail was not delivered: exit 1, saying why
     assert "sent 0, pending 1, failed 0, blocked 0" in result.output
+    assert "1 message(s) not delivered: 451" in result.output
     # `deliver` does not wait for the backoff.
     result = CliRunner().invoke(cli, ["--config", str(path), "deliver"])
     assert result.exit_code == 0 and "sent 1, pending 0" in result.output
@@ -561,7 +554,7 @@ def test_tls_context_always_verifies() -> None:
     assert ctx.minimum_version == ssl.TLSVersion.TLSv1_2
 
 
-def test_relay_that_never_answers_times_out_and_is_retried(
+def test_relay_that_never_answers_times_out_and_spends_no_attempt(
     engine: Engine, make_config: Callable[..., Config], db_url: str
 ) -> None:
     import socket
@@ -570,12 +563,13 @@ def test_relay_that_never_answers_times_out_and_is_retried(
     silent.bind(("127.0.0.1", 0))
     silent.listen(5)  # accepts TCP, never sends a greeting
     try:
-        queue(engine, "OM1")
+        oid = queue(engine, "OM1")
         smtp = {"host": "127.0.0.1", "port": silent.getsockname()[1], "timeout": 0.5}
         report = deliver_pending(engine, make_config(db_url, mail={"transport": "smtp"}, smtp=smtp))
-        assert (report.sent, report.pending, report.ok) == (0, 1, True)
-        assert "unreachable" in report.pending_details[0].reason
-        assert [d.outcome for d in disclosures(engine)] == ["retry"]
+        assert (report.sent, report.pending, report.unsent, report.ok) == (0, 1, 1, False)
+        assert report.unreachable is not None and "unreachable" in report.unreachable
+        assert outbox_rows(engine)[oid].attempts == 0
+        assert disclosures(engine) == []
     finally:
         silent.close()
 
@@ -605,7 +599,7 @@ def test_tampered_stored_recipient_is_blocked(
     assert smtp_relay.received == []
 
 
-def test_maildir_write_failure_is_retried(
+def test_maildir_write_failure_waits_without_spending_an_attempt(
     engine: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path
 ) -> None:
     oid = queue(engine, "OM1")
@@ -613,9 +607,9 @@ def test_maildir_write_failure_is_retried(
     blocker.write_text("")
     config = make_config(db_url, mail={"transport": "maildir", "maildir": str(blocker / "outbox")})
     report = deliver_pending(engine, config)
-    assert (report.sent, report.pending, report.ok) == (0, 1, True)
-    assert outbox_rows(engine)[oid].status == "pending"
-    assert "cannot write" in report.pending_details[0].reason
+    assert (report.sent, report.pending, report.unsent, report.ok) == (0, 1, 1, False)
+    assert (outbox_rows(engine)[oid].status, outbox_rows(engine)[oid].attempts) == ("pending", 0)  # no attempt spent
+    assert report.unreachable is not None and "cannot write" in report.unreachable
 
 
 def test_non_ascii_body_goes_as_8bitmime_unchanged(

@@ -578,10 +578,12 @@ def test_missing_supervisor_or_lead_is_reported(engine: Engine, cfg: Callable[..
         person(s, "R1", "very_high", 2)
     run = queue_digests(engine, cfg(), "all", AS_OF)
     assert sorted(run.no_recipient) == [
-        ("escalation", "T1", "no active supervisor for the team in the directory"),
-        ("force", "force", "no active lead in the directory"),
-        ("team", "T1", "no active supervisor for the team in the directory"),
+        ("escalation", "T1", "T1 has no active supervisor in the directory"),
+        ("force", "force", "no mailable force lead in the directory"),
+        ("team", "T1", "T1 has no active supervisor in the directory"),
     ]
+    # No lead to re-route to either: all three are unroutable, and the run says so (issue 8).
+    assert len(run.unroutable) == 3 and not run.ok
     assert run.queued == 1  # the officer digest still goes
 
 

@@ -190,19 +190,24 @@ def test_record_disclosure_appends_metadata_rows(engine: Engine) -> None:
         )
 
 
+def claim(engine: Engine, worker: str, now: datetime = NOW, respect_backoff: bool = True) -> OutboxMessage | None:
+    return outbox.claim_next(engine, worker=worker, now=now, respect_backoff=respect_backoff)
+
+
 def test_claim_commits_sending_and_counts_an_attempt(engine: Engine) -> None:
     queue(engine, "OM1")
     queue(engine, "OM2")
-    claimed = outbox.claim_batch(engine, worker="w1", now=NOW, respect_backoff=True, limit=10)
-    assert [c.recipient for c in claimed] == ["OM1", "OM2"]
+    first = claim(engine, "host-a:1:aaaaaa")
+    assert first is not None and first.recipient == "OM1"
     # Read back through a fresh connection: the claim is committed, not just flushed.
-    for row in rows(engine):
-        assert row.status == "sending"
-        assert row.attempts == 1
-        assert row.claimed_at == NOW
-        assert row.claim_token is not None and row.claim_token.startswith("w1:")
-    assert {c.claim_token for c in claimed} == {rows(engine)[0].claim_token}
-    assert outbox.claim_batch(engine, worker="w2", now=NOW, respect_backoff=True, limit=10) == []
+    one, two = rows(engine)
+    assert (one.status, one.attempts, one.claimed_at, one.claimed_by) == ("sending", 1, NOW, "host-a:1:aaaaaa")
+    assert one.claim_token is not None and one.claim_token.startswith("host-a:1:aaaaaa:")
+    assert first.claim_token == one.claim_token
+    assert (two.status, two.attempts, two.claim_token) == ("pending", 0, None)  # one message at a time
+    second = claim(engine, "host-b:2:bbbbbb")
+    assert second is not None and second.recipient == "OM2"
+    assert claim(engine, "host-c:3:cccccc") is None  # both are being sent
 
 
 def test_claim_respects_backoff_unless_told_not_to(engine: Engine) -> None:
@@ -214,35 +219,41 @@ def test_claim_respects_backoff_unless_told_not_to(engine: Engine) -> None:
             update(OutboxMessage).where(OutboxMessage.id == a.id).values(next_attempt_at=NOW + timedelta(minutes=5))
         )
         session.execute(update(OutboxMessage).where(OutboxMessage.id == b.id).values(next_attempt_at=NOW))
-    claimed = outbox.claim_batch(engine, worker="w", now=NOW, respect_backoff=True, limit=10)
-    assert [c.id for c in claimed] == [b.id]  # due exactly now is due
-    claimed = outbox.claim_batch(engine, worker="w", now=NOW, respect_backoff=False, limit=10)
-    assert [c.id for c in claimed] == [a.id]
+    claimed = claim(engine, "w")
+    assert claimed is not None and claimed.id == b.id  # due exactly now is due
+    assert claim(engine, "w") is None
+    claimed = claim(engine, "w", respect_backoff=False)
+    assert claimed is not None and claimed.id == a.id
 
 
-def test_claim_limit_and_exclude(engine: Engine) -> None:
-    ids = [m.id for m in (queue(engine, f"OM{i}") for i in range(5)) if m is not None]
-    first = outbox.claim_batch(engine, worker="w", now=NOW, respect_backoff=True, limit=2, exclude=ids[:1])
-    assert [c.id for c in first] == ids[1:3]
+def test_next_candidate_reads_without_claiming(engine: Engine) -> None:
+    ids = [m.id for m in (queue(engine, f"OM{i}") for i in range(3)) if m is not None]
+    candidate = outbox.next_candidate(engine, now=NOW, respect_backoff=True, after_id=ids[0])
+    assert candidate is not None and candidate.id == ids[1]
+    assert all(r.status == "pending" and r.attempts == 0 for r in rows(engine))
+    assert outbox.due_ids(engine, now=NOW, respect_backoff=True, after_id=ids[0]) == ids[1:]
 
 
 def test_stale_sending_claim_is_taken_over_after_the_lease(engine: Engine) -> None:
     queue(engine, "OM1")
-    (dead,) = outbox.claim_batch(engine, worker="dead", now=NOW, respect_backoff=True, limit=10)
+    dead = claim(engine, "far-host:1:dddddd")
+    assert dead is not None
     just_before = NOW + outbox.CLAIM_LEASE - timedelta(seconds=1)
-    assert outbox.claim_batch(engine, worker="w2", now=just_before, respect_backoff=True, limit=10) == []
+    assert claim(engine, "w2", just_before) is None
     after = NOW + outbox.CLAIM_LEASE + timedelta(seconds=1)
-    (taken,) = outbox.claim_batch(engine, worker="w2", now=after, respect_backoff=True, limit=10)
-    assert taken.id == dead.id and taken.attempts == 2
+    taken = claim(engine, "w2", after)
+    assert taken is not None and taken.id == dead.id and taken.attempts == 2
     assert taken.message_id == dead.message_id  # resent with the same Message-ID
     # The dead worker, if it wakes up, can no longer touch the row.
     with transaction(engine) as session:
-        assert not outbox.still_ours(session, dead, after)
         assert not outbox.finish(session, dead, status="sent")
-        assert outbox.still_ours(session, taken, after)
         assert outbox.finish(session, taken, status="sent", sent_at=after)
     (row,) = rows(engine)
-    assert (row.status, row.claim_token, row.sent_at) == ("sent", None, after)
+    assert (row.status, row.claim_token, row.claimed_by, row.sent_at) == ("sent", None, None, after)
+    # The possible first hand-over was disclosed when the claim was taken over.
+    with reading(engine) as session:
+        (unknown,) = session.scalars(select(Disclosure))
+    assert unknown.outcome == "unknown" and "far-host:1:dddddd" in (unknown.relay_reply or "")
 
 
 def test_concurrent_claims_never_overlap(engine: Engine) -> None:
@@ -256,8 +267,8 @@ def test_concurrent_claims_never_overlap(engine: Engine) -> None:
         mine: list[int] = []
         try:
             barrier.wait()
-            while batch := outbox.claim_batch(engine, worker=name, now=NOW, respect_backoff=True, limit=4):
-                mine.extend(m.id for m in batch)
+            while (message := claim(engine, name)) is not None:
+                mine.append(message.id)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         claimed[name] = mine

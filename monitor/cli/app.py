@@ -50,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "report": "monitor.cli.report",
     "digest": "monitor.cli.digest",
     "deliver": "monitor.cli.deliver",
+    "outbox": "monitor.cli.outbox",
     "run": "monitor.cli.run",
     "health": "monitor.cli.health",
     "demo": "monitor.cli.demo",

@@ -1,8 +1,10 @@
 """``visit-monitor deliver``: send everything pending in the outbox, now.
 
 Run by hand (after fixing a relay problem, say), so it does not wait for backoff: every
-pending message is tried once. Exit 1 if any message was dead-lettered in this run or
-the run stopped on a relay certificate, TLS or login problem.
+pending message is tried once. Exit 1, with one line saying how many messages and why,
+when anything pending could not be delivered: a dead letter, a relay that cannot be
+reached (no attempt is spent: the messages wait for the next run), a relay certificate,
+TLS or login problem, a temporary refusal, or a database failure mid-run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,5 @@ def command(ctx: click.Context) -> None:
     report = deliver_pending(app.engine(), app.config, respect_backoff=False)
     for line in report.summary_lines():
         click.echo(line)
-    if not report.ok:
-        reason = f"delivery stopped: {report.stopped}" if report.stopped else f"{report.failed} message(s) failed"
-        raise fail(reason, EXIT_FAILURE)
+    if problem := report.problem():
+        raise fail(problem, EXIT_FAILURE)

@@ -1,8 +1,11 @@
 """``visit-monitor digest``: queue this period's digests, then deliver what is pending.
 
-Exit codes: 0 when every message was queued (or already queued) and delivery had no
-dead letter; 1 when a message could not be built (e.g. a team code with a line break)
-or delivery failed or stopped (relay, TLS, login). A *blocked* recipient (not in the
+Exit codes: 0 when every message was queued (or already queued) and delivered; 1 when a
+message could not be built (e.g. a team code with a line break), a digest could be routed
+to nobody (no mailable recipient and no mailable force lead), or pending mail could not
+be delivered (dead letter, relay unreachable, TLS or login problem, temporary refusal):
+one line says how many and why. A digest whose own recipient cannot be mailed goes to the
+force lead(s) with a banner saying why, and is printed as ``unrouted``. A *blocked* recipient (not in the
 directory, inactive, wrong role, domain not allowed) does not change the exit code: the
 allow-list did its job, the block is logged as a disclosure outcome, printed here by
 officer id, and the team digest tells the supervisor whose cases have no reachable
@@ -60,12 +63,14 @@ def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: 
     click.echo(
         f"Digests for {as_of.isoformat()} ({', '.join(run.kinds)}): queued {run.queued}, "
         f"already queued {run.already_queued}, nothing to send {run.skipped_empty}, "
-        f"blocked {len(run.blocked_detail)}"
+        f"blocked {len(run.blocked_detail)}, unrouted {len(run.unrouted) + len(run.unroutable)}"
     )
     for kind_name, officer_id, reason in run.blocked_detail:
         click.echo(f"  blocked: {kind_name} digest for {officer_id}: {reason}")
-    for kind_name, scope, reason in run.no_recipient:
-        click.echo(f"  no recipient: {kind_name} digest for {scope}: {reason}")
+    for kind_name, scope, leads, reason in run.unrouted:
+        click.echo(f"  unrouted: {kind_name} digest for {scope} ({reason}): sent to force lead(s) {', '.join(leads)}")
+    for kind_name, scope, reason in run.unroutable:
+        click.echo(f"  UNROUTABLE: {kind_name} digest for {scope}: {reason}", err=True)
     for kind_name, officer_id, reason in run.errors:
         click.echo(f"  ERROR: {kind_name} digest for {officer_id} not built: {reason}", err=True)
 
@@ -77,9 +82,9 @@ def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: 
     problems = []
     if run.errors:
         problems.append(f"{len(run.errors)} digest(s) could not be built")
-    if not report.ok:
-        problems.append(
-            f"delivery stopped: {report.stopped}" if report.stopped else f"{report.failed} message(s) failed"
-        )
+    if run.unroutable:
+        problems.append(f"{len(run.unroutable)} digest(s) could not be routed to anyone (no mailable force lead)")
+    if problem := report.problem():
+        problems.append(problem)
     if problems:
         raise fail("; ".join(problems), EXIT_FAILURE)

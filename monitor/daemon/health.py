@@ -13,7 +13,10 @@ Healthy (exit 0) when **all** of these hold:
    not something a probe should forget after the next tick.
 
 Otherwise exit 1 with one line per reason. The report also lists each job's last run
-(scheduled time in the configured timezone, outcome, duration, counts) and next run.
+(scheduled time in the configured timezone, outcome, duration, counts) and next run, and
+``unrouted``: per digest job, how many digests of its latest run had no mailable
+recipient and went to the force lead(s) instead (a directory gap someone must fix; it
+does not fail the probe, while a digest routed to nobody fails its job and so does).
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class HealthReport:
     timezone: str
     daemons: list[DaemonStatus] = field(default_factory=list)
     jobs: list[JobStatus] = field(default_factory=list)
+    #: Digest job -> digests of its latest run that went to the force lead(s) instead.
+    unrouted: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
         def _default(value: object) -> str:
@@ -170,6 +175,8 @@ def check_health(
                     error=redact(last.error) if last.error else None,
                     worker=last.worker,
                 )
+            if last_run is not None and int(last_run.counts.get("unrouted", 0) or 0):
+                report.unrouted[job] = int(last_run.counts["unrouted"])
             if job not in enabled:
                 why = "off" if expr == "off" else "off (no import.drop_dir)"
                 report.jobs.append(JobStatus(job, why, False, "off", None, None, last_run))
@@ -219,6 +226,10 @@ def render_text(report: HealthReport, config: Config) -> str:
     """The human report: verdict, reasons, daemons, then one block per job."""
     lines = [f"visit-monitor health: {'OK' if report.ok else 'FAILING'} ({_local(report.checked_at, config)})"]
     lines += [f"  ! {reason}" for reason in report.reasons]
+    lines += [
+        f"  unrouted: {job}: {n} digest(s) had no mailable recipient and went to the force lead(s)"
+        for job, n in report.unrouted.items()
+    ]
     lines.append("daemons:")
     if not report.daemons:
         lines.append("  (none)")

@@ -58,27 +58,35 @@ EXTRACT_FILES = ("offenders.csv", "visits.csv", "officers.csv")
 RESERVED_DIRS = ("processed", "failed")
 
 
-def _delivery_problem(report: DeliveryReport) -> str | None:
-    """Why a delivery run must show as failed: dead letters, or a stop on a relay problem.
+def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
+    """Send what is pending in the outbox (retries respect their backoff).
 
-    Messages left pending by a stop are retried by the next ``deliver`` run, but the run
-    that met the problem is failed so that ``health`` and the metrics show it.
+    Fails (so ``health`` and the metrics show it) when anything it tried could not be
+    delivered: dead letters, a relay that cannot be reached (no attempt is spent: the
+    next run tries again), a TLS/login stop, a database failure.
+    """
+    report = deliver_pending(engine, config, respect_backoff=True)
+    counts: dict[str, Any] = dict(report.counts())
+    if problem := report.problem():
+        raise JobFailed(problem, counts)
+    return counts
+
+
+def _digest_delivery_problem(report: DeliveryReport) -> str | None:
+    """What makes a digest job fail on the delivery side: dead letters, a stop, the database.
+
+    Mail merely left waiting (relay down, a 4xx) does not fail the digest job, whose next
+    run is a week away: the ``deliver`` job, every few minutes, retries it and fails
+    (visible in ``health``) for as long as it cannot be delivered.
     """
     problems = []
     if report.failed:
-        problems.append(f"{report.failed} message(s) failed permanently (see the outbox)")
+        problems.append(f"{report.failed} message(s) failed permanently (see `visit-monitor outbox list`)")
     if report.stopped:
         problems.append(f"delivery stopped early: {report.stopped}")
+    if report.database_error:
+        problems.append(report.database_error)
     return "; ".join(problems) or None
-
-
-def deliver_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
-    """Send what is pending in the outbox (retries respect their backoff)."""
-    report = deliver_pending(engine, config, respect_backoff=True)
-    counts: dict[str, Any] = dict(report.counts())
-    if problem := _delivery_problem(report):
-        raise JobFailed(problem, counts)
-    return counts
 
 
 def digest_job(kind: str) -> JobFunc:
@@ -86,7 +94,9 @@ def digest_job(kind: str) -> JobFunc:
 
     Delivering straight away means Monday's digests go at 07:00, not at the next
     ``deliver`` tick; the outbox's unique (kind, recipient, period) key and its claim
-    make this safe with any number of replicas.
+    make this safe with any number of replicas. ``unrouted`` counts digests that went to
+    the force lead(s) because their own recipient could not be mailed; a digest nobody
+    could receive (``unroutable``) fails the job.
     """
 
     def job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[str, Any]:
@@ -96,12 +106,19 @@ def digest_job(kind: str) -> JobFunc:
             "already_queued": run.already_queued,
             "skipped_empty": run.skipped_empty,
             "recipients_blocked": len(run.blocked),
+            "unrouted": len(run.unrouted) + len(run.unroutable),
+            "unroutable": len(run.unroutable),
             "build_errors": len(run.errors),
         }
         report = deliver_pending(engine, config, respect_backoff=True)
         counts.update(report.counts())
         problems = [f"{counts['build_errors']} digest(s) could not be built"] if counts["build_errors"] else []
-        if problem := _delivery_problem(report):
+        if run.unroutable:
+            problems.append(
+                f"{len(run.unroutable)} digest(s) could not be routed to anyone: "
+                + "; ".join(f"{k} digest for {scope} ({reason})" for k, scope, reason in run.unroutable)
+            )
+        if problem := _digest_delivery_problem(report):
             problems.append(problem)
         if problems:
             raise JobFailed("; ".join(problems), counts)

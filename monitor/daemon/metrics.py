@@ -9,7 +9,9 @@ served by prometheus_client's WSGI app from a daemon thread:
 * overdue visits and caseload by team and risk level, from the latest backlog snapshot
   (the snapshot job refreshes it daily, so a scrape never runs the full scan);
 * job runs by job and outcome, failures by job, last success time per job (job_runs);
-* messages by outbox status, disclosures by outcome (what was sent and what failed);
+* messages by outbox status, disclosures by outcome (what was sent and what failed),
+  digests re-routed to a force lead because their own recipient could not be mailed
+  (``unrouted``, by kind);
 * how many daemons have a fresh heartbeat.
 
 Only counts and codes (team codes, job names) are exposed: never a case reference. The
@@ -70,6 +72,7 @@ class _Families:
     sent: CounterMetricFamily
     failed: CounterMetricFamily
     disclosures: CounterMetricFamily
+    unrouted: CounterMetricFamily
     daemons: GaugeMetricFamily
 
     @classmethod
@@ -113,6 +116,11 @@ class _Families:
             ),
             disclosures=CounterMetricFamily(
                 "visit_monitor_disclosures_total", "Disclosure log entries by outcome.", labels=["outcome"]
+            ),
+            unrouted=CounterMetricFamily(
+                "visit_monitor_messages_unrouted_total",
+                "Digests sent to a force lead because their own recipient could not be mailed, by kind.",
+                labels=["kind"],
             ),
             daemons=GaugeMetricFamily("visit_monitor_daemons_alive", "Daemons with a fresh heartbeat.", labels=[]),
         )
@@ -204,6 +212,15 @@ class DatabaseCollector(Collector):
             select(Disclosure.outcome, func.count()).group_by(Disclosure.outcome).order_by(Disclosure.outcome)
         ):
             families.disclosures.add_metric([outcome], n)
+        unrouted = dict(
+            session.execute(
+                select(OutboxMessage.kind, func.count())
+                .where(OutboxMessage.routed_because.is_not(None))
+                .group_by(OutboxMessage.kind)
+            ).all()
+        )
+        for kind in ("team", "escalation", "force"):
+            families.unrouted.add_metric([kind], unrouted.get(kind, 0))
 
 
 def metrics_registry(engine: Engine, config: Config, now: datetime | None = None) -> CollectorRegistry:

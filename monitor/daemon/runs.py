@@ -10,9 +10,10 @@ everything when the process stops, and knows nothing of other replicas). Instead
   many replicas share the database (SQLite file or PostgreSQL). The winner runs the job
   and records the outcome, counts and a personal-data-free error text.
 * Each process upserts a heartbeat (:mod:`monitor.daemon.heartbeats`). A ``running`` row
-  whose worker's heartbeat is stale (``daemon.stale_after_seconds``), stopped or missing
-  is marked ``abandoned`` by another process and re-claimed, as long as it is still the
-  latest fire time.
+  whose worker's heartbeat is stale (``daemon.stale_after_seconds``), stopped or missing,
+  or whose worker ran on this host and its process is gone (killed), is marked
+  ``abandoned`` by another process and re-claimed, as long as it is still the latest
+  fire time.
 
 The daemon loop (:mod:`monitor.daemon.loop`) and ``run --once`` (:func:`run_once`) share
 the :class:`Runner`; every write to ``job_runs`` is here.
@@ -35,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.core.clock import now_utc
 from monitor.daemon.failures import JobFailed, safe_error, traceback_frames
-from monitor.daemon.heartbeats import beat, heartbeat_is_fresh, make_worker_id
+from monitor.daemon.heartbeats import beat, make_worker_id, worker_alive
 from monitor.daemon.jobs import JobFunc, default_registry
 from monitor.daemon.timetable import due_times
 from monitor.register.db import reading, transaction
@@ -101,8 +102,8 @@ class Runner:
             row = session.scalar(select(JobRun).where(JobRun.job == job, JobRun.scheduled_for == scheduled_for))
             if row is not None and row.outcome == "running":
                 hb = session.get(Heartbeat, row.worker)
-                stale_worker = row.worker != self.worker and not heartbeat_is_fresh(
-                    hb, now, self.config.daemon.stale_after_seconds
+                stale_worker = row.worker != self.worker and not worker_alive(
+                    row.worker, hb, now, self.config.daemon.stale_after_seconds
                 )
             else:
                 stale_worker = False

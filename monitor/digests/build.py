@@ -5,6 +5,8 @@ the result by offender manager and team in a single pass, and fills one context 
 recipient and kind: a national register has thousands of officers, so N digests must not
 cost N scans. Each :class:`Plan` also says whether its recipient may be mailed
 (``recipient_problem``), so queueing and previewing decide alike without rendering first.
+A team, escalation or force digest no recipient of its own may receive goes to the force
+lead(s) or, failing that, is recorded as unroutable (:mod:`monitor.digests.routing`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from monitor.digests.contexts import (
     OfficerDigest,
     OfficerRow,
     Recipient,
+    SupervisorGap,
     TeamDigest,
     TeamRow,
     TrendPoint,
@@ -37,6 +40,7 @@ from monitor.digests.contexts import (
     refs_of,
 )
 from monitor.digests.history import trends, week_change
+from monitor.digests.routing import Unroutable, mailable_leads, rerouted, routed_period, supervisor_gap
 from monitor.mail.recipients import recipient_problem
 from monitor.register.models import Officer
 from monitor.rules import scan as rules_scan
@@ -60,10 +64,17 @@ class Plan:
     context: DigestContext
     officer: Officer | None
     problem: str | None
+    #: The team a re-routed digest is for ("" when it goes to its own recipient).
+    scope: str = ""
+
+    @property
+    def period(self) -> str:
+        """The outbox period: the context's, plus the team for a digest re-routed to a lead."""
+        return routed_period(self.context.period, self.scope)
 
     @property
     def key(self) -> tuple[str, str, str]:
-        return (self.context.kind, self.context.recipient.officer_id, self.context.period)
+        return (self.context.kind, self.context.recipient.officer_id, self.period)
 
 
 @dataclass
@@ -71,6 +82,8 @@ class Plans:
     plans: list[Plan] = field(default_factory=list)
     skipped_empty: int = 0
     no_recipient: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
+    unrouted: list[tuple[str, str, list[str], str]] = field(default_factory=list)  # (kind, scope, leads, reason)
+    unroutable: list[Unroutable] = field(default_factory=list)
 
 
 def scan_policy(config: Config) -> Policy:
@@ -163,6 +176,10 @@ class _Builder:
             | {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "team"}
         )
         self._problems: dict[tuple[str, str], str | None] = {}
+        self.supervisors: dict[str, list[Officer]] = defaultdict(list)
+        for officer in self._active("supervisor"):
+            self.supervisors[officer.team].append(officer)
+        self.gaps = {t: gap for t in self.teams if (gap := supervisor_gap(t, self.supervisors.get(t, []), config))}
 
     # -- helpers
     def get(self, name: str, scope: _Scope) -> list[Any]:
@@ -297,10 +314,7 @@ class _Builder:
         }
 
     def team_plans(self, out: Plans, previous: dict[str, tuple[date, int]]) -> None:
-        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
-        for officer in self._active("supervisor"):
-            supervisors_by_team[officer.team].append(officer)
-        for team in sorted(set(self.teams) | set(supervisors_by_team)):
+        for team in sorted(set(self.teams) | set(self.supervisors)):
             data = self._team_data(team)
             backlog: Backlog = data["backlog"]
             change = None
@@ -308,18 +322,25 @@ class _Builder:
                 on, figure = previous[team]
                 change = WeekChange(previous_on=on, previous=figure, current=backlog.overdue_visits)
             template = TeamDigest(**self._common("team", Recipient("", "", "")), change=change, **data)
-            self._fan_out(out, template, supervisors_by_team.get(team, []), ("team", team, NO_SUPERVISOR))
+            self._fan_out(out, template, self.supervisors.get(team, []), team, self.gaps.get(team))
 
     def _fan_out(
-        self, out: Plans, template: DigestContext, recipients: list[Officer], missing: tuple[str, str, str]
+        self, out: Plans, template: DigestContext, recipients: list[Officer], scope: str, gap: str | None
     ) -> None:
-        """One context per recipient; a non-empty digest nobody can receive is reported."""
-        if not recipients:
-            if not template.is_empty:
-                out.no_recipient.append(missing)
-            return
+        """One context per recipient; a non-empty digest none of them can receive goes to the leads."""
         for officer in recipients:
             self._add(out, dataclasses.replace(template, recipient=_recipient(officer, officer.officer_id)), officer)
+        if gap is None or template.is_empty:
+            return
+        out.no_recipient.append((template.kind, scope, gap))
+        leads = mailable_leads(self._active("lead"), self.config) if template.kind != "force" else []
+        if not leads:
+            why = f"{gap}; no mailable force lead to send it to" if template.kind != "force" else gap
+            out.unroutable.append(Unroutable(template.kind, scope, why, template.case_refs))
+            return
+        for lead in leads:
+            out.plans.append(Plan(context=rerouted(template, lead, gap), officer=lead, problem=None, scope=scope))
+        out.unrouted.append((template.kind, scope, [lead.officer_id for lead in leads], gap))
 
     def force_plans(self, out: Plans, weekly: list[TrendPoint], monthly: list[TrendPoint]) -> None:
         rows = [_team_row(team, self._backlog(("team", team))) for team in self.teams]
@@ -344,8 +365,11 @@ class _Builder:
             overdue_visits=list(self.ob.overdue_visits),
             whereabouts_unknown=list(self.ob.whereabouts_unknown),
             unmailable=self._unmailable(None),
+            supervisor_gaps=[SupervisorGap(team, self.gaps[team]) for team in sorted(self.gaps)],
         )
-        self._fan_out(out, template, self._active("lead"), ("force", "force", "no active lead in the directory"))
+        leads = self._active("lead")
+        gap = None if mailable_leads(leads, self.config) else "no mailable force lead in the directory"
+        self._fan_out(out, template, leads, "force", gap)
 
     def escalation_plans(self, out: Plans) -> None:
         limit = self.config.digest.escalation_days_overdue
@@ -358,9 +382,6 @@ class _Builder:
             else:
                 continue
             by_team[item.team].append(Escalated(item=item, reason=reason))
-        supervisors_by_team: dict[str, list[Officer]] = defaultdict(list)
-        for officer in self._active("supervisor"):
-            supervisors_by_team[officer.team].append(officer)
         for team in sorted(by_team):
             template = EscalationDigest(
                 **self._common("escalation", Recipient("", "", "")),
@@ -369,10 +390,7 @@ class _Builder:
                 backlog=self._backlog(("team", team)),
                 cases=by_team[team],
             )
-            self._fan_out(out, template, supervisors_by_team.get(team, []), ("escalation", team, NO_SUPERVISOR))
-
-
-NO_SUPERVISOR = "no active supervisor for the team in the directory"
+            self._fan_out(out, template, self.supervisors.get(team, []), team, self.gaps.get(team))
 
 
 def _group(items: Sequence[Item | Unlocated]) -> dict[_Scope, list[Any]]:

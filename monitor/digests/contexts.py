@@ -120,6 +120,8 @@ class DigestBase:
     failed_attempts_flag: int
     due_soon_days: int
     all_clear: bool = False
+    #: Why this digest came to a force lead instead of its own recipient ("" = it did not).
+    routed_because: str = ""
 
     @property
     def case_refs(self) -> list[str]:
@@ -238,6 +240,14 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class SupervisorGap:
+    """A team whose digests cannot reach a supervisor of its own: they go to the leads."""
+
+    team: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ForceDigest(DigestBase):
     backlog: Backlog | None = None
     teams: list[TeamRow] = field(default_factory=list)
@@ -249,6 +259,8 @@ class ForceDigest(DigestBase):
     overdue_visits: list[Item] = field(default_factory=list)
     whereabouts_unknown: list[Unlocated] = field(default_factory=list)
     unmailable: list[Unmailable] = field(default_factory=list)
+    #: Teams with no mailable supervisor (their team and escalation digests go to the leads).
+    supervisor_gaps: list[SupervisorGap] = field(default_factory=list)
 
     @property
     def case_refs(self) -> list[str]:

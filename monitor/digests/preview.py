@@ -42,7 +42,7 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
             continue
         ctx = plan.context
         message, rendered = build_digest_message(ctx, config)
-        stem = _UNSAFE_FILENAME.sub("_", f"{ctx.kind}-{ctx.recipient.officer_id}-{ctx.period}")
+        stem = _UNSAFE_FILENAME.sub("_", f"{ctx.kind}-{ctx.recipient.officer_id}-{plan.period}")
         eml = out_dir / f"{stem}.eml"
         html = out_dir / f"{stem}.html"
         write_private(eml, message.as_bytes())

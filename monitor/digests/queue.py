@@ -3,11 +3,15 @@
 The outbox key (kind, recipient, period) makes a run idempotent: messages already queued
 for their period are skipped before rendering, and a re-run after a crash queues exactly
 the rest. Recipients the allow-list refuses are not queued but logged as ``blocked``
-disclosures. Sending is a separate step (``monitor.mail.delivery``) that reads the outbox.
+disclosures. A digest with no mailable recipient of its own is queued to the force
+lead(s) (``unrouted``); one that nobody may receive is logged as an ``unrouted``
+disclosure and makes the run fail (``unroutable``). Sending is a separate step
+(``monitor.mail.delivery``) that reads the outbox.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
 from monitor.digests.build import Plan, build_plans
-from monitor.digests.contexts import kinds_for, period_key
+from monitor.digests.contexts import kinds_for
 from monitor.digests.render import build_digest_message
+from monitor.digests.routing import Unroutable
 from monitor.mail import outbox
 from monitor.register.db import reading, transaction
 from monitor.register.models import OutboxMessage
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from monitor.core.config import Config
+
+log = logging.getLogger("monitor.digests.queue")
 
 
 @dataclass
@@ -42,9 +49,10 @@ class QueuedMessage:
 
 @dataclass
 class DigestRun:
-    """What one ``queue_digests`` call did. ``ok`` is False only when a message could not
-    be built; blocked recipients are reported (and logged as disclosures) but are the
-    allow-list doing its job, not a failure of the run."""
+    """What one ``queue_digests`` call did. ``ok`` is False when a message could not be
+    built or a digest could be routed to nobody; blocked recipients are reported (and
+    logged as disclosures) but are the allow-list doing its job, not a failure of the
+    run, and re-routed digests (``unrouted``) reached a force lead."""
 
     as_of: date
     kinds: tuple[str, ...]
@@ -54,12 +62,14 @@ class DigestRun:
     blocked: list[tuple[str, str]] = field(default_factory=list)  # (officer_id, reason)
     blocked_detail: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, officer_id, reason)
     no_recipient: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
+    unrouted: list[tuple[str, str, list[str], str]] = field(default_factory=list)  # (kind, scope, leads, reason)
+    unroutable: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, officer_id, reason)
     messages: list[QueuedMessage] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.unroutable
 
     def counts(self) -> dict[str, int]:
         return {
@@ -68,11 +78,14 @@ class DigestRun:
             "skipped_empty": self.skipped_empty,
             "blocked": len(self.blocked_detail),
             "no_recipient": len(self.no_recipient),
+            "unrouted": len(self.unrouted) + len(self.unroutable),
+            "unroutable": len(self.unroutable),
             "errors": len(self.errors),
         }
 
 
 def _existing_keys(session: Session, periods: Iterable[str]) -> set[tuple[str, str, str]]:
+    """(kind, recipient, period) of what is already queued for ``periods`` (outbox periods)."""
     stmt = select(OutboxMessage.kind, OutboxMessage.recipient, OutboxMessage.period).where(
         OutboxMessage.period.in_(sorted(set(periods)))
     )
@@ -104,6 +117,24 @@ def _record_blocked(session: Session, run: DigestRun, plan: Plan, now: datetime)
         run.blocked.append((ctx.recipient.officer_id, reason))
 
 
+def _record_unroutable(session: Session, run: DigestRun, lost: Unroutable, now: datetime) -> None:
+    """A digest nobody may receive: logged loudly, as an ``unrouted`` disclosure row."""
+    outbox.record_disclosure(
+        session,
+        kind=lost.kind,
+        recipient="",
+        email="",
+        case_refs=lost.case_refs,
+        message_id="",
+        transport="none",
+        outcome="unrouted",
+        relay_reply=f"unrouted: {lost.reason}",
+        at=now,
+    )
+    run.unroutable.append((lost.kind, lost.scope, lost.reason))
+    log.error("%s digest for %s could not be routed to anyone: %s", lost.kind, lost.scope, lost.reason)
+
+
 def _enqueue(session: Session, run: DigestRun, plan: Plan, message: EmailMessage, now: datetime) -> None:
     ctx = plan.context
     row = outbox.enqueue(
@@ -111,17 +142,18 @@ def _enqueue(session: Session, run: DigestRun, plan: Plan, message: EmailMessage
         kind=ctx.kind,
         recipient=ctx.recipient.officer_id,
         email=ctx.recipient.email,
-        period=ctx.period,
+        period=plan.period,
         message=message,
         case_refs=ctx.case_refs,
         now=now,
+        routed_because=ctx.routed_because or None,
     )
     if row is None:  # another process queued it since we looked
         run.already_queued += 1
         return
     run.queued += 1
     run.messages.append(
-        QueuedMessage(ctx.kind, ctx.recipient.officer_id, ctx.period, str(message["Message-ID"]), len(ctx.case_refs))
+        QueuedMessage(ctx.kind, ctx.recipient.officer_id, plan.period, str(message["Message-ID"]), len(ctx.case_refs))
     )
 
 
@@ -136,19 +168,24 @@ def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> Dig
     run = DigestRun(as_of=as_of, kinds=kinds)
     with reading(engine) as session:
         plans = build_plans(session, config, kinds, as_of)
-        existing = _existing_keys(session, (period_key(k, as_of) for k in kinds))
+        existing = _existing_keys(session, {plan.period for plan in plans.plans})
     run.skipped_empty = plans.skipped_empty
     run.no_recipient = list(plans.no_recipient)
+    run.unrouted = list(plans.unrouted)
+    for kind_name, scope, leads, reason in run.unrouted:
+        log.warning("%s digest for %s re-routed to force lead(s) %s: %s", kind_name, scope, ", ".join(leads), reason)
 
     to_block = [p for p in plans.plans if p.key not in existing and p.problem is not None]
     to_render = [p for p in plans.plans if p.key not in existing and p.problem is None]
     run.already_queued += len(plans.plans) - len(to_block) - len(to_render)
 
     now = now_utc()
-    if to_block:
+    if to_block or plans.unroutable:
         with transaction(engine) as session:
             for plan in to_block:
                 _record_blocked(session, run, plan, now)
+            for lost in plans.unroutable:
+                _record_unroutable(session, run, lost, now)
     # Render and queue in chunks: memory stays bounded at national scale, and the write
     # lock (SQLite) is held only while a chunk is inserted, never while rendering. A crash
     # between chunks is harmless: the (kind, recipient, period) key makes a re-run queue

@@ -5,11 +5,16 @@ their Message-ID. Sending is then a separate, retryable step (``deliver``) that 
 re-renders: a retry or a resend after an unknown outcome carries the same Message-ID,
 so a recipient's mail client can spot a duplicate.
 
-Claims use a conditional UPDATE (``... WHERE id = :id AND status = :observed``) committed
-before any network I/O, so two workers (two daemons, or the daemon and a manual
-``deliver``) never send the same message at the same time. A ``sending`` row whose claim
-is older than :data:`CLAIM_LEASE` belongs to a worker that died mid-send: the outcome is
-unknown, so it is claimed again and resent with the same Message-ID (at-least-once).
+Claims are taken one message at a time, just before it is handed over, with a
+conditional UPDATE (``... WHERE id = :id AND status = :observed AND claim_token =
+:observed``) committed before any network I/O, so two workers (two daemons, or the daemon
+and a manual ``deliver``) never send the same message at the same time. The claim is the
+attempt: ``attempts`` counts hand-overs only, and a ``sending`` row is always a message
+on the wire. The claim records its worker (``host:pid:nonce``) and a lease the sender
+renews while it waits for the relay; a worker that died is seen at once on its own host
+(its process is gone) and elsewhere when the lease lapses. Its message is then taken over
+and resent with the same Message-ID (at-least-once), and the possible first hand-over is
+logged as an ``unknown`` disclosure.
 
 The disclosure log (DPA 2018 s.62) is append-only: when, to whom, which case references,
 Message-ID, relay reply and outcome. It never holds a body or a secret.
@@ -17,24 +22,35 @@ Message-ID, relay reply and outcome. It never holds a body or a secret.
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import getaddresses
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor.register.db import transaction
+from monitor.core.workers import worker_is_gone
+from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, OutboxMessage
 
-#: How long a claim protects a ``sending`` row; after that the worker is presumed dead.
-CLAIM_LEASE = timedelta(minutes=10)
+log = logging.getLogger("monitor.mail.outbox")
 
-OUTCOMES: frozenset[str] = frozenset({"sent", "retry", "failed", "blocked", "unknown"})
+#: How long a claim protects a ``sending`` row without being renewed. The sending worker
+#: renews it while the message is on the wire (:func:`renew`); a claim not renewed for
+#: this long belongs to a worker that is gone. On the same host a dead claimer is seen at
+#: once (its process no longer exists) without waiting for the lease.
+CLAIM_LEASE = timedelta(seconds=30)
+
+#: Disclosure outcomes. ``unrouted``: a digest nobody could be sent (no mailable recipient
+#: and no mailable force lead); nothing left, the row is the loud record of it.
+OUTCOMES: frozenset[str] = frozenset({"sent", "retry", "failed", "blocked", "unknown", "unrouted"})
 KINDS: frozenset[str] = frozenset({"officer", "team", "force", "escalation"})
 
 
@@ -63,8 +79,12 @@ def enqueue(
     message: EmailMessage,
     case_refs: Sequence[str],
     now: datetime,
+    routed_because: str | None = None,
 ) -> OutboxMessage | None:
     """Queue ``message`` once per (kind, recipient, period); None if it was already queued.
+
+    ``routed_because``: the digest's own recipient could not be mailed and it goes to a
+    force lead instead (delivery then checks the lead role, not the kind's).
 
     Uses INSERT ... ON CONFLICT DO NOTHING on the unique key, so two digest runs racing
     for the same week queue one message and neither fails. The caller's transaction
@@ -89,6 +109,7 @@ def enqueue(
         "attempts": 0,
         "next_attempt_at": None,
         "created_at": now,
+        "routed_because": routed_because,
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -142,68 +163,140 @@ def record_disclosure(
     session.flush()
 
 
-def claim_batch(
+def _claimable_sending(row: OutboxMessage, now: datetime) -> bool:
+    """A ``sending`` row whose worker is gone: its lease lapsed, or (same host) its process died."""
+    if row.claimed_at is None or row.claimed_at < now - CLAIM_LEASE:
+        return True
+    return row.claimed_by is not None and worker_is_gone(row.claimed_by)
+
+
+def next_candidate(
     engine: Engine,
     *,
-    worker: str,
     now: datetime,
     respect_backoff: bool,
-    limit: int,
-    exclude: Collection[int] = (),
-) -> list[OutboxMessage]:
-    """Claim up to ``limit`` messages for ``worker`` and commit the claim before returning.
+    after_id: int = 0,
+    skip: Collection[int] = (),
+) -> OutboxMessage | None:
+    """The next message a worker could take, read without claiming it (detached, with its bytes).
 
-    Claimable: ``pending`` rows whose backoff has passed (any pending row when
-    ``respect_backoff`` is False), and ``sending`` rows whose claim is older than
-    :data:`CLAIM_LEASE`. Each row is taken with an UPDATE conditional on the status and
-    claim token we observed, so a row another worker took in between is skipped, never
-    shared. ``exclude``: ids this worker already handled in the current run.
-
-    The returned objects carry the new ``claim_token``; every later update of the row
-    must be conditional on it (see :func:`still_ours`).
+    First a ``sending`` row whose worker is gone (it was in flight: see
+    :func:`take`), then the lowest ``pending`` id above ``after_id`` whose backoff has
+    passed (any pending row when ``respect_backoff`` is False). ``after_id`` and ``skip``
+    keep one run from taking a message twice.
     """
-    token = f"{worker[:40]}:{uuid.uuid4().hex[:20]}"
-    due = OutboxMessage.status == "pending"
+    with reading(engine) as session:
+        for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == "sending").order_by(OutboxMessage.id)
+        ):
+            if row.id not in skip and _claimable_sending(row, now):
+                session.expunge(row)
+                return row
+        due = and_(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
+        if respect_backoff:
+            due = and_(due, or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+        first = session.scalars(select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(1)).first()
+        if first is not None:
+            session.expunge(first)
+        return first
+
+
+def due_ids(engine: Engine, *, now: datetime, respect_backoff: bool, after_id: int = 0) -> list[int]:
+    """Ids of pending messages above ``after_id`` that a run would still try (for its report)."""
+    due = and_(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
     if respect_backoff:
         due = and_(due, or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-    stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_LEASE)
-    query = select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.claim_token).where(or_(due, stale))
-    if exclude:
-        query = query.where(OutboxMessage.id.not_in(list(exclude)))
-    query = query.order_by(OutboxMessage.id).limit(limit)
+    with reading(engine) as session:
+        return list(session.scalars(select(OutboxMessage.id).where(due).order_by(OutboxMessage.id)))
 
-    claimed_ids: list[int] = []
+
+def new_token(worker: str) -> str:
+    """A claim token: the worker (shortened) and a random part, unique per delivery run."""
+    return f"{worker[:40]}:{uuid.uuid4().hex[:20]}"
+
+
+def take(
+    engine: Engine,
+    candidate: OutboxMessage,
+    *,
+    worker: str,
+    token: str,
+    now: datetime,
+    attempt: bool,
+    transport: str,
+) -> OutboxMessage | None:
+    """Claim ``candidate`` for ``worker`` and commit, or None if another worker got there first.
+
+    The UPDATE is conditional on the status and claim token we read, so a row is never
+    shared. With ``attempt`` the claim *is* the attempt: it is taken just before the
+    message is handed over and counts one (``attempts + 1``); a row only ever sits in
+    ``sending`` while it is on the wire. Taking over a dead worker's ``sending`` row
+    therefore means its message may have gone: that is written to the disclosure log
+    (outcome ``unknown``) in the same transaction, and the message is resent with the
+    same bytes and Message-ID.
+    """
+    same_token = (
+        OutboxMessage.claim_token.is_(None)
+        if candidate.claim_token is None
+        else OutboxMessage.claim_token == candidate.claim_token
+    )
+    values: dict[str, Any] = {"status": "sending", "claim_token": token, "claimed_by": worker, "claimed_at": now}
+    if attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
     with transaction(engine) as session:
-        for row_id, status, observed_token in session.execute(query).all():
-            same_token = (
-                OutboxMessage.claim_token.is_(None)
-                if observed_token is None
-                else OutboxMessage.claim_token == observed_token
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == candidate.id, OutboxMessage.status == candidate.status, same_token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        if candidate.status == "sending":
+            record_disclosure(
+                session,
+                kind=candidate.kind,
+                recipient=candidate.recipient,
+                email=candidate.email,
+                case_refs=list(candidate.case_refs or []),
+                message_id=candidate.message_id,
+                transport=transport,
+                outcome="unknown",
+                relay_reply=f"worker {candidate.claimed_by or 'unknown'} died mid-send; outcome unknown, sending again",
+                outbox_id=candidate.id,
+                at=now,
             )
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.status == status, same_token)
-                .values(
-                    status="sending",
-                    claim_token=token,
-                    claimed_at=now,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed_ids.append(row_id)
-        if not claimed_ids:
-            return []
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(claimed_ids), OutboxMessage.claim_token == token)
-            .order_by(OutboxMessage.id)
-            .execution_options(populate_existing=True)
-        ).all()
-        for row in rows:
-            session.expunge(row)
-    return list(rows)
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id == candidate.id).execution_options(populate_existing=True)
+        ).one()
+        session.expunge(row)
+    return row
+
+
+def claim_next(
+    engine: Engine, *, worker: str, now: datetime, respect_backoff: bool, transport: str = "none"
+) -> OutboxMessage | None:
+    """Take the next claimable message for an attempt (a convenience over the two steps)."""
+    token = new_token(worker)
+    skip: set[int] = set()
+    while (candidate := next_candidate(engine, now=now, respect_backoff=respect_backoff, skip=skip)) is not None:
+        taken = take(engine, candidate, worker=worker, token=token, now=now, attempt=True, transport=transport)
+        if taken is not None:
+            return taken
+        skip.add(candidate.id)
+    return None
+
+
+def renew(engine: Engine, token: str, now: datetime) -> int:
+    """Renew the lease of every row still ``sending`` under ``token``: the sender is alive."""
+    with transaction(engine) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "sending", OutboxMessage.claim_token == token)
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _update_if_ours(session: Session, message: OutboxMessage, **values: object) -> bool:
@@ -221,13 +314,19 @@ def _update_if_ours(session: Session, message: OutboxMessage, **values: object) 
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def still_ours(session: Session, message: OutboxMessage, now: datetime) -> bool:
-    """Renew our claim (conditional on the token); False if another worker took the row.
+def mark_sent_if_waiting(session: Session, message: OutboxMessage, at: datetime) -> bool:
+    """After a send whose claim was lost: if nobody is sending the row now, it went: ``sent``.
 
-    Called just before the network send, so a batch that ran long cannot send a message
-    whose lease expired and was taken over meanwhile.
+    A row another worker is sending at this moment is left to that worker (it may send a
+    recognisable duplicate: at-least-once).
     """
-    return _update_if_ours(session, message, claimed_at=now)
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
+        .values(status="sent", sent_at=at, claim_token=None, claimed_at=None, claimed_by=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 #: Statuses whose stored message will never be sent again.
@@ -256,4 +355,30 @@ def purge_content(session: Session, *, queued_before: datetime) -> int:
 
 def finish(session: Session, message: OutboxMessage, **values: object) -> bool:
     """Move a claimed row to its outcome (conditional on our claim token); clears the claim."""
-    return _update_if_ours(session, message, claim_token=None, claimed_at=None, **values)
+    return _update_if_ours(session, message, claim_token=None, claimed_at=None, claimed_by=None, **values)
+
+
+class LeaseKeeper:
+    """Renews the lease of the message on the wire while the relay takes its time."""
+
+    def __init__(self, engine: Engine, token: str, every: float) -> None:
+        self.engine, self.token, self.every = engine, token, every
+        self.active = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            if self.active:
+                try:
+                    renew(self.engine, self.token, datetime.now(UTC))
+                except Exception as exc:  # the run itself reports database trouble
+                    log.warning("renewing the outbox claim failed: %s", type(exc).__name__)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -3,18 +3,26 @@
 Misdirected email is the most common reported data breach, so a recipient must be an
 officer in the directory (never an address from anywhere else), active, in the role the
 digest is for, and at an address in an allowed domain. The digest step checks before
-queueing and delivery checks again at send time with this same function, so a directory
+queueing and delivery checks again at send time with this same function
+(:func:`stored_message_problem`, which also checks the stored bytes), so a directory
 change between the two (an officer deactivated mid-week) still stops the message.
 """
 
 from __future__ import annotations
 
 import re
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
+from monitor.register.db import reading
+from monitor.register.models import Officer
+
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from monitor.core.config import Config
-    from monitor.register.models import Officer
+    from monitor.register.models import OutboxMessage
 
 # A plain addr-spec only: no display name, no comments, no quoting, no whitespace.
 _LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -46,6 +54,15 @@ def address_problem(address: str | None, allowed_domains: tuple[str, ...] | list
     return f"domain not allowed ({domain})"
 
 
+#: Which directory role may receive each kind of message (a re-routed digest: ``lead``).
+ROLE_FOR_KIND: dict[str, str] = {
+    "officer": "offender_manager",
+    "team": "supervisor",
+    "escalation": "supervisor",
+    "force": "lead",
+}
+
+
 def recipient_problem(officer: Officer | None, role: str, config: Config) -> str | None:
     """None when ``officer`` may receive a ``role`` digest, else the reason in words."""
     if officer is None:
@@ -55,3 +72,33 @@ def recipient_problem(officer: Officer | None, role: str, config: Config) -> str
     if officer.role != role:
         return f"role is {officer.role} not {role}"
     return address_problem(officer.email, config.mail.allowed_domains)
+
+
+def _header_problem(message: OutboxMessage) -> str | None:
+    """The stored bytes must still address exactly the queued recipient (defence in depth)."""
+    headers = BytesHeaderParser().parsebytes(message.content)
+    if headers.get_all("Cc") or headers.get_all("Bcc"):
+        return "stored message has Cc/Bcc recipients"
+    to = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
+    if to != [message.email.lower()]:
+        return "stored message is not addressed to exactly the queued recipient"
+    return None
+
+
+def stored_message_problem(engine: Engine, message: OutboxMessage, config: Config) -> str | None:
+    """Why a queued message may not be sent now, or None: the same rule, again, at send time.
+
+    The recipient must still be allowed (a re-routed digest goes to a lead, whatever its
+    kind), at the address it was queued for, and the stored bytes must address exactly them.
+    """
+    role = "lead" if message.routed_because else ROLE_FOR_KIND.get(message.kind)
+    if role is None:
+        return f"unknown message kind {message.kind!r}"
+    if not message.content:
+        return "stored body was erased (mail.keep_sent_days)"
+    with reading(engine) as session:
+        officer = session.get(Officer, message.recipient)
+        problem = recipient_problem(officer, role, config)
+        if problem is None and officer is not None and officer.email.lower() != message.email.lower():
+            problem = "the officer's address changed since the message was queued"
+    return problem or _header_problem(message)

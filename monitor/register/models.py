@@ -172,7 +172,8 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))  # officer | team | force | escalation
     recipient: Mapped[str] = mapped_column(String(64))  # officer_id
     email: Mapped[str] = mapped_column(String(320))
-    period: Mapped[str] = mapped_column(String(32))  # 2026-W48, 2026-11, 2026-11-26
+    # 2026-W48, 2026-11, 2026-11-26; "2026-W48/T7" for a digest re-routed to a lead for team T7
+    period: Mapped[str] = mapped_column(String(32))
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     subject: Mapped[str] = mapped_column(Text)
     content: Mapped[bytes] = mapped_column(LargeBinary)  # the whole RFC 5322 message
@@ -182,6 +183,10 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The claiming worker, host:pid:nonce: on the same host a dead claimer is seen at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    #: Set when the digest had no mailable recipient of its own and went to a force lead.
+    routed_because: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -190,6 +195,21 @@ class OutboxMessage(Base):
         UniqueConstraint("kind", "recipient", "period", name="uq_outbox_kind_recipient_period"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
     )
+
+
+class OutboxRequeue(Base):
+    """Audit of an operator re-queueing a dead letter: who, when, which message, from what."""
+
+    __tablename__ = "outbox_requeues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    operator: Mapped[str] = mapped_column(String(255))  # OS user@host that ran the command
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Disclosure(Base):

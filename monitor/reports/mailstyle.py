@@ -46,6 +46,10 @@ STYLES: dict[str, str] = {
     "h2": "font-size: 16px;font-weight: bold;margin: 16px 0 6px 0;padding: 0 0 3px 0;border-bottom: 2px solid #1b1b1b;",
     "note": "font-size: 13px;color: #3d3d3d;margin: 0 0 6px 0;",
     "none": "font-size: 14px;color: #3d3d3d;margin: 2px 0 6px 0;",
+    "rerouted": (
+        "background-color: #fff4d6;border-top: 3px solid #8a1010;border-bottom: 3px solid #8a1010;"
+        "color: #111111;font-size: 14px;padding: 10px 14px;"
+    ),
     "allclear": "font-size: 16px;font-weight: bold;margin: 10px 0;",
     # the summary table (label, value)
     "summary": _TABLE + "width: 100%;font-size: 14px;",

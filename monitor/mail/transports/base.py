@@ -62,11 +62,14 @@ class TransientFailure(SendError):
 
 
 class Unreachable(TransientFailure):
-    """The session could not be opened at all (no connection, a 4xx greeting).
+    """The far end could not be reached at all: nothing of the message was handed over.
 
-    Temporary, but every other message of the run would fail the same way, so delivery
-    does not try to open the session again this run: each remaining message is retried
-    later with backoff.
+    No connection (refused, name not resolved, timed out before the greeting), a 4xx
+    greeting, a folder that cannot be written. Temporary, and every other message of the
+    run would fail the same way, so delivery stops the run *without spending an attempt*
+    on any message and without a disclosure row: an outage never dead-letters mail. May
+    be raised by :meth:`Transport.open` or, when a session must be re-established, by
+    :meth:`Transport.send` (only before any of the message went).
     """
 
 

@@ -2,7 +2,8 @@
 
 For demos (``visit-monitor demo`` shows the digests as .eml files) and for air-gapped
 sites that move the files on by other means. It has no session to open; a folder it
-cannot write to is a temporary failure, retried with backoff like a relay that is down.
+cannot write to is treated like a relay that is down (:class:`Unreachable`): nothing was
+handed over, so no attempt is spent and the run stops until the folder is fixed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from monitor.core.files import private_mkdir
-from monitor.mail.transports.base import Outgoing, TransientFailure, Transport
+from monitor.mail.transports.base import Outgoing, Transport, Unreachable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -48,5 +49,5 @@ class MaildirTransport(Transport):
                     os.unlink(tmp)
                 raise
         except OSError as exc:
-            raise TransientFailure(f"cannot write to {self.directory}: {exc.strerror or exc}") from None
+            raise Unreachable(f"cannot write to {self.directory}: {exc.strerror or exc}") from None
         return f"stored {name}"

@@ -1,0 +1,65 @@
+"""Who is doing a piece of work, and whether that process is still there.
+
+A claim on shared work (a scheduled job run, an outbox message being handed to the relay)
+records the claimer as ``host:pid:nonce``. The nonce makes every process (and every
+delivery run) distinct even when a pid is reused. Another process on the *same host* can
+then tell at once that the claimer has died (its pid no longer exists, or is a zombie)
+and take the work over without waiting for a lease or heartbeat to go stale; a claimer on
+another host can only be judged by its lease or heartbeat. Both the mail stage (outbox
+claims) and the daemon (job runs) use this, so it sits in the foundations.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+
+def make_worker_id() -> str:
+    """``host:pid:nonce`` for this process (a new nonce each call)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def parse_worker_id(worker: str) -> tuple[str, int] | None:
+    """(host, pid) of a worker id, or None when it is not of the form ``host:pid:nonce``."""
+    parts = worker.rsplit(":", 2)
+    if len(parts) != 3 or not parts[0] or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1])
+
+
+def _pid_is_gone(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by someone else
+        return False
+    # A killed child not yet reaped by its parent still has a pid: it is a zombie.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    state = stat.rpartition(")")[2].split()
+    return bool(state) and state[0] in ("Z", "X")
+
+
+def worker_is_gone(worker: str) -> bool:
+    """True only when ``worker`` ran on this host and its process no longer exists.
+
+    False when it cannot be told (another host, an id of another form): the caller then
+    falls back to the claim's lease or the worker's heartbeat.
+    """
+    parsed = parse_worker_id(worker)
+    if parsed is None:
+        return False
+    host, pid = parsed
+    if host != socket.gethostname():
+        return False
+    if pid == os.getpid():
+        return False
+    return _pid_is_gone(pid)
