@@ -25,7 +25,7 @@ from smtp_server import SmtpRelay, smtp_relay
 from sqlalchemy import Engine, select, update
 
 from monitor.core.config import Config
-from monitor.core.workers import make_worker_id, worker_is_gone
+from monitor.core.workers import host_identity, make_worker_id, worker_is_gone
 from monitor.mail import outbox
 from monitor.mail.delivery import deliver_pending
 from monitor.register.db import reading, transaction
@@ -58,11 +58,14 @@ def statuses(engine: Engine) -> list[tuple[str, int]]:
 def test_worker_ids_and_liveness() -> None:
     me = make_worker_id()
     host, pid, nonce = me.rsplit(":", 2)
-    assert host == socket.gethostname() and int(pid) == os.getpid() and len(nonce) >= 6
+    assert host.split("#")[0] == socket.gethostname() and int(pid) == os.getpid() and len(nonce) >= 6
+    assert host == host_identity()
     assert make_worker_id() != me
     assert not worker_is_gone(me)
     assert worker_is_gone(f"{host}:{dead_pid()}:abcdef")
     assert not worker_is_gone(f"another-host.example:{dead_pid()}:abcdef")  # cannot tell: not gone
+    # Same host name, another pid namespace (a container sharing the host's name): cannot tell either.
+    assert not worker_is_gone(f"{socket.gethostname()}#1:{dead_pid()}:abcdef")
     assert not worker_is_gone("garbage")
 
 
@@ -95,7 +98,7 @@ def test_claims_record_the_worker(engine: Engine, smtp_relay: SmtpRelay, relay_c
     (worker,) = claimed_by
     assert worker is not None
     host, pid, _ = worker.rsplit(":", 2)
-    assert (host, int(pid)) == (socket.gethostname(), os.getpid())
+    assert (host, int(pid)) == (host_identity(), os.getpid())
 
 
 def _in_flight(engine: Engine, oid: int, *, worker: str, claimed_at: datetime, attempts: int = 1) -> None:
@@ -118,7 +121,7 @@ def test_a_dead_workers_claim_on_this_host_is_taken_over_at_once(
     engine: Engine, smtp_relay: SmtpRelay, relay_config: Callable[..., Config]
 ) -> None:
     in_flight, waiting = td.queue(engine, "OM1"), td.queue(engine, "OM2")
-    dead = f"{socket.gethostname()}:{dead_pid()}:0a1b2c"
+    dead = f"{host_identity()}:{dead_pid()}:0a1b2c"
     _in_flight(engine, in_flight, worker=dead, claimed_at=datetime.now(UTC))  # claimed a moment ago
     report = deliver_pending(engine, relay_config())
     assert (report.sent, report.taken_over, report.ok) == (2, 1, True)

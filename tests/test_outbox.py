@@ -228,7 +228,8 @@ def test_claim_respects_backoff_unless_told_not_to(engine: Engine) -> None:
 
 def test_next_candidate_reads_without_claiming(engine: Engine) -> None:
     ids = [m.id for m in (queue(engine, f"OM{i}") for i in range(3)) if m is not None]
-    candidate = outbox.next_candidate(engine, now=NOW, respect_backoff=True, after_id=ids[0])
+    with reading(engine) as session:
+        candidate = outbox.next_candidate(session, now=NOW, respect_backoff=True, after_id=ids[0])
     assert candidate is not None and candidate.id == ids[1]
     assert all(r.status == "pending" and r.attempts == 0 for r in rows(engine))
     assert outbox.due_ids(engine, now=NOW, respect_backoff=True, after_id=ids[0]) == ids[1:]

@@ -1,7 +1,8 @@
 """Who is doing a piece of work, and whether that process is still there.
 
 A claim on shared work (a scheduled job run, an outbox message being handed to the relay)
-records the claimer as ``host:pid:nonce``. The nonce makes every process (and every
+records the claimer as ``host:pid:nonce`` (host: the host name and, on Linux, the pid
+namespace, so two containers sharing a host name are never taken for one host). The nonce makes every process (and every
 delivery run) distinct even when a pid is reused. Another process on the *same host* can
 then tell at once that the claimer has died (its pid no longer exists, or is a zombie)
 and take the work over without waiting for a lease or heartbeat to go stale; a claimer on
@@ -11,15 +12,32 @@ claims) and the daemon (job runs) use this, so it sits in the foundations.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import socket
 from pathlib import Path
 
 
+@functools.cache
+def host_identity() -> str:
+    """This host as a worker id names it: the host name, plus the pid namespace on Linux.
+
+    Two containers can share a host name (host networking) while each has its own pids;
+    a pid is only meaningful inside its namespace, so the namespace is part of "same host".
+    """
+    name = socket.gethostname()
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # e.g. "pid:[4026531836]"
+    except OSError:
+        return name
+    inode = namespace.partition("[")[2].rstrip("]")
+    return f"{name}#{inode}" if inode.isdigit() else name
+
+
 def make_worker_id() -> str:
-    """``host:pid:nonce`` for this process (a new nonce each call)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    """``host:pid:nonce`` for this process (a new nonce each call); host as :func:`host_identity`."""
+    return f"{host_identity()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def parse_worker_id(worker: str) -> tuple[str, int] | None:
@@ -58,7 +76,7 @@ def worker_is_gone(worker: str) -> bool:
     if parsed is None:
         return False
     host, pid = parsed
-    if host != socket.gethostname():
+    if host != host_identity():
         return False
     if pid == os.getpid():
         return False

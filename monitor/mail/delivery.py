@@ -222,9 +222,9 @@ class _Run:
 
     # -- one message
 
-    def handle(self, candidate: OutboxMessage) -> None:
+    def handle(self, candidate: OutboxMessage, problem: str | None) -> None:
+        """Send ``candidate`` (read, not yet claimed), or block it when ``problem`` says why not."""
         report = self.report
-        problem = stored_message_problem(self.engine, candidate, self.config)
         if problem:
             claimed = self._take(candidate, attempt=False)
             if claimed is not None:
@@ -343,12 +343,14 @@ def deliver_pending(
         cursor, skip = 0, set[int]()
         try:
             while not run.halted:
-                candidate = outbox.next_candidate(
-                    engine, now=_now(), respect_backoff=respect_backoff, after_id=cursor, skip=skip
-                )
+                with reading(engine) as session:
+                    candidate = outbox.next_candidate(
+                        session, now=_now(), respect_backoff=respect_backoff, after_id=cursor, skip=skip
+                    )
+                    problem = stored_message_problem(session, candidate, config) if candidate is not None else None
                 if candidate is None:
                     break
-                run.handle(candidate)
+                run.handle(candidate, problem)
                 if run.halted:
                     break
                 skip.add(candidate.id)

@@ -171,7 +171,7 @@ def _claimable_sending(row: OutboxMessage, now: datetime) -> bool:
 
 
 def next_candidate(
-    engine: Engine,
+    session: Session,
     *,
     now: datetime,
     respect_backoff: bool,
@@ -183,22 +183,22 @@ def next_candidate(
     First a ``sending`` row whose worker is gone (it was in flight: see
     :func:`take`), then the lowest ``pending`` id above ``after_id`` whose backoff has
     passed (any pending row when ``respect_backoff`` is False). ``after_id`` and ``skip``
-    keep one run from taking a message twice.
+    keep one run from taking a message twice. ``session`` is a reading session (the
+    caller may check the recipient in the same one).
     """
-    with reading(engine) as session:
-        for row in session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == "sending").order_by(OutboxMessage.id)
-        ):
-            if row.id not in skip and _claimable_sending(row, now):
-                session.expunge(row)
-                return row
-        due = and_(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
-        if respect_backoff:
-            due = and_(due, or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
-        first = session.scalars(select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(1)).first()
-        if first is not None:
-            session.expunge(first)
-        return first
+    for row in session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "sending").order_by(OutboxMessage.id)
+    ):
+        if row.id not in skip and _claimable_sending(row, now):
+            session.expunge(row)
+            return row
+    due = and_(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
+    if respect_backoff:
+        due = and_(due, or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now))
+    first = session.scalars(select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(1)).first()
+    if first is not None:
+        session.expunge(first)
+    return first
 
 
 def due_ids(engine: Engine, *, now: datetime, respect_backoff: bool, after_id: int = 0) -> list[int]:
@@ -244,13 +244,14 @@ def take(
     if attempt:
         values["attempts"] = OutboxMessage.attempts + 1
     with transaction(engine) as session:
-        result = session.execute(
+        attempts = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == candidate.id, OutboxMessage.status == candidate.status, same_token)
             .values(**values)
+            .returning(OutboxMessage.attempts)
             .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        ).scalar_one_or_none()
+        if attempts is None:
             return None
         if candidate.status == "sending":
             record_disclosure(
@@ -266,11 +267,10 @@ def take(
                 outbox_id=candidate.id,
                 at=now,
             )
-        row = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id == candidate.id).execution_options(populate_existing=True)
-        ).one()
-        session.expunge(row)
-    return row
+    taken = OutboxMessage(**{c.key: getattr(candidate, c.key) for c in OutboxMessage.__table__.columns})
+    for key, value in {**values, "attempts": attempts}.items():
+        setattr(taken, key, value)
+    return taken
 
 
 def claim_next(
@@ -279,12 +279,15 @@ def claim_next(
     """Take the next claimable message for an attempt (a convenience over the two steps)."""
     token = new_token(worker)
     skip: set[int] = set()
-    while (candidate := next_candidate(engine, now=now, respect_backoff=respect_backoff, skip=skip)) is not None:
+    while True:
+        with reading(engine) as session:
+            candidate = next_candidate(session, now=now, respect_backoff=respect_backoff, skip=skip)
+        if candidate is None:
+            return None
         taken = take(engine, candidate, worker=worker, token=token, now=now, attempt=True, transport=transport)
         if taken is not None:
             return taken
         skip.add(candidate.id)
-    return None
 
 
 def renew(engine: Engine, token: str, now: datetime) -> int:

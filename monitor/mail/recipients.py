@@ -15,11 +15,10 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
-from monitor.register.db import reading
 from monitor.register.models import Officer
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
     from monitor.core.config import Config
     from monitor.register.models import OutboxMessage
@@ -85,7 +84,7 @@ def _header_problem(message: OutboxMessage) -> str | None:
     return None
 
 
-def stored_message_problem(engine: Engine, message: OutboxMessage, config: Config) -> str | None:
+def stored_message_problem(session: Session, message: OutboxMessage, config: Config) -> str | None:
     """Why a queued message may not be sent now, or None: the same rule, again, at send time.
 
     The recipient must still be allowed (a re-routed digest goes to a lead, whatever its
@@ -96,9 +95,8 @@ def stored_message_problem(engine: Engine, message: OutboxMessage, config: Confi
         return f"unknown message kind {message.kind!r}"
     if not message.content:
         return "stored body was erased (mail.keep_sent_days)"
-    with reading(engine) as session:
-        officer = session.get(Officer, message.recipient)
-        problem = recipient_problem(officer, role, config)
-        if problem is None and officer is not None and officer.email.lower() != message.email.lower():
-            problem = "the officer's address changed since the message was queued"
+    officer = session.get(Officer, message.recipient)
+    problem = recipient_problem(officer, role, config)
+    if problem is None and officer is not None and officer.email.lower() != message.email.lower():
+        problem = "the officer's address changed since the message was queued"
     return problem or _header_problem(message)

@@ -194,6 +194,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("kind", "recipient", "period", name="uq_outbox_kind_recipient_period"),
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # Delivery takes the next pending message by id, one at a time: one index seek each.
+        Index("ix_outbox_status_id", "status", "id"),
     )
 
 

@@ -18,6 +18,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('routed_because', sa.Text(), nullable=True))
+        batch_op.create_index('ix_outbox_status_id', ['status', 'id'], unique=False)
 
     op.create_table('outbox_requeues',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -41,5 +42,6 @@ def downgrade() -> None:
 
     op.drop_table('outbox_requeues')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_id')
         batch_op.drop_column('routed_because')
         batch_op.drop_column('claimed_by')
