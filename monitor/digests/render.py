@@ -54,7 +54,9 @@ def render_digest(context: DigestContext, config: Config) -> Rendered:
     return Rendered(
         subject=render.render_subject(subject_name, **variables),
         text=render.render_text(text_name, **variables),
-        html=render.render_html(html_name, **variables),
+        # ASCII only (anything else as a character reference): with its short lines (one
+        # table cell per line) the HTML part then needs no transfer encoding at all.
+        html=render.render_html(html_name, **variables).encode("ascii", "xmlcharrefreplace").decode("ascii"),
     )
 
 
