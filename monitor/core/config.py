@@ -93,7 +93,7 @@ DEFAULTS: dict[str, Any] = {
         "deliver": "*/5 * * * *",
         "import": "0 5 * * *",
     },
-    "import": {"drop_dir": ""},
+    "import": {"drop_dir": "", "max_missing_percent": 5},
     "daemon": {
         "heartbeat_seconds": 15,
         "stale_after_seconds": 45,
@@ -189,6 +189,8 @@ class Config:
     log_format: str
     log_level: str
     source: str | None = None
+    #: A full extract leaving out more than this share of the register is refused.
+    import_max_missing_percent: float = 5.0
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -365,6 +367,9 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         schedule[job] = _check_cron(f"schedule.{job}", expr, source)
 
     drop = _str(raw["import"], "import.drop_dir", source)
+    max_missing = raw["import"]["max_missing_percent"]
+    if isinstance(max_missing, bool) or not isinstance(max_missing, int | float) or not 0 <= max_missing <= 100:
+        raise ConfigError("import.max_missing_percent", max_missing, "a percentage from 0 to 100", source)
     dm = raw["daemon"]
     daemon = DaemonSettings(
         heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1),
@@ -393,6 +398,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         log_format=_str(lg, "logging.format", source, ("text", "json")),
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
         source=source,
+        import_max_missing_percent=float(max_missing),
         raw=raw,
     )
 

@@ -16,6 +16,7 @@ never even loaded into memory otherwise.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -28,8 +29,10 @@ from monitor.core.durations import Duration
 from monitor.register.models import Offender, Visit
 from monitor.rules.obligations import (
     Item,
+    NotInExtract,
     Obligations,
     Personal,
+    ReactiveHighRisk,
     Summary,
     Unlocated,
     most_overdue,
@@ -38,6 +41,8 @@ from monitor.rules.obligations import (
 )
 
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
+#: Risk levels at which reactive management (no routine visits) is flagged.
+REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
 
 
 def _start_of_status() -> ColumnElement[date]:
@@ -119,6 +124,7 @@ def _register_query(as_of: date, team: str | None, officer: str | None, include_
         Offender.risk_assessed_on,
         Offender.last_notified_on,
         Offender.no_fixed_abode,
+        Offender.absent_since,
         latest.c.last_visit,
         latest.c.last_visit_any,
         func.coalesce(failed.c.failed_attempts, 0).label("failed_attempts"),
@@ -155,6 +161,8 @@ def scan(
     reviews: list[Item] = []
     notifications: list[Item] = []
     unlocated: list[Unlocated] = []
+    absent: list[NotInExtract] = []
+    reactive_high: list[ReactiveHighRisk] = []
     caseload: Counter[tuple[str, str, str]] = Counter()  # (team, risk, offender manager)
     soon = policy.due_soon_days
 
@@ -171,6 +179,7 @@ def scan(
             assessed,
             notified,
             nfa,
+            absent_since,
             last_visit,
             last_visit_any,
             failed,
@@ -185,6 +194,13 @@ def scan(
             "offender_manager": manager,
             "personal": Personal(*names) if names else None,
         }
+
+        if absent_since is not None and absent_since <= as_of:  # marked on or before the as-of date
+            absent.append(
+                NotInExtract(ref, risk, team_code, manager, status, absent_since, (as_of - absent_since).days)
+            )
+        if management == "reactive" and risk in REACTIVE_FLAGGED:
+            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status))
 
         if status == "community":
             if management == "active":
@@ -228,6 +244,8 @@ def scan(
     for items in (overdue, due_soon, reviews, notifications):
         items.sort(key=lambda i: i.sort_key)
     unlocated.sort(key=lambda u: u.sort_key)
+    absent.sort(key=lambda n: n.sort_key)
+    reactive_high.sort(key=lambda r: r.sort_key)
 
     summary = _summary(
         policy,
@@ -238,6 +256,7 @@ def scan(
         unlocated,
         caseload,
     )
+    summary = replace(summary, not_in_extract=len(absent), reactive_high_risk=len(reactive_high))
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
@@ -255,6 +274,8 @@ def scan(
         include_names=policy.include_names,
         caseload=dict(caseload),
         extra={"caseload_by_officer": dict(sorted(caseload_by_officer.items()))},
+        not_in_extract=absent,
+        reactive_high_risk=reactive_high,
     )
 
 
