@@ -112,8 +112,13 @@ def oracle(
     policy: Mapping[str, Any] | None = None,
     team: str | None = None,
     officer: str | None = None,
+    absent: Mapping[str, date] | None = None,
 ) -> dict[str, Any]:
-    """The JSON report RULES.md prescribes for the register in ``directory`` on ``as_of``."""
+    """The JSON report RULES.md prescribes for the register in ``directory`` on ``as_of``.
+
+    ``absent`` maps refs that a later full extract left out to the date they were marked
+    (the register in ``directory`` still holds them).
+    """
     pol = _policy(policy)
     intervals = {r: Span.of(pol["intervals"][r]) for r in RISKS}
     reviews = {r: Span.of(pol["review_interval"][r]) for r in RISKS}
@@ -136,6 +141,8 @@ def oracle(
     reviews_out: list[dict[str, Any]] = []
     notes_out: list[dict[str, Any]] = []
     missing_out: list[dict[str, Any]] = []
+    absent_out: list[dict[str, Any]] = []
+    reactive_out: list[dict[str, Any]] = []
     caseload_team: dict[str, int] = {}
     caseload_risk = dict.fromkeys(RISKS, 0)
     active = 0
@@ -172,6 +179,13 @@ def oracle(
             else {}
         )
         visits = visits_by_ref.get(o["ref"], [])
+        gone = absent.get(o["ref"]) if absent else None
+        if gone is not None and gone <= as_of:
+            absent_out.append(
+                {**base, "status": status, "absent_since": gone.isoformat(), "days_absent": (as_of - gone).days}
+            )
+        if o["management"] == "reactive" and risk in ("very_high", "high"):
+            reactive_out.append({**base, "status": status})
 
         if status == "community" and since <= as_of and (o["management"] or "active") == "active":
             last: date | None = None
@@ -286,6 +300,8 @@ def oracle(
         "caseload_by_team": caseload_team,
         "caseload_by_risk": caseload_risk,
         "risk_by_age": risk_by_age,
+        "not_in_extract": len(absent_out),
+        "reactive_high_risk": len(reactive_out),
     }
     return {
         "as_of": as_of.isoformat(),
@@ -294,6 +310,8 @@ def oracle(
         "overdue_risk_reviews": order(reviews_out),
         "overdue_notifications": order(notes_out),
         "whereabouts_unknown": order(missing_out, "days_missing"),
+        "not_in_extract": order(absent_out, "days_absent"),
+        "reactive_high_risk": sorted(reactive_out, key=lambda r: (RANK[r["risk_level"]], r["ref"])),
         "summary": summary,
     }
 

@@ -128,11 +128,14 @@ def test_messy_extract_rejects_exactly_these_lines(engine: Engine, config: Confi
         ((r.file, r.line) for r in result.rejects),
         key=lambda fl: (["OFFICERS.csv", "offenders.csv", "Visits.CSV"].index(fl[0]), fl[1]),
     )
-    # Unknown columns are warned about once per file, by name.
+    # Unknown columns are warned about once per file, by name; then warnings about values.
     assert result.warnings == [
         "OFFICERS.csv: ignoring unknown column 'extension'",
         "offenders.csv: ignoring unknown column 'notes'",
         "Visits.CSV: ignoring unknown column 'comments'",
+        # Not a reject: a warning (issue 8, "Smaller").
+        "offenders.csv: 1 very high or high risk person is marked reactive, so no routine home visit is due"
+        " (check this is intended): RSO-000003 (line 5)",
     ]
     by_line = {(r.file, r.line): r.reason for r in result.rejects}
     assert by_line[("offenders.csv", 8)] == "duplicate ref, first seen on line 5"
@@ -755,16 +758,24 @@ def test_missing_required_column_fails_the_whole_import(engine: Engine, config: 
                 VISITS_HEADER
                 + '\nV-1,RSO-000001,2026-01-01,completed,"home,\nV-2,RSO-000001,2026-01-02,completed,home,\n'
             ).encode(),
-            "visits.csv: malformed CSV in the record starting on line 2 (unexpected end of data)",
+            "visits.csv: malformed CSV: a quote opened in the record starting on line 2 is never closed",
         ),
         (
-            (VISITS_HEADER + "\nV-1,RSO-000001,2026-01-01,compl\xe9ted,home,\n").encode("latin-1"),
-            "visits.csv: not UTF-8 text (line 2)",
+            ("\ufeff" + VISITS_HEADER + "\n").encode("utf-16"),
+            "visits.csv: UTF-16 text; the extract must be UTF-8",
+        ),
+        (
+            (VISITS_HEADER + "\n").encode("utf-16-le"),
+            "visits.csv: the header holds NUL characters",
+        ),
+        (
+            b"visit_id,r\xe9f,visit_date,outcome\n",
+            "visits.csv: cannot read the header (line 1): not valid UTF-8 text (line 1)",
         ),
         (b"", "visits.csv: empty file (expected a header line with visit_id, ref, visit_date, outcome)"),
         (b"visit_id,ref,Visit_ID,visit_date,outcome\n", "visits.csv: column 'visit_id' appears twice in the header"),
     ],
-    ids=["unclosed quote", "not utf-8", "empty", "duplicate column"],
+    ids=["unclosed quote", "utf-16", "utf-16 without bom", "header not utf-8", "empty", "duplicate column"],
 )
 def test_unreadable_files_fail(
     engine: Engine, config: Config, extract: Path, tmp_path: Path, content: bytes, message: str

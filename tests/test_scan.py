@@ -551,6 +551,8 @@ def test_json_contract_keys(engine: Engine, policy: Policy) -> None:
         "overdue_risk_reviews",
         "overdue_notifications",
         "whereabouts_unknown",
+        "not_in_extract",
+        "reactive_high_risk",
         "summary",
     ]
     assert js["as_of"] == "2026-06-01"

@@ -108,7 +108,7 @@ DEFAULTS: dict[str, Any] = {
         "deliver": "*/5 * * * *",
         "import": "0 5 * * *",
     },
-    "import": {"drop_dir": ""},
+    "import": {"drop_dir": "", "max_missing_percent": 5},
     "daemon": {
         "heartbeat_seconds": 15,
         "stale_after_seconds": 45,
@@ -218,6 +218,8 @@ class Config:
     graph: GraphSettings
     web: WebSettings
     source: str | None = None
+    #: A full extract leaving out more than this share of the register is refused.
+    import_max_missing_percent: float = 5.0
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
     #: "database.url in FILE" (so a bad environment variable is never blamed on the file).
@@ -398,6 +400,9 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
 
     drop = _str(raw["import"], "import.drop_dir", source)
     _check("import.drop_dir", drop, checks.folder_problem(drop, allow_empty=True), source)
+    max_missing = raw["import"]["max_missing_percent"]
+    if isinstance(max_missing, bool) or not isinstance(max_missing, int | float) or not 0 <= max_missing <= 100:
+        raise ConfigError("import.max_missing_percent", max_missing, "a percentage from 0 to 100", source)
     dm = raw["daemon"]
     daemon = DaemonSettings(
         heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1, maximum=3600),
@@ -433,6 +438,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         graph=mail_auth.graph,
         web=web,
         source=source,
+        import_max_missing_percent=float(max_missing),
         raw=raw,
         database_origin=db_origin,
     )

@@ -13,6 +13,7 @@ echoed in a reason: those say what was expected, not what was found.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +38,17 @@ ROLES = ("offender_manager", "supervisor", "lead")
 
 #: Fields whose values are never repeated back in reasons, warnings or logs.
 NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email"})
+
+#: Free text: may hold a tab, invisible formatting marks (right-to-left names) and unusual
+#: spaces. Every other column is a code, key, date or choice, where such characters only
+#: ever hide a difference ("RSO-1" and "RSO-\u200b1" look alike).
+FREE_TEXT = frozenset({"name", "surname", "forenames"})
+#: Longest value accepted per column (the register's column sizes); others: ``MAX_LENGTH``.
+MAX_LENGTHS: dict[str, int] = {"name": 200, "surname": 200, "forenames": 200, "email": 320}
+MAX_LENGTH = 64
+#: Character categories refused even in free text: controls, line and paragraph separators,
+#: lone surrogates. A tab is the one control allowed there.
+_NEVER = frozenset({"Cc", "Zl", "Zp", "Cs"})
 
 #: Distinct date strings remembered per import (visit dates repeat a lot; datetimes don't).
 DATE_CACHE_MAX = 50_000
@@ -106,6 +118,7 @@ SPECS: dict[str, Spec] = {
         required=("officer_id", "name", "email", "team", "role"),
         optional=("active",),
         insert_defaults={"active": True},
+        derived=("absent_since",),
     ),
     OFFENDERS: Spec(
         name=OFFENDERS,
@@ -118,6 +131,7 @@ SPECS: dict[str, Spec] = {
             "management": "active",
             "no_fixed_abode": False,
         },
+        derived=("absent_since",),
     ),
     VISITS: Spec(
         name=VISITS,
@@ -137,7 +151,10 @@ class Cells:
     __slots__ = ("header", "record")
 
     def __init__(self, header: Header, record: list[str]):
-        if len(record) > header.width and any(c.strip() for c in record[header.width :]):
+        # A short row's missing cells are not blanks: storing them as blanks would clear
+        # stored values (an ended registration, an inactive officer). A long one has
+        # shifted cells. Either way the row cannot be read for certain.
+        if len(record) != header.width:
             raise Bad(None, f"has {len(record)} values but the header has {header.width} columns")
         self.header = header
         self.record = record
@@ -146,21 +163,24 @@ class Cells:
         return name in self.header.present
 
     def raw(self, name: str) -> str:
+        """The trimmed cell, checked for length and characters; "" when the column is absent."""
         pos = self.header.positions.get(name)
-        if pos is None or pos >= len(self.record):
+        if pos is None:
             return ""
-        return self.record[pos].strip()
+        value = self.record[pos].strip()
+        limit = MAX_LENGTHS.get(name, MAX_LENGTH)
+        if len(value) > limit:
+            raise Bad(name, f"longer than {limit} characters")
+        if not value.isprintable():
+            check_characters(name, value)
+        return value
 
-    def text(self, name: str, *, required: bool, maxlen: int) -> str | None:
+    def text(self, name: str, *, required: bool) -> str | None:
         value = self.raw(name)
         if not value:
             if required:
                 raise Bad(name, "required value is missing")
             return None
-        if "\n" in value or "\r" in value:
-            raise Bad(name, "must be on one line (a line break inside quotes?)")
-        if len(value) > maxlen:
-            raise Bad(name, f"longer than {maxlen} characters")
         return value
 
     def choice(self, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
@@ -190,6 +210,26 @@ class Cells:
         raise Bad(name, f"expected true/false, yes/no, 1/0 or y/n, got {_shown(raw)}")
 
 
+def check_characters(name: str, value: str) -> None:
+    """Refuse control characters anywhere, and invisible ones outside free text (see FREE_TEXT).
+
+    A NUL once crashed PostgreSQL's import and, stored by SQLite, a later digest; an
+    escape sequence reaches an operator's terminal; a bidi override makes one reference
+    read as another. The reason names the code point, never the value.
+    """
+    free = name in FREE_TEXT
+    for ch in value:
+        if ch.isprintable():
+            continue
+        if ch in "\n\r":
+            raise Bad(name, "must be on one line (a line break inside quotes?)")
+        category = unicodedata.category(ch)
+        if free and (ch == "\t" or category not in _NEVER):
+            continue
+        kind = "a control character" if category == "Cc" else "an invisible or control character"
+        raise Bad(name, f"contains {kind} (U+{ord(ch):04X})")
+
+
 class ParseState:
     """What the row parsers share over one import: the zone, the refs known so far, parsed dates."""
 
@@ -211,6 +251,9 @@ class ParseState:
                 parsed = parse_date_or_datetime(raw, self.tz)
             except ValueError as exc:
                 parsed = str(exc)
+            except OverflowError:
+                # 0001-01-01T00:30+01:00 is in year 0 in UTC (found by the battery).
+                parsed = f"expected {DATE_EXPECTED}, got {_shown(raw)} (out of range)"
             if len(self._date_cache) < DATE_CACHE_MAX:
                 self._date_cache[raw] = parsed
         if isinstance(parsed, str):
@@ -227,18 +270,19 @@ def _not_before(name: str, value: date | None, other_name: str, other: date) -> 
 
 def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "name": cells.text("name", required=True, maxlen=200),
+        "name": cells.text("name", required=True),
     }
-    email = cells.text("email", required=True, maxlen=320)
+    email = cells.text("email", required=True)
     assert email is not None
     local, at, domain = email.rpartition("@")
     if not at or not local or "." not in domain.strip(".") or any(ch in email for ch in ' \t<>,;:"()[]\\'):
         raise Bad("email", "expected an email address such as name@police.example")
     out["email"] = email
-    out["team"] = cells.text("team", required=True, maxlen=64)
+    out["team"] = cells.text("team", required=True)
     out["role"] = cells.choice("role", ROLES)
     if cells.present("active"):
         out["active"] = cells.flag("active", default=True)
+    out["absent_since"] = None  # named by this extract: present
     return out
 
 
@@ -246,8 +290,8 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
     out: dict[str, Any] = {
         "risk_level": cells.choice("risk_level", RISK_LEVELS),
         "status": cells.choice("status", STATUSES),
-        "team": cells.text("team", required=True, maxlen=64),
-        "offender_manager": cells.text("offender_manager", required=True, maxlen=64),
+        "team": cells.text("team", required=True),
+        "offender_manager": cells.text("offender_manager", required=True),
     }
     registered_on = imp.parse_date(cells, "registered_on", required=True)[0]
     assert registered_on is not None
@@ -269,14 +313,15 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
         out["registration_ends"] = ends
     for name in ("surname", "forenames"):
         if cells.present(name):
-            out[name] = cells.text(name, required=False, maxlen=200)
+            out[name] = cells.text(name, required=False)
     if cells.present("date_of_birth"):
         out["date_of_birth"] = imp.parse_date(cells, "date_of_birth", required=False)[0]
+    out["absent_since"] = None  # named by this extract: present
     return out
 
 
 def _parse_visit(imp: ParseState, cells: Cells) -> dict[str, Any]:
-    ref = cells.text("ref", required=True, maxlen=64)
+    ref = cells.text("ref", required=True)
     assert ref is not None
     if ref not in imp.known_refs:
         raise Bad("ref", f"unknown ref {_shown(ref)}: not in this extract's offenders.csv or the register")
@@ -290,7 +335,7 @@ def _parse_visit(imp: ParseState, cells: Cells) -> dict[str, Any]:
     if cells.present("visit_type"):
         out["visit_type"] = cells.choice("visit_type", VISIT_TYPES, default="home")
     if cells.present("officer"):
-        out["officer"] = cells.text("officer", required=False, maxlen=64)
+        out["officer"] = cells.text("officer", required=False)
     return out
 
 

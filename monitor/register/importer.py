@@ -14,6 +14,9 @@ reject reason, a warning or a log line.
 One import is one transaction. A failure midway (unreadable file, database error, a bug)
 rolls the register back to exactly what it was, and the failed attempt is then recorded
 in its own small transaction so the daemon and operators can see it.
+
+A full extract (``full=True`` or its ``manifest.json``) also marks whoever it leaves out;
+``presence`` says how, and when such an extract is refused as cut short.
 """
 
 from __future__ import annotations
@@ -33,12 +36,46 @@ from monitor.register import models
 from monitor.register.csvfile import Header, Rows, physical_lines, read_header
 from monitor.register.db import transaction
 from monitor.register.derived import refresh_after_import
-from monitor.register.fields import FILE_ORDER, OFFENDERS, PARSERS, SPECS, VISITS, Bad, Cells, ParseState, Spec
+from monitor.register.fields import (
+    FILE_ORDER,
+    MAX_LENGTH,
+    OFFENDERS,
+    PARSERS,
+    SPECS,
+    VISITS,
+    Bad,
+    Cells,
+    ParseState,
+    Spec,
+)
+from monitor.register.presence import (
+    PRESENCE_FILES,
+    Manifest,
+    absent_keys,
+    check_count,
+    check_files,
+    mark_absent,
+    presence,
+    read_manifest,
+)
 from monitor.register.progress import Advance, ProgressDisplay
-from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Reject
+from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Presence, Reject
 from monitor.register.writing import CHUNK_ROWS, MAX_IN_KEYS, prepare, refresh_statistics, store_rejects, write_chunk
 
-__all__ = ["ImportFailure", "ImportResult", "ImportUsageError", "Reject", "import_directory", "locate_files"]
+__all__ = [
+    "ImportFailure",
+    "ImportResult",
+    "ImportUsageError",
+    "Presence",
+    "Reject",
+    "import_directory",
+    "locate_files",
+]
+
+#: Risk levels for which reactive management (no routine visits) is worth a warning.
+HIGH_RISK = ("very_high", "high")
+#: Cases named in one warning before "and N more".
+NAMED_IN_WARNING = 10
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +100,23 @@ def locate_files(directory: Path) -> dict[str, Path]:
 class _Importer:
     """One run over the files of one extract, inside one transaction."""
 
-    def __init__(self, config: Config, files: dict[str, Path], progress: bool):
+    def __init__(
+        self,
+        config: Config,
+        files: dict[str, Path],
+        progress: bool,
+        *,
+        full: bool = False,
+        force: bool = False,
+        manifest: Manifest | None = None,
+    ):
         self.files = files
         self.progress = progress
+        self.full = full
+        self.force = force
+        self.manifest = manifest
+        self.max_missing_percent = config.import_max_missing_percent
+        self.presence: list[Presence] = []
         self.headers: dict[str, Header] = {}
         self.rejects: list[Reject] = []
         self.warnings: list[str] = []
@@ -73,6 +124,7 @@ class _Importer:
         self.state = ParseState(config.tz)
         self.import_id = 0
         self.now = now_utc()
+        self.on = self.now.astimezone(config.tz).date()
         self.in_limit = MAX_IN_KEYS
 
     # -- checks before any write ------------------------------------------------------
@@ -100,7 +152,14 @@ class _Importer:
             store_rejects(session, run.id, self.rejects)
         refresh_statistics(session, self.counts)
         refresh_after_import(session, run.id, self.counts)
-        result = ImportResult(import_id=run.id, counts=self.counts, rejects=self.rejects, warnings=self.warnings)
+        result = ImportResult(
+            import_id=run.id,
+            counts=self.counts,
+            rejects=self.rejects,
+            warnings=self.warnings,
+            full=self.full,
+            presence=self.presence,
+        )
         run.outcome = result.outcome
         run.counts = self.counts
         run.finished_at = now_utc()
@@ -113,25 +172,38 @@ class _Importer:
             # Visits may name offenders already in the register: one query for all refs
             # (a force holds thousands, England and Wales ~70,000) instead of one per chunk.
             self.state.known_refs.update(session.scalars(select(models.Offender.ref)))
+        tracked = spec.name in PRESENCE_FILES
+        absent_before = absent_keys(session, spec) if tracked else set()
+        # Every key the file names, stored or rejected: only a full extract needs them.
+        named: set[str] | None = set() if self.full and tracked else None
+        key_pos = header.positions[spec.key]
         parse = PARSERS[spec.name]
         seen: dict[str, int] = {}
         buffer: list[dict[str, Any]] = []
-        blank = 0
+        reactive_high: list[str] = []
+        blank = records = 0
         total = physical_lines(path) if self.progress else 0
         task = advance(spec.name, total, 0)
         rows = Rows(path)
         try:
-            records = iter(rows)
-            for _line, record in records:  # skip to the header, already checked
-                if any(c.strip() for c in record):
+            items = iter(rows)
+            for _line, record, _problem in items:  # skip to the header, already checked
+                if "".join(record).strip():
                     break
-            for line, record in records:
-                if not any(c.strip() for c in record):
+            for line, record, problem in items:
+                if problem is None and not "".join(record).strip():
                     blank += 1
                     continue
+                records += 1
+                if named is not None and key_pos < len(record):
+                    named_key = record[key_pos].strip()
+                    if named_key and len(named_key) <= MAX_LENGTH and named_key.isprintable():
+                        named.add(named_key)
                 try:
+                    if problem is not None:
+                        raise Bad(None, problem)
                     cells = Cells(header, record)
-                    key = cells.text(spec.key, required=True, maxlen=64)
+                    key = cells.text(spec.key, required=True)
                     assert key is not None
                     first = seen.get(key)
                     if first is not None:
@@ -145,6 +217,8 @@ class _Importer:
                     continue
                 if spec.name == OFFENDERS:
                     self.state.known_refs.add(key)
+                    if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
+                        reactive_high.append(f"{key} (line {line})")
                 buffer.append(values)
                 if len(buffer) >= CHUNK_ROWS:
                     self._write(session, spec, buffer, counts)
@@ -155,13 +229,41 @@ class _Importer:
             advance(spec.name, total, total or rows.line_num, task)
         finally:
             rows.close()
+        check_count(self.manifest, spec.name, records)
         if blank:
             self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
+        if reactive_high:
+            self.warnings.append(_reactive_warning(path.name, reactive_high))
+        if named is not None:
+            self.presence.append(
+                mark_absent(
+                    session,
+                    spec,
+                    named,
+                    absent_before,
+                    on=self.on,
+                    max_missing_percent=self.max_missing_percent,
+                    force=self.force,
+                )
+            )
+        elif tracked:
+            self.presence.append(presence(session, spec, absent_before, marked=[], on=self.on))
         return counts
 
     def _write(self, session: Session, spec: Spec, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
         """Hand one chunk to ``writing``, stamped with this run."""
         write_chunk(session, spec, rows, counts, import_id=self.import_id, now=self.now, in_limit=self.in_limit)
+
+
+def _reactive_warning(file: str, cases: list[str]) -> str:
+    """One warning for every very high or high risk person marked reactive (not a reject)."""
+    named = ", ".join(cases[:NAMED_IN_WARNING])
+    more = f" and {len(cases) - NAMED_IN_WARNING} more" if len(cases) > NAMED_IN_WARNING else ""
+    people = "person is" if len(cases) == 1 else "people are"
+    return (
+        f"{file}: {len(cases)} very high or high risk {people} marked reactive, so no routine home visit "
+        f"is due (check this is intended): {named}{more}"
+    )
 
 
 def _db_error_text(exc: SQLAlchemyError) -> str:
@@ -191,29 +293,47 @@ def _record_failure(engine: Engine, source: str, started: datetime, error: str) 
         return None
 
 
-def import_directory(engine: Engine, config: Config, directory: Path, *, progress: bool = False) -> ImportResult:
+def import_directory(
+    engine: Engine,
+    config: Config,
+    directory: Path,
+    *,
+    progress: bool = False,
+    full: bool = False,
+    force: bool = False,
+) -> ImportResult:
     """Import the extract in ``directory`` as one transaction; see the module docstring.
 
-    Raises ImportUsageError when the directory holds none of the expected files, and
-    ImportFailure (with ``import_id`` of the recorded failed run) on anything fatal.
+    ``full`` declares the extract the whole register (so does ``"full": true`` in its
+    ``manifest.json``); ``force`` lets a full extract mark more than
+    ``import.max_missing_percent`` absent. Raises ImportUsageError when the directory holds
+    none of the expected files, and ImportFailure (with ``import_id`` of the recorded
+    failed run) on anything fatal.
     """
     directory = Path(directory)
     files = locate_files(directory)
     source = str(directory.resolve())
-    importer = _Importer(config, files, progress)
+    importer = _Importer(config, files, progress, force=force)
     started = importer.now
     try:
+        manifest = read_manifest(directory)
+        if manifest is not None:
+            check_files(manifest, set(files))
+        importer.manifest = manifest
+        importer.full = full or (manifest is not None and manifest.full)
         importer.check_headers()
         with transaction(engine) as session:
             result = importer.run(session, source)
     except ImportFailure as exc:
         exc.import_id = _record_failure(engine, source, started, str(exc))
-        log.error("import of %s failed: %s", source, exc)
+        # INFO: the caller reports the failure (the CLI in one line, the daemon in its job
+        # log); at WARNING the CLI would print it twice.
+        log.info("import of %s failed: %s", source, exc)
         raise
     except SQLAlchemyError as exc:
         failure = ImportFailure(f"database error: {_db_error_text(exc)}")
         failure.import_id = _record_failure(engine, source, started, str(failure))
-        log.error("import of %s failed: %s", source, failure)
+        log.info("import of %s failed: %s", source, failure)
         raise failure from exc
     except OSError as exc:
         failure = ImportFailure(f"cannot read the extract: {exc.strerror or type(exc).__name__}")
@@ -223,13 +343,25 @@ def import_directory(engine: Engine, config: Config, directory: Path, *, progres
         # A bug. The message may carry row values, so only the type is recorded.
         failure = ImportFailure(f"unexpected error ({type(exc).__name__}); nothing was changed")
         failure.import_id = _record_failure(engine, source, started, str(failure))
-        log.error("import of %s failed unexpectedly", source, exc_info=True)
+        log.info("import of %s failed unexpectedly (%s)", source, type(exc).__name__)
+        log.debug("import of %s failed unexpectedly", source, exc_info=True)
         raise failure from exc
     log.info(
-        "import %s of %s: %s (%s)",
+        "import %s of %s: %s%s (%s)",
         result.import_id,
         source,
         result.outcome,
+        " (full extract)" if result.full else "",
         "; ".join(f"{name} {c}" for name, c in result.counts.items()),
     )
+    for p in result.presence:
+        if p.marked or p.returned:
+            log.info(
+                "import %s: %s: %d newly not in the full extract, %d back, %d absent in all",
+                result.import_id,
+                p.file,
+                len(p.marked),
+                p.returned,
+                p.absent,
+            )
     return result

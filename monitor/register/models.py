@@ -77,6 +77,8 @@ class Officer(Base):
     team: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(32))  # offender_manager | supervisor | lead
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Not in the latest full extract since this date (never deleted; see register.presence).
+    absent_since: Mapped[date | None] = mapped_column(Date)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -101,6 +103,8 @@ class Offender(Base):
     surname: Mapped[str | None] = mapped_column(String(200))
     forenames: Mapped[str | None] = mapped_column(String(200))
     date_of_birth: Mapped[date | None] = mapped_column(Date)
+    #: Not in the latest full extract since this date (never deleted; see register.presence).
+    absent_since: Mapped[date | None] = mapped_column(Date)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import date
 
 
 class ImportFailure(Exception):
@@ -46,6 +47,24 @@ class Reject:
         return f"{where}: {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Presence:
+    """Who is, and is not, in the extract for one of officers.csv and offenders.csv.
+
+    ``marked`` is only ever filled by a full extract (see ``register.presence``).
+    """
+
+    file: str
+    #: Keys newly marked "not in the latest full extract" by this import (sorted).
+    marked: list[str]
+    #: Rows that were marked and are back in this extract (the mark is cleared).
+    returned: int
+    #: Rows in the register not in the latest full extract, after this import.
+    absent: int
+    #: The date a mark made by this import carries.
+    since: date
+
+
 @dataclass
 class ImportResult:
     """What an import did. ``counts`` is keyed by the canonical file name."""
@@ -54,6 +73,9 @@ class ImportResult:
     counts: dict[str, dict[str, int]]
     rejects: list[Reject] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Whether the import was a full extract (``--full`` or its manifest said so).
+    full: bool = False
+    presence: list[Presence] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

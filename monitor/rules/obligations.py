@@ -156,6 +156,63 @@ class Unlocated:
         return out
 
 
+@dataclass(frozen=True)
+class NotInExtract:
+    """A person the latest full extract left out: kept, listed, for the supervisor to resolve.
+
+    Marked at import (``offenders.absent_since``); they still count, and are still listed
+    wherever an obligation of theirs is overdue, until a later extract has them again or
+    the register says their registration ended.
+    """
+
+    ref: str
+    risk_level: str
+    team: str
+    offender_manager: str
+    status: str
+    absent_since: date
+    days_absent: int
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        return (RISK_ORDER[self.risk_level], -self.days_absent, self.ref)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "risk_level": self.risk_level,
+            "team": self.team,
+            "offender_manager": self.offender_manager,
+            "status": self.status,
+            "absent_since": self.absent_since.isoformat(),
+            "days_absent": self.days_absent,
+        }
+
+
+@dataclass(frozen=True)
+class ReactiveHighRisk:
+    """A very high or high risk person marked reactive: owes no routine visit, so say so."""
+
+    ref: str
+    risk_level: str
+    team: str
+    offender_manager: str
+    status: str
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (RISK_ORDER[self.risk_level], self.ref)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "risk_level": self.risk_level,
+            "team": self.team,
+            "offender_manager": self.offender_manager,
+            "status": self.status,
+        }
+
+
 def _personal_json(p: Personal) -> dict[str, Any]:
     return {
         "surname": p.surname,
@@ -189,6 +246,8 @@ class Summary:
     caseload_by_team: dict[str, int]
     caseload_by_risk: dict[str, int]
     risk_by_age: dict[str, dict[str, int]]
+    not_in_extract: int = 0
+    reactive_high_risk: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +266,8 @@ class Summary:
             "caseload_by_team": dict(self.caseload_by_team),
             "caseload_by_risk": dict(self.caseload_by_risk),
             "risk_by_age": {r: dict(v) for r, v in self.risk_by_age.items()},
+            "not_in_extract": self.not_in_extract,
+            "reactive_high_risk": self.reactive_high_risk,
         }
 
 
@@ -229,6 +290,10 @@ class Obligations:
     #: tables need the cross, which the summary's per-team and per-risk counts do not give.
     caseload: dict[tuple[str, str, str], int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: In-scope people the latest full extract left out (they stay in every list above).
+    not_in_extract: list[NotInExtract] = field(default_factory=list)
+    #: In-scope very high and high risk people marked reactive (no routine visits).
+    reactive_high_risk: list[ReactiveHighRisk] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         flag = self.failed_attempts_flag
@@ -239,6 +304,8 @@ class Obligations:
             "overdue_risk_reviews": [i.to_json(flag) for i in self.overdue_risk_reviews],
             "overdue_notifications": [i.to_json(flag) for i in self.overdue_notifications],
             "whereabouts_unknown": [u.to_json() for u in self.whereabouts_unknown],
+            "not_in_extract": [n.to_json() for n in self.not_in_extract],
+            "reactive_high_risk": [r.to_json() for r in self.reactive_high_risk],
             "summary": self.summary.to_json(),
         }
 
@@ -253,4 +320,6 @@ class Obligations:
         ):
             refs.update(i.ref for i in items)
         refs.update(u.ref for u in self.whereabouts_unknown)
+        refs.update(n.ref for n in self.not_in_extract)
+        refs.update(r.ref for r in self.reactive_high_risk)
         return sorted(refs)

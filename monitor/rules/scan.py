@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -35,8 +36,10 @@ from monitor.register.models import Offender, VisitFacts
 from monitor.rules.obligations import (
     RISK_ORDER,
     Item,
+    NotInExtract,
     Obligations,
     Personal,
+    ReactiveHighRisk,
     Summary,
     Unlocated,
     most_overdue,
@@ -45,6 +48,8 @@ from monitor.rules.obligations import (
 )
 
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
+#: Risk levels at which reactive management (no routine visits) is flagged.
+REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
 #: People whose stored facts do not hold on the as-of date are computed from the visits in
 #: one more statement: by reference up to this many (the list is bound three times, which
 #: stays under SQLite's oldest limit of 999 parameters), else for the whole scope.
@@ -79,6 +84,7 @@ def _register_columns(include_names: bool) -> list[Any]:
         Offender.risk_assessed_on,
         Offender.last_notified_on,
         Offender.no_fixed_abode,
+        Offender.absent_since,
     ]
     if include_names:
         return [*columns, Offender.surname, Offender.forenames, Offender.date_of_birth]
@@ -140,7 +146,7 @@ def _rows(
     """
     pending: list[str] = []
     for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
-        if row[16] is None:  # failed_attempts: the stored facts do not hold
+        if row[17] is None:  # failed_attempts: the stored facts do not hold
             pending.append(row[0])
         else:
             yield row
@@ -197,6 +203,8 @@ def scan(
     reviews: list[Item] = []
     notifications: list[Item] = []
     unlocated: list[Unlocated] = []
+    absent: list[NotInExtract] = []
+    reactive_high: list[ReactiveHighRisk] = []
     caseload: Counter[tuple[str, str, str]] = Counter()  # (team, risk, offender manager)
     soon = -policy.due_soon_days
     names = policy.include_names
@@ -215,6 +223,7 @@ def scan(
         assessed,
         notified,
         nfa,
+        absent_since,
         surname,
         forenames,
         born,
@@ -229,6 +238,12 @@ def scan(
         # Before S (an --as-of in the past) they were not yet in this status: nothing that
         # runs from S is owed or listed yet, and no day count goes negative.
         in_status = start <= as_of
+        if absent_since is not None and absent_since <= as_of:  # marked on or before the as-of date
+            absent.append(
+                NotInExtract(ref, risk, team_code, manager, status, absent_since, (as_of - absent_since).days)
+            )
+        if management == "reactive" and risk in REACTIVE_FLAGGED:
+            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status))
 
         if status == "community":
             if management == "active" and in_status:
@@ -271,6 +286,8 @@ def scan(
     for items in (overdue, due_soon, reviews, notifications):
         items.sort(key=_item_order)
     unlocated.sort(key=_unlocated_order)
+    absent.sort(key=lambda n: n.sort_key)
+    reactive_high.sort(key=lambda r: r.sort_key)
 
     summary = _summary(
         policy,
@@ -281,6 +298,7 @@ def scan(
         unlocated,
         caseload,
     )
+    summary = replace(summary, not_in_extract=len(absent), reactive_high_risk=len(reactive_high))
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
@@ -298,6 +316,8 @@ def scan(
         include_names=policy.include_names,
         caseload=dict(caseload),
         extra={"caseload_by_officer": dict(sorted(caseload_by_officer.items()))},
+        not_in_extract=absent,
+        reactive_high_risk=reactive_high,
     )
 
 
