@@ -151,7 +151,7 @@ class _Builder:
         self.officers = officers
         self.flag = config.policy.failed_attempts_flag
         self.include_names = config.policy.include_names
-        lists: dict[str, Sequence[Item | Unlocated]] = {
+        lists: dict[str, Sequence[Any]] = {
             "overdue": obligations.overdue_visits,
             "due_soon": [i for i in obligations.due_soon if -i.days_overdue <= config.policy.due_soon_days],
             "due_soon_officer": [
@@ -160,6 +160,8 @@ class _Builder:
             "reviews": obligations.overdue_risk_reviews,
             "notifications": obligations.overdue_notifications,
             "unlocated": obligations.whereabouts_unknown,
+            "absent": obligations.not_in_extract,
+            "reactive_high": obligations.reactive_high_risk,
         }
         self.groups = {name: _group(items) for name, items in lists.items()}
         self.caseload: Counter[_Scope] = Counter()
@@ -310,6 +312,8 @@ class _Builder:
             "overdue_risk_reviews": self.get("reviews", scope),
             "overdue_notifications": self.get("notifications", scope),
             "whereabouts_unknown": self.get("unlocated", scope),
+            "not_in_extract": self.get("absent", scope),
+            "reactive_high_risk": self.get("reactive_high", scope),
             "unmailable": self._unmailable(team),
         }
 

@@ -28,7 +28,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from monitor.rules.obligations import Item, Unlocated, most_overdue, overdue_mix, warrant_flagged
+from monitor.rules.obligations import (
+    Item,
+    NotInExtract,
+    ReactiveHighRisk,
+    Unlocated,
+    most_overdue,
+    overdue_mix,
+    warrant_flagged,
+)
 
 KINDS: tuple[str, ...] = ("officer", "team", "force", "escalation")
 
@@ -201,13 +209,22 @@ class TeamDigest(DigestBase):
     overdue_risk_reviews: list[Item] = field(default_factory=list)
     overdue_notifications: list[Item] = field(default_factory=list)
     whereabouts_unknown: list[Unlocated] = field(default_factory=list)
+    #: People the latest full extract left out, for the supervisor to resolve (issue 8).
+    not_in_extract: list[NotInExtract] = field(default_factory=list)
+    #: Very high / high risk people on reactive management (no routine visits): worth a look.
+    reactive_high_risk: list[ReactiveHighRisk] = field(default_factory=list)
     unmailable: list[Unmailable] = field(default_factory=list)
     change: WeekChange | None = None
 
     @property
     def case_refs(self) -> list[str]:
         refs = refs_of(
-            self.overdue_visits, self.overdue_risk_reviews, self.overdue_notifications, self.whereabouts_unknown
+            self.overdue_visits,
+            self.overdue_risk_reviews,
+            self.overdue_notifications,
+            self.whereabouts_unknown,
+            self.not_in_extract,
+            self.reactive_high_risk,
         )
         return sorted({*refs, *(r for u in self.unmailable for r in u.refs)})
 
@@ -295,6 +312,6 @@ class EscalationDigest(DigestBase):
 DigestContext = OfficerDigest | TeamDigest | ForceDigest | EscalationDigest
 
 
-def refs_of(*groups: Iterable[Item | Unlocated]) -> list[str]:
+def refs_of(*groups: Iterable[Item | Unlocated | NotInExtract | ReactiveHighRisk]) -> list[str]:
     """The sorted, distinct case references in ``groups`` (what a digest discloses)."""
     return sorted({x.ref for group in groups for x in group})

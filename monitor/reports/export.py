@@ -42,6 +42,10 @@ CSV_COLUMNS: tuple[str, ...] = (
     "no_fixed_abode",
     "missing_since",
     "days_missing",
+    # not in the latest full extract (issue 8): absent_since, days_absent; both lists: status.
+    "absent_since",
+    "days_absent",
+    "status",
 )
 CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth")
 
@@ -129,6 +133,30 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
                     date_of_birth=p.date_of_birth if p else None,
                 )
             yield row
+    for n in obligations.not_in_extract:
+        row = dict.fromkeys(CSV_COLUMNS)
+        row.update(
+            section="not_in_extract",
+            ref=n.ref,
+            risk_level=n.risk_level,
+            team=n.team,
+            offender_manager=n.offender_manager,
+            absent_since=n.absent_since,
+            days_absent=n.days_absent,
+            status=n.status,
+        )
+        yield row
+    for r in obligations.reactive_high_risk:
+        row = dict.fromkeys(CSV_COLUMNS)
+        row.update(
+            section="reactive_high_risk",
+            ref=r.ref,
+            risk_level=r.risk_level,
+            team=r.team,
+            offender_manager=r.offender_manager,
+            status=r.status,
+        )
+        yield row
 
 
 def render_csv(obligations: Obligations) -> str:

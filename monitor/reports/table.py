@@ -205,5 +205,39 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
         rows,
         color,
     )
+    if obligations.not_in_extract:
+        lines += _text_table(
+            f"{SECTION_TITLES['not_in_extract']} ({len(obligations.not_in_extract)})",
+            ["Ref", "Risk", "Team", "Officer", "Status", "Left out since", "Days"],
+            [
+                [
+                    _Cell(n.ref),
+                    _Cell(risk_label(n.risk_level)),
+                    _Cell(n.team),
+                    _Cell(n.offender_manager),
+                    _Cell(n.status),
+                    _Cell(date_words(n.absent_since)),
+                    _Cell(str(n.days_absent)),
+                ]
+                for n in obligations.not_in_extract
+            ],
+            color,
+        )
+    if obligations.reactive_high_risk:
+        lines += _text_table(
+            f"{SECTION_TITLES['reactive_high_risk']} ({len(obligations.reactive_high_risk)})",
+            ["Ref", "Risk", "Team", "Officer", "Status"],
+            [
+                [
+                    _Cell(r.ref),
+                    _Cell(risk_label(r.risk_level)),
+                    _Cell(r.team),
+                    _Cell(r.offender_manager),
+                    _Cell(r.status),
+                ]
+                for r in obligations.reactive_high_risk
+            ],
+            color,
+        )
     lines.append(f"{ANSI['bold']}{marking}{ANSI['reset']}" if color else marking)
     return buffer.getvalue() + "\n".join(lines) + "\n"

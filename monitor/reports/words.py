@@ -19,6 +19,8 @@ SECTION_TITLES: dict[str, str] = {
     "overdue_risk_reviews": "Overdue risk reviews",
     "overdue_notifications": "Overdue periodic notifications",
     "whereabouts_unknown": "Whereabouts unknown",
+    "not_in_extract": "Not in the latest full extract",
+    "reactive_high_risk": "High risk on reactive management (no routine visits)",
 }
 
 
