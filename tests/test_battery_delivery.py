@@ -347,7 +347,7 @@ def test_postgresql_backend_terminated_mid_delivery(
         if point == "a blocked write":
             assert code == 1, output
         if code == 1:
-            (line,) = [x for x in proc.stderr.splitlines() if x.startswith("Error:")]
+            (line,) = [x for x in proc.stderr.splitlines() if x.startswith("visit-monitor:")]
             assert "database error during delivery" in line and "the next run carries on" in line
         again = run_cli(config, "deliver")
         assert again.returncode == 0, again.stdout + again.stderr

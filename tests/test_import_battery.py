@@ -565,7 +565,9 @@ def _terminate_mid_import(base: tuple[str, Path | None, Path], tmp_path: Path) -
     assert terminated, "the import finished before its backend could be terminated"
     lines = err.decode().strip().splitlines()
     assert proc.returncode == 1, err.decode()
-    assert len(lines) == 1 and lines[0].startswith("Error: import failed, nothing was changed: database error:"), lines
+    assert len(lines) == 1 and lines[0].startswith(
+        "visit-monitor: import failed, nothing was changed: database error:"
+    ), lines
     assert "Traceback" not in err.decode()
     assert _full_register(url) == before
     _drop(url)

@@ -66,10 +66,12 @@ SHORT_HELP: dict[str, str] = {
     "demo": "Import the synthetic demo register, write the report and every digest.",
     "digest": "Queue the officer, team, force and escalation digests, then deliver them.",
     "health": "Check the daemon's heartbeat and each job's last and next run.",
+    "outbox": "List outbox messages; re-queue dead letters.",
     "import": "Import a register extract: offenders.csv, visits.csv and/or officers.csv in DIRECTORY.",
     "report": "Overdue visits, risk reviews and notifications, worst first.",
     "run": "Run the scheduled jobs: officer/team digests, force report, escalation, snapshot, deliver, import.",
     "seed": "Write a synthetic register (fake people, fake officers) for demos and tests.",
+    "web": "Serve the web app for supervisors and leads (signed in through the force's identity provider).",
 }
 
 
