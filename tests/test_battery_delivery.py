@@ -103,6 +103,11 @@ def run_cli(config: Path, *args: str, timeout: float = 60) -> subprocess.Complet
     )
 
 
+def running_pid(engine: Engine, pid: int) -> bool:
+    """Whether the daemon with this pid has beaten (its signal handlers are in place)."""
+    return any(hb.pid == pid and hb.stopped_at is None for hb in tdm.heartbeats(engine))
+
+
 def start(config: Path, *args: str, name: str) -> tdm.Proc:
     return tdm.Proc(config, *args, env=env(), name=name)
 
@@ -423,6 +428,10 @@ def test_kill_9_of_run(
         daemons.append(start(config, "run", name="run-after"))
         tdm.wait_for(lambda: all_done(engine, digests), RECOVERY_LIMIT, "the second daemon to finish the jobs")
         assert time.monotonic() - killed_at < RECOVERY_LIMIT
+        # The first daemon may have finished everything before it died; then "all done" holds
+        # before the second has even started, and a SIGTERM then would meet Python's default
+        # handler. Its heartbeat is written once its own handlers are in place.
+        tdm.wait_for(lambda: running_pid(engine, daemons[1].popen.pid), 60, "the second daemon to be running")
         daemons[1].signal(signal.SIGTERM)
         assert daemons[1].wait(timeout=20) == 0, daemons[1].stderr
     finally:
