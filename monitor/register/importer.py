@@ -60,7 +60,15 @@ from monitor.register.presence import (
 )
 from monitor.register.progress import Advance, ProgressDisplay
 from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Presence, Reject
-from monitor.register.writing import CHUNK_ROWS, MAX_IN_KEYS, prepare, refresh_statistics, store_rejects, write_chunk
+from monitor.register.writing import (
+    CHUNK_ROWS,
+    MAX_IN_KEYS,
+    is_empty,
+    prepare,
+    refresh_statistics,
+    store_rejects,
+    write_chunk,
+)
 
 __all__ = [
     "ImportFailure",
@@ -126,6 +134,7 @@ class _Importer:
         self.now = now_utc()
         self.on = self.now.astimezone(config.tz).date()
         self.in_limit = MAX_IN_KEYS
+        self.fresh = False  # the current file's table was empty when it began
 
     # -- checks before any write ------------------------------------------------------
 
@@ -172,6 +181,7 @@ class _Importer:
             # Visits may name offenders already in the register: one query for all refs
             # (a force holds thousands, England and Wales ~70,000) instead of one per chunk.
             self.state.known_refs.update(session.scalars(select(models.Offender.ref)))
+        self.fresh = is_empty(session, spec)
         tracked = spec.name in PRESENCE_FILES
         absent_before = absent_keys(session, spec) if tracked else set()
         # Every key the file names, stored or rejected: only a full extract needs them.
@@ -252,7 +262,16 @@ class _Importer:
 
     def _write(self, session: Session, spec: Spec, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
         """Hand one chunk to ``writing``, stamped with this run."""
-        write_chunk(session, spec, rows, counts, import_id=self.import_id, now=self.now, in_limit=self.in_limit)
+        write_chunk(
+            session,
+            spec,
+            rows,
+            counts,
+            import_id=self.import_id,
+            now=self.now,
+            in_limit=self.in_limit,
+            fresh=self.fresh,
+        )
 
 
 def _reactive_warning(file: str, cases: list[str]) -> str:
