@@ -24,17 +24,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
 from monitor.core.config import Config
 from monitor.register import models
+from monitor.register.bulk import NewRows
 from monitor.register.csvfile import Header, Rows, physical_lines, read_header
 from monitor.register.db import transaction
+from monitor.register.dedupe import FirstSeen, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
     FILE_ORDER,
@@ -135,6 +137,8 @@ class _Importer:
         self.on = self.now.astimezone(config.tz).date()
         self.in_limit = MAX_IN_KEYS
         self.fresh = False  # the current file's table was empty when it began
+        self.new_rows: NewRows | None = None
+        self.reactive_high: list[str] = []  # the current file's, for one warning
 
     # -- checks before any write ------------------------------------------------------
 
@@ -188,13 +192,19 @@ class _Importer:
         named: set[str] | None = set() if self.full and tracked else None
         key_pos = header.positions[spec.key]
         parse = PARSERS[spec.name]
-        seen: dict[str, int] = {}
+        # Keys seen so far, in bounded memory: rows whose key may repeat one are held
+        # back and settled after the file (see ``dedupe``).
+        seen = FirstSeen.for_file(path)
+        held: list[tuple[int, str, dict[str, Any] | Bad]] = []
         buffer: list[dict[str, Any]] = []
-        reactive_high: list[str] = []
+        self.reactive_high = []
+        rejects_from = len(self.rejects)
         blank = records = 0
         total = physical_lines(path) if self.progress else 0
         task = advance(spec.name, total, 0)
         rows = Rows(path)
+        # Everything is new in a table that began empty: on PostgreSQL one COPY streams it.
+        self.new_rows = NewRows(session, cast(Table, spec.model.__table__), stream=self.fresh)
         try:
             items = iter(rows)
             for _line, record, _problem in items:  # skip to the header, already checked
@@ -215,30 +225,35 @@ class _Importer:
                     cells = Cells(header, record)
                     key = cells.text(spec.key, required=True)
                     assert key is not None
-                    first = seen.get(key)
-                    if first is not None:
-                        raise Bad(spec.key, f"duplicate {spec.key}, first seen on line {first}")
-                    seen[key] = line
-                    values = parse(self.state, cells)
+                    maybe_seen = seen.add(key)
+                    try:
+                        values = parse(self.state, cells)
+                    except Bad as bad:
+                        if not maybe_seen:
+                            raise
+                        held.append((line, key, bad))  # a duplicate is reported as one
+                        continue
                     values[spec.key] = key
+                    if maybe_seen:
+                        held.append((line, key, values))
+                        continue
                 except Bad as bad:
-                    self.rejects.append(Reject(path.name, line, bad.field, bad.reason))
-                    counts["rejected"] += 1
+                    self._reject(path, line, bad, counts)
                     continue
-                if spec.name == OFFENDERS:
-                    self.state.known_refs.add(key)
-                    if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
-                        reactive_high.append(f"{key} (line {line})")
-                buffer.append(values)
-                if len(buffer) >= CHUNK_ROWS:
-                    self._write(session, spec, buffer, counts)
-                    buffer.clear()
+                self._accept(session, spec, line, values, buffer, counts)
+                if records % CHUNK_ROWS == 0:
                     advance(spec.name, total, rows.line_num, task)
+            if held:
+                self._settle(session, spec, path, held, buffer, counts)
+                self.rejects[rejects_from:] = sorted(self.rejects[rejects_from:], key=lambda r: r.line)
             if buffer:
                 self._write(session, spec, buffer, counts)
+            self.new_rows.close()
             advance(spec.name, total, total or rows.line_num, task)
         finally:
+            self.new_rows.abort()  # a no-op once closed
             rows.close()
+        reactive_high = self.reactive_high
         check_count(self.manifest, spec.name, records)
         if blank:
             self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
@@ -260,8 +275,55 @@ class _Importer:
             self.presence.append(presence(session, spec, absent_before, marked=[], on=self.on))
         return counts
 
+    def _reject(self, path: Path, line: int, bad: Bad, counts: dict[str, int]) -> None:
+        self.rejects.append(Reject(path.name, line, bad.field, bad.reason))
+        counts["rejected"] += 1
+
+    def _accept(
+        self,
+        session: Session,
+        spec: Spec,
+        line: int,
+        values: dict[str, Any],
+        buffer: list[dict[str, Any]],
+        counts: dict[str, int],
+    ) -> None:
+        """A good row: note what later files and warnings need, and write full chunks."""
+        if spec.name == OFFENDERS:
+            key = values[spec.key]
+            self.state.known_refs.add(key)
+            if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
+                self.reactive_high.append(f"{key} (line {line})")
+        buffer.append(values)
+        if len(buffer) >= CHUNK_ROWS:
+            self._write(session, spec, buffer, counts)
+            buffer.clear()
+
+    def _settle(
+        self,
+        session: Session,
+        spec: Spec,
+        path: Path,
+        held: list[tuple[int, str, dict[str, Any] | Bad]],
+        buffer: list[dict[str, Any]],
+        counts: dict[str, int],
+    ) -> None:
+        """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
+        keys = {key for _line, key, _outcome in held}
+        first = first_lines(path, self.headers[spec.name], spec.key, keys, until=held[-1][0])
+        for line, key, outcome in held:
+            if first[key] < line:
+                self._reject(
+                    path, line, Bad(spec.key, f"duplicate {spec.key}, first seen on line {first[key]}"), counts
+                )
+            elif isinstance(outcome, Bad):
+                self._reject(path, line, outcome, counts)
+            else:
+                self._accept(session, spec, line, outcome, buffer, counts)
+
     def _write(self, session: Session, spec: Spec, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
         """Hand one chunk to ``writing``, stamped with this run."""
+        assert self.new_rows is not None
         write_chunk(
             session,
             spec,
@@ -270,6 +332,7 @@ class _Importer:
             import_id=self.import_id,
             now=self.now,
             in_limit=self.in_limit,
+            new_rows=self.new_rows,
             fresh=self.fresh,
         )
 

@@ -6,11 +6,7 @@ empty when the file began: everything is new), one bulk INSERT of the new rows a
 ORM bulk UPDATE (by primary key) of the changed ones. Unchanged rows are not written at
 all, so re-importing the same extract leaves ``updated_at`` and ``import_id`` as they were.
 
-New rows bypass the ORM (:func:`insert_rows`): its bulk INSERT spent about three times
-the database's own time compiling and dispatching statements. They go to the driver
-directly, on the session's own connection and so in the import's transaction: ``COPY``
-on PostgreSQL, one prepared ``executemany`` on SQLite, with the values put through each
-column's own SQLAlchemy bind processing, so what is stored is what the ORM would store.
+New rows bypass the ORM and go to the driver (``bulk.NewRows``: COPY on PostgreSQL).
 The per-database details (PostgreSQL's advisory lock and fresh planner statistics,
 SQLite's bind-parameter limit) live here too.
 """
@@ -20,13 +16,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from monitor.register import models
+from monitor.register.bulk import NewRows
 from monitor.register.fields import Spec
 from monitor.register.results import Reject
 
@@ -62,6 +58,7 @@ def write_chunk(
     import_id: int,
     now: datetime,
     in_limit: int,
+    new_rows: NewRows,
     fresh: bool = False,
 ) -> None:
     """Set-based upsert of one chunk: bulk SELECT existing, bulk INSERT new, bulk UPDATE changed.
@@ -90,7 +87,7 @@ def write_chunk(
         else:
             counts["unchanged"] += 1
     if inserts:
-        insert_rows(session, model.__table__, inserts)
+        new_rows.write(inserts)
         counts["inserted"] += len(inserts)
     # The ORM groups consecutive rows by which values are None and emits one
     # statement per group: sort so a chunk is a handful of executemany calls, not
@@ -104,58 +101,6 @@ def write_chunk(
 def is_empty(session: Session, spec: Spec) -> bool:
     """Whether the file's table holds no rows (so every row of the file is new)."""
     return session.execute(select(getattr(spec.model, spec.key)).limit(1)).first() is None
-
-
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows that are known to be new, through the driver (see the module docstring).
-
-    Every row has the same keys (one file's columns, its defaults and the import's stamp).
-    Columns left out get their Python-side default as the ORM would give it.
-    """
-    dialect = session.get_bind().dialect
-    given = list(rows[0])
-    defaults = {
-        c.name: c.default.arg
-        for c in table.columns
-        if c.name not in given and c.default is not None and c.default.is_scalar
-    }
-    names = given + list(defaults)
-    get = itemgetter(*given)
-    tail = tuple(defaults.values())
-    # Each column's bind processing, remembered per distinct value: a chunk repeats its
-    # stamp and a few thousand dates, and the processors cost more than the lookups.
-    convert = [
-        (i, proc, {})
-        for i, proc in enumerate(table.columns[n].type._cached_bind_processor(dialect) for n in names)
-        if proc is not None
-    ]
-
-    def values(row: dict[str, Any]) -> list[Any]:
-        out = [*get(row), *tail] if len(given) > 1 else [get(row), *tail]
-        for i, proc, seen in convert:
-            value = out[i]
-            if value is not None:
-                done = seen.get(value)
-                if done is None:
-                    done = seen[value] = proc(value)
-                out[i] = done
-        return out
-
-    dbapi = session.connection().connection.dbapi_connection
-    assert dbapi is not None
-    column_list = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
-    name = dialect.identifier_preparer.format_table(table)
-    if dialect.name == "postgresql":
-        with dbapi.cursor() as cur, cur.copy(f"COPY {name} ({column_list}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(values(row))
-    else:
-        marks = ", ".join("?" * len(names))
-        cursor = dbapi.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {name} ({column_list}) VALUES ({marks})", [values(r) for r in rows])
-        finally:
-            cursor.close()
 
 
 def store_rejects(session: Session, import_id: int, rejects: list[Reject]) -> None:
