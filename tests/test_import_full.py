@@ -340,6 +340,7 @@ def test_cli_full_and_force(db_url: str, tmp_path: Path) -> None:
     assert refused.exit_code == 1  # type: ignore[attr-defined]
     assert refused.stderr.count("\n") == 1  # type: ignore[attr-defined]
     assert "leaves out 36 of the 39 people" in refused.stderr  # type: ignore[attr-defined]
+    assert refused.stderr.count("nothing was changed") == 1  # type: ignore[attr-defined]
     forced = invoke(str(tmp_path / "c"), "--full", "--force")
     assert forced.exit_code == 0 and "36 people not in this full extract" in forced.stdout  # type: ignore[attr-defined]
 

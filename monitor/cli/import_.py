@@ -83,7 +83,10 @@ def command(ctx: click.Context, directory: Path, rejects_file: Path | None, full
         raise fail(shown(str(exc)), EXIT_USAGE) from None
     except ImportFailure as exc:
         recorded = f" (recorded as import #{exc.import_id})" if exc.import_id is not None else ""
-        raise fail(f"import failed, nothing was changed: {shown(str(exc))}{recorded}", EXIT_FAILURE) from None
+        reason = shown(str(exc))
+        # The recorded reason may already say so (it is read on its own in the web app).
+        said = "import failed: " if "nothing was changed" in reason else "import failed, nothing was changed: "
+        raise fail(f"{said}{reason}{recorded}", EXIT_FAILURE) from None
 
     # The rejects file first: it is what the people fixing the extract need, whatever
     # happens to the terminal output.

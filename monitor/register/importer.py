@@ -22,7 +22,6 @@ A full extract (``full=True`` or its ``manifest.json``) also marks whoever it le
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -62,6 +61,7 @@ from monitor.register.presence import (
 )
 from monitor.register.progress import Advance, ProgressDisplay
 from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Presence, Reject
+from monitor.register.runlog import db_error_text, record_failure
 from monitor.register.writing import (
     CHUNK_ROWS,
     MAX_IN_KEYS,
@@ -348,33 +348,6 @@ def _reactive_warning(file: str, cases: list[str]) -> str:
     )
 
 
-def _db_error_text(exc: SQLAlchemyError) -> str:
-    """The database's own first line, never SQLAlchemy's rendering (which includes row values)."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else type(exc).__name__
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-
-
-def _record_failure(engine: Engine, source: str, started: datetime, error: str) -> int | None:
-    """Record a failed import in its own transaction, after the import's was rolled back."""
-    try:
-        with transaction(engine) as session:
-            run = models.ImportRun(
-                source=source,
-                started_at=started,
-                finished_at=now_utc(),
-                outcome="failed",
-                counts={},
-                error=error,
-            )
-            session.add(run)
-            session.flush()
-            return run.id
-    except SQLAlchemyError as exc:
-        log.error("import failed and could not be recorded: %s", _db_error_text(exc))
-        return None
-
-
 def import_directory(
     engine: Engine,
     config: Config,
@@ -407,24 +380,24 @@ def import_directory(
         with transaction(engine) as session:
             result = importer.run(session, source)
     except ImportFailure as exc:
-        exc.import_id = _record_failure(engine, source, started, str(exc))
+        exc.import_id = record_failure(engine, source, started, str(exc))
         # INFO: the caller reports the failure (the CLI in one line, the daemon in its job
         # log); at WARNING the CLI would print it twice.
         log.info("import of %s failed: %s", source, exc)
         raise
     except SQLAlchemyError as exc:
-        failure = ImportFailure(f"database error: {_db_error_text(exc)}")
-        failure.import_id = _record_failure(engine, source, started, str(failure))
+        failure = ImportFailure(f"database error: {db_error_text(exc)}")
+        failure.import_id = record_failure(engine, source, started, str(failure))
         log.info("import of %s failed: %s", source, failure)
         raise failure from exc
     except OSError as exc:
         failure = ImportFailure(f"cannot read the extract: {exc.strerror or type(exc).__name__}")
-        failure.import_id = _record_failure(engine, source, started, str(failure))
+        failure.import_id = record_failure(engine, source, started, str(failure))
         raise failure from exc
     except Exception as exc:
         # A bug. The message may carry row values, so only the type is recorded.
         failure = ImportFailure(f"unexpected error ({type(exc).__name__}); nothing was changed")
-        failure.import_id = _record_failure(engine, source, started, str(failure))
+        failure.import_id = record_failure(engine, source, started, str(failure))
         log.info("import of %s failed unexpectedly (%s)", source, type(exc).__name__)
         log.debug("import of %s failed unexpectedly", source, exc_info=True)
         raise failure from exc
