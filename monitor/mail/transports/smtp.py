@@ -121,7 +121,9 @@ class SmtpTransport(Transport):
     """One authenticated, verified connection, opened for the batch and reused for each message.
 
     If the relay drops the connection between messages, the next :meth:`send` connects
-    again; a failure to do so is reported like a failed :meth:`open`.
+    again (at once when smtplib saw the loss, else once the message meets the dead
+    connection, before any of it went); a failure to do so is reported like a failed
+    :meth:`open`.
     """
 
     name = "smtp"
