@@ -31,9 +31,35 @@ def _pg_url(dbname: str) -> str:
     return f"{base}/{dbname}"
 
 
-def _pg_admin(sql: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
+#: How long one admin statement (CREATE/DROP DATABASE) may wait, in seconds.
+PG_ADMIN_TIMEOUT = float(os.environ.get("MONITOR_TEST_PG_TIMEOUT", "60"))
+
+
+def _pg_admin(sql: str, *, timeout: float = PG_ADMIN_TIMEOUT) -> None:
+    """Run one admin statement with a bounded wait.
+
+    ``DROP DATABASE ... WITH (FORCE)`` ends the sessions connected to the database, but
+    waits without limit for a lock held from elsewhere (a session on another database in
+    the middle of ``ALTER DATABASE``, a stuck ``CREATE DATABASE ... TEMPLATE``). With no
+    bound a CI run would hang until its job timeout with nothing to say why, so connecting,
+    the lock wait and the statement are each limited, and running out fails the
+    set-up or teardown with one line naming the statement.
+    """
+    ms = max(int(timeout * 1000), 1)
+    try:
+        with psycopg.connect(
+            PG_ADMIN_URL,
+            autocommit=True,
+            connect_timeout=max(int(timeout), 1),
+            options=f"-c lock_timeout={ms} -c statement_timeout={ms}",
+        ) as conn:
+            conn.execute(sql)
+    except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+        why = exc.diag.message_primary or type(exc).__name__
+        pytest.fail(
+            f"PostgreSQL gave up after {timeout:g} s on {sql!r}: {why} (another session still holds the database)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,9 @@ implicit TLS, no AUTH). Program failures per test::
     relay.handler.drop_after_data_next = 1  # receive the payload, then hang up unanswered
     relay.handler.data_delay_seconds = 0.5  # a slow relay: wait before answering DATA
     relay.handler.on_data = callback         # called with each Received before the reply
+    relay.handler.close_after_reply_next = 1  # answer the next DATA, then close (idle timeout)
+    relay.handler.close_reply = "421 4.4.2 Idle timeout"  # say this first, as Postfix does
+    relay.handler.drop_at_mail_next = 1      # hang up unanswered at the next MAIL FROM
     relay.stop(); ...; relay.start()         # down, then back on the same port
 """
 
@@ -75,6 +78,9 @@ class RelayHandler:
     drop_after_data_next: int = 0
     data_delay_seconds: float = 0.0
     on_data: Callable[[Received], None] | None = None
+    close_after_reply_next: int = 0
+    close_reply: str = ""
+    drop_at_mail_next: int = 0
     queued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -92,6 +98,20 @@ class RelayHandler:
             return reply
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        with self._lock:
+            drop = self.drop_at_mail_next > 0
+            if drop:
+                self.drop_at_mail_next -= 1
+        if drop:
+            _abort(server)
+            return "250 never seen by the client"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         with self._lock:
@@ -111,6 +131,9 @@ class RelayHandler:
             drop = self.drop_after_data_next > 0
             if drop:
                 self.drop_after_data_next -= 1
+            close = self.close_after_reply_next > 0
+            if close:
+                self.close_after_reply_next -= 1
             self.queued += 1
             queue_id = f"Q{self.queued:05d}"
             callback = self.on_data
@@ -121,15 +144,31 @@ class RelayHandler:
         if drop:
             # Hang up after the payload arrived and before any reply: the client cannot
             # know whether the message was taken (the "unknown outcome" case).
-            original = getattr(server, "_original_transport", None)
-            for transport in (server.transport, original):
-                if transport is not None:
-                    transport.abort()
+            _abort(server)
             return "250 never seen by the client"
+        if close:
+            # Runs on the loop after this reply is written: the client has its 250 and the
+            # connection then goes, as when a relay's idle timer fires between two messages.
+            asyncio.get_running_loop().call_soon(self._hang_up, server)
         return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    def _hang_up(self, server: SMTP) -> None:
+        if server.transport is None:
+            return
+        if self.close_reply:
+            server.transport.write(f"{self.close_reply}\r\n".encode())
+        server.transport.close()
 
     def message_ids(self) -> list[str]:
         return [r.message_id for r in self.received]
+
+
+def _abort(server: SMTP) -> None:
+    """Drop the connection at once, unanswered (the TLS layer and the socket beneath it)."""
+    original = getattr(server, "_original_transport", None)
+    for transport in (server.transport, original):
+        if transport is not None:
+            transport.abort()
 
 
 def _authenticator(server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any) -> AuthResult:

@@ -314,6 +314,42 @@ def test_html_sections_and_breakdowns(obligations: Obligations, config: Config) 
     assert re.search(r'<th scope="row">OM1</th><td class="num">2</td><td class="num">1</td>', officers)
 
 
+def test_html_lists_people_not_in_extract_and_reactive_high_risk(sqlite_engine: Engine, config: Config) -> None:
+    """The two lists the table and CSV reports and the team digest carry, in the same words."""
+    build_register(sqlite_engine)
+    with transaction(sqlite_engine) as s:
+        add_offender(s, "GONE-1", risk_level="high", team="NORTH", offender_manager="OM1", absent_since=D(2026, 5, 20))
+        add_offender(s, "GONE-LATER", team="NORTH", absent_since=D(2026, 6, 2))  # marked after the as-of date
+        add_offender(s, "REACT-VH", risk_level="very_high", team="SOUTH", offender_manager="OM2", management="reactive")
+        add_offender(s, "REACT-LOW", risk_level="low", team="SOUTH", management="reactive")  # not flagged
+    ob = scan_of(sqlite_engine, config)
+    html = render_report(ob, config, "html")
+    table = render_report(ob, config, "table")
+    gone = html[html.index('id="not_in_extract"') : html.index("</table>", html.index('id="not_in_extract"'))]
+    assert '<h2 id="h-not-in-extract">Not in the latest full extract (1)</h2>' in html
+    assert "Not in the latest full extract (1)" in table
+    assert re.search(
+        r'<a href="https://cases.police.example/case/GONE-1">GONE-1</a></th><td>High</td>\s*'
+        r"<td>NORTH</td><td>OM1</td><td>community</td><td>20 May 2026</td><td class=\"num\">12</td>",
+        gone,
+    )
+    assert "GONE-LATER" not in gone
+    react = html[html.index('id="reactive_high_risk"') : html.index("</table>", html.index('id="reactive_high_risk"'))]
+    title = "High risk on reactive management (no routine visits) (1)"
+    assert f'<h2 id="h-reactive-high-risk">{title}</h2>' in html and title in table
+    assert re.search(r"REACT-VH</a></th><td>Very high</td>\s*<td>SOUTH</td><td>OM2</td><td>community</td>", react)
+    assert "REACT-LOW" not in react
+    # After whereabouts unknown, as in the table report.
+    anchors = ("whereabouts_unknown", "not_in_extract", "reactive_high_risk")
+    order = [html.index(f'id="{a}"') for a in anchors]
+    assert order == sorted(order)
+
+
+def test_html_leaves_out_empty_not_in_extract_and_reactive_sections(obligations: Obligations, config: Config) -> None:
+    html = render_report(obligations, config, "html")
+    assert "Not in the latest full extract" not in html and "reactive management" not in html
+
+
 def test_html_escapes_markup_from_the_register(sqlite_engine: Engine, config: Config) -> None:
     evil_ref = "<script>alert(1)</script>"
     evil_team = '"><img src=x onerror=alert(2)>'

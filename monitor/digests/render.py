@@ -6,6 +6,12 @@ Jinja2 set-up (escaping, StrictUndefined, inline styles written into the templat
 load) is shared with the reports in ``monitor.reports.render``; the templates are
 ``templates/email/<kind>*``. Compiled templates are cached by Jinja2 for the process, so
 each kind is compiled once per run however many messages it renders.
+
+When ``[web] base_url`` is set, each digest names the web page that shows the same
+scope (:func:`web_link`), so a reader can go from Monday's email to the live figures,
+filters and exports without finding the page by hand. The link carries only the officer
+id or team code the digest is already about, each path segment percent-encoded (team
+codes come from the extract and may hold ``/``, ``%`` or spaces).
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from monitor.digests.contexts import DigestContext
+from monitor.digests.contexts import DigestContext, ForceDigest, OfficerDigest
 from monitor.mail.messages import build_message, new_message_id
 from monitor.reports import render
 from monitor.rules.obligations import AGE_BANDS, RISK_ORDER
@@ -40,12 +47,30 @@ def template_names(context: DigestContext) -> tuple[str, str, str]:
     return f"{base}_subject.txt", f"{base}.txt", f"{base}.html"
 
 
+def web_link(context: DigestContext, base_url: str) -> str | None:
+    """The web page matching ``context`` under ``base_url``, or None when no base URL is set.
+
+    Officer digest: ``/officers/<officer id>``; team and escalation: ``/teams/<team code>``;
+    force: ``/force``. Segments are quoted with nothing safe, so ``NORTH/1`` stays one segment.
+    """
+    if not base_url:
+        return None
+    if isinstance(context, ForceDigest):
+        path = "/force"
+    elif isinstance(context, OfficerDigest):
+        path = f"/officers/{quote(context.recipient.officer_id, safe='')}"
+    else:
+        path = f"/teams/{quote(context.team, safe='')}"
+    return base_url.rstrip("/") + path
+
+
 def render_digest(context: DigestContext, config: Config) -> Rendered:
     """Subject, plain text and email-safe HTML (styles inline, nothing remote) for one context."""
     variables: dict[str, Any] = {
         "d": context,
         "marking": config.mail.marking,
         "case_url": config.mail.case_url,
+        "web_url": web_link(context, config.web.base_url),
         "include_names": config.policy.include_names,
         "risks": RISKS,
         "age_bands": AGE_BANDS,

@@ -16,6 +16,12 @@ Order of work on each request:
    ``Referrer-Policy: no-referrer`` and friends.
 
 Errors never show a traceback or echo what was sent: each status has a plain page.
+
+Team codes and officer ids in paths (``/teams/<key:code>``) use :class:`RegisterKey`, not
+Flask's default segment converter: they come from the extract and may hold ``/``
+(``NORTH/1``), which a WSGI server has already decoded from ``%2F`` before routing, so a
+one-segment converter would answer 404 for a team the viewer may see. ``url_for`` quotes
+everything else (``A B`` -> ``A%20B``, ``50%`` -> ``50%25``).
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import logging
 import threading
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, redirect, request, session
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 from werkzeug.wrappers import Response as WResponse
 
 from monitor.core.config import Config
@@ -50,6 +58,19 @@ CSP = (
 MAX_BODY_BYTES = 16 * 1024
 
 
+class RegisterKey(BaseConverter):
+    """A team code or officer id as a URL path part: any characters, ``/`` included.
+
+    Not part-isolating, like Werkzeug's ``path`` converter, but it also takes a leading
+    ``/``. The static suffixes win (``/teams/NORTH/1/export.csv`` is team ``NORTH/1``'s
+    export), so only a code that itself ends in ``/export.csv`` or ``/export.html`` is
+    out of reach.
+    """
+
+    regex = ".+?"
+    part_isolating = False
+
+
 def create_app(
     config: Config,
     engine: Engine,
@@ -65,6 +86,7 @@ def create_app(
     web.extras["scan_cache"] = ScanCache(cache_seconds)
     app.extensions[EXTENSION] = web
     app.session_interface = DatabaseSessionInterface()
+    app.url_map.converters["key"] = RegisterKey  # before the blueprints' rules are built
     for blueprint in (public.bp, auth.bp, team.bp, officer.bp, force.bp, ops.bp):
         app.register_blueprint(blueprint)
     if demo_mode:
@@ -85,6 +107,13 @@ def _csrf_ok() -> bool:
     return isinstance(expected, str) and bool(sent) and hmac.compare_digest(expected, sent)
 
 
+def _requested_path() -> str:
+    """Where to return after sign-in, re-quoted: ``request.path`` is already decoded, so a
+    team code holding ``%`` or a space would not survive the redirect unquoted."""
+    query = request.query_string.decode("latin-1")
+    return (quote(request.path, safe="/") + (f"?{query}" if query else ""))[:500]
+
+
 def _guard() -> WResponse | None:
     if request.url_rule is None or request.endpoint is None:
         return None  # routing already failed: 404/405 from the error handler
@@ -100,7 +129,7 @@ def _guard() -> WResponse | None:
     assert isinstance(current, ServerSession)
     if not current.signed_in or current.officer_id is None:
         if request.method == "GET":
-            current["next"] = request.full_path.rstrip("?")[:500]
+            current["next"] = _requested_path()
         if state().demo or current.ended_reason in ("idle", "absolute"):
             ended = f"?ended={current.ended_reason}" if current.ended_reason else ""
             return redirect(f"/sign-in{ended}", code=303)  # say why before signing in again

@@ -44,7 +44,7 @@ def _all(sections: list[tuple[str, str, Sequence[Item | Unlocated]]]) -> list[It
     return [c for _t, _k, cases in sections for c in cases]
 
 
-@bp.get("/officers/<officer_id>")
+@bp.get("/officers/<key:officer_id>")
 @rule("officer")
 def officer(officer_id: str) -> Response:
     web = state()
@@ -72,7 +72,7 @@ def officer(officer_id: str) -> Response:
         )
 
 
-@bp.get("/officers/<officer_id>/export.csv")
+@bp.get("/officers/<key:officer_id>/export.csv")
 @rule("officer")
 def officer_csv(officer_id: str) -> Response:
     with reading(state().engine) as db:
@@ -80,7 +80,7 @@ def officer_csv(officer_id: str) -> Response:
         return csv_response(ob, _all(sections), f"officer-{officer_id}")
 
 
-@bp.get("/officers/<officer_id>/export.html")
+@bp.get("/officers/<key:officer_id>/export.html")
 @rule("officer")
 def officer_print(officer_id: str) -> Response:
     with reading(state().engine) as db:

@@ -70,7 +70,7 @@ def shown_refs(data: TeamData) -> int:
     return len(refs)
 
 
-@bp.get("/teams/<code>")
+@bp.get("/teams/<key:code>")
 @rule("team")
 def team(code: str) -> Response:
     web = state()
@@ -98,7 +98,7 @@ def team(code: str) -> Response:
         return render("web/team.html", title=f"Team {code}", db=db, **context)
 
 
-@bp.get("/teams/<code>/export.csv")
+@bp.get("/teams/<key:code>/export.csv")
 @rule("team")
 def team_csv(code: str) -> Response:
     with reading(state().engine) as db:
@@ -107,7 +107,7 @@ def team_csv(code: str) -> Response:
         return csv_response(data.ob, data.cases, f"team-{code}")
 
 
-@bp.get("/teams/<code>/export.html")
+@bp.get("/teams/<key:code>/export.html")
 @rule("team")
 def team_print(code: str) -> Response:
     web = state()

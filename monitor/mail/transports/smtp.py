@@ -20,6 +20,15 @@ STARTTLS, as the mailbox in ``smtp.username``) with an app-only token from
 a session is never used past its token's renewal time: the next message reconnects with
 a new token. A cached token the relay refuses is renewed once; a token we cannot get, or
 a fresh one refused, stops the batch like a refused password.
+
+Relays close idle connections (Exchange Online after about a minute, Postfix after
+``smtpd_timeout``), often silently, and the batch only finds out when the next message
+meets a dead socket. When a message on a *reused* connection fails that way before any of
+its payload went (the connection lost, or a 421 "closing channel" at MAIL FROM), it is
+sent once more on a fresh connection: the relay took nothing, so the retry cannot
+duplicate it, and an idle timeout no longer costs the message an attempt. A failure on
+the fresh connection is reported as before; a loss after the payload went is never
+retried (:class:`UnknownOutcome`).
 """
 
 from __future__ import annotations
@@ -71,6 +80,8 @@ class _TrackingSMTP(smtplib.SMTP):
 
     payload_sent = False
     data_reply: tuple[int, bytes] | None = None
+    #: A message has been offered on this connection already (a drop now may be an idle timeout).
+    used = False
     _in_data = False
 
     def data(self, msg: Buffer | str) -> tuple[int, bytes]:
@@ -110,7 +121,9 @@ class SmtpTransport(Transport):
     """One authenticated, verified connection, opened for the batch and reused for each message.
 
     If the relay drops the connection between messages, the next :meth:`send` connects
-    again; a failure to do so is reported like a failed :meth:`open`.
+    again (at once when smtplib saw the loss, else once the message meets the dead
+    connection, before any of it went); a failure to do so is reported like a failed
+    :meth:`open`.
     """
 
     name = "smtp"
@@ -193,6 +206,23 @@ class SmtpTransport(Transport):
 
     def send(self, message: Outgoing) -> str:
         conn = self._session()
+        reused, conn.used = conn.used, True
+        try:
+            return self._send_on(conn, message)
+        except _DroppedBeforePayload as dropped:
+            if not reused:
+                raise TransientFailure(dropped.reason) from None
+        # The relay closed the idle connection and took nothing of this message: once more,
+        # on a fresh connection (a failure to connect raises Unreachable/StopBatch here).
+        conn = self._session()
+        conn.used = True
+        try:
+            return self._send_on(conn, message)
+        except _DroppedBeforePayload as dropped:
+            raise TransientFailure(dropped.reason) from None
+
+    def _send_on(self, conn: _TrackingSMTP, message: Outgoing) -> str:
+        """One attempt on ``conn``; :class:`_DroppedBeforePayload` when it may be retried."""
         conn.payload_sent, conn.data_reply = False, None
         options = ["BODY=8BITMIME"] if conn.has_extn("8bitmime") and not message.content.isascii() else []
         try:
@@ -204,6 +234,10 @@ class SmtpTransport(Transport):
             reply = _reply_text(exc.smtp_code, exc.smtp_error)
             if exc.smtp_code in AUTH_CODES:
                 raise StopBatch(f"relay requires authentication: {reply}") from None
+            if exc.smtp_code == 421:  # the relay is closing the channel (smtplib has closed it)
+                _close_quietly(conn)
+                self._conn = None
+                raise _DroppedBeforePayload(f"{reply} (deferred at MAIL FROM)") from None
             if 400 <= exc.smtp_code < 500:
                 raise TransientFailure(f"{reply} (deferred at MAIL FROM)") from None
             raise StopBatch(f"relay refused our sender address: {reply}") from None
@@ -218,7 +252,7 @@ class SmtpTransport(Transport):
                 raise UnknownOutcome(
                     f"connection lost after the message was sent, before the relay replied ({exc})"
                 ) from None
-            raise TransientFailure(f"connection lost before the message was sent ({exc})") from None
+            raise _DroppedBeforePayload(f"connection lost before the message was sent ({exc})") from None
         if conn.data_reply is None:  # pragma: no cover - sendmail always calls data()
             return "250"
         return _reply_text(*conn.data_reply)
@@ -230,6 +264,14 @@ class SmtpTransport(Transport):
                 conn.quit()
             except (smtplib.SMTPException, OSError):
                 _close_quietly(conn)
+
+
+class _DroppedBeforePayload(Exception):
+    """The relay closed the connection before any of the message went (internal to send)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _xoauth2(user: str, token: str) -> Callable[..., str]:
