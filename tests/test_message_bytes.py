@@ -73,6 +73,10 @@ def test_same_bytes_as_the_email_package(
         )
     expected = reference(config, to, subject, text, html)
     assert unbounded(built.as_bytes()) == unbounded(expected.as_bytes())
+    # The faster serialiser writes the same bytes as the email package's own, boundary included.
+    assert messages.message_bytes(built) == built.as_bytes()
+    assert messages.message_bytes(built, email.policy.SMTP) == built.as_bytes(policy=email.policy.SMTP)
+    assert messages.message_bytes(expected) == expected.as_bytes()
     smtp = email.policy.SMTP
     assert unbounded(built.as_bytes(policy=smtp)) == unbounded(expected.as_bytes(policy=smtp))
     parsed = email.message_from_bytes(built.as_bytes(), policy=email.policy.default)
@@ -80,6 +84,12 @@ def test_same_bytes_as_the_email_package(
     body = parsed.get_body(("plain",))
     assert body is not None
     assert body.get_content().replace("\r\n", "\n").rstrip("\n") == text.replace("\r\n", "\n").rstrip("\n")
+
+
+def test_the_boundary_is_never_a_line_of_the_bodies(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = iter(["===============1==", "===============1==", "===============2=="])
+    monkeypatch.setattr(messages.BytesGenerator, "_make_boundary", classmethod(lambda cls, text=None: next(tokens)))
+    assert messages._boundary("a\n--===============1==\n", "b") == "===============2=="
 
 
 def test_digest_bodies_travel_unencoded() -> None:

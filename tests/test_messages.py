@@ -14,7 +14,7 @@ from freezegun import freeze_time
 
 from monitor.mail.messages import MARKING_HEADER, build_message, check_header_value, sender_domain
 from monitor.mail.recipients import address_problem, recipient_problem
-from monitor.reports import render
+from monitor.reports import formats, render
 
 INJECTION = "T1\r\nBcc: x@evil.example"
 
@@ -179,10 +179,10 @@ def test_strict_undefined_fails_loudly() -> None:
 
 
 def test_case_link_percent_encodes_the_ref() -> None:
-    assert render.case_link("https://cases.police.example/case/{ref}", "A/1 <x>") == (
+    assert formats.case_link("https://cases.police.example/case/{ref}", "A/1 <x>") == (
         "https://cases.police.example/case/A%2F1%20%3Cx%3E"
     )
-    assert render.case_link("", "A1") is None
+    assert formats.case_link("", "A1") is None
 
 
 def test_template_loader_refuses_paths_outside_the_package() -> None:
@@ -199,9 +199,9 @@ def test_inline_css_moves_styles_and_drops_style_block() -> None:
 
 
 def test_filters() -> None:
-    assert render.overdue_words(1) == "1 day overdue"
-    assert render.overdue_words(12) == "12 days overdue"
-    assert render.overdue_words(0) == "due today"
-    assert render.overdue_words(-1) == "due in 1 day"
-    assert render.risk_label("very_high") == "Very high"
-    assert render.format_date(None) == "never"
+    assert formats.overdue_words(1) == "1 day overdue"
+    assert formats.overdue_words(12) == "12 days overdue"
+    assert formats.overdue_words(0) == "due today"
+    assert formats.overdue_words(-1) == "due in 1 day"
+    assert formats.risk_label("very_high") == "Very high"
+    assert formats.format_date(None) == "never"

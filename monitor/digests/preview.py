@@ -16,6 +16,7 @@ from monitor.core.files import private_mkdir, write_private
 from monitor.digests.build import build_plans
 from monitor.digests.contexts import kinds_for
 from monitor.digests.render import build_digest_message
+from monitor.mail.messages import message_bytes
 from monitor.register.db import reading
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ def preview_digests(engine: Engine, config: Config, kind: str, as_of: date, out_
         stem = _UNSAFE_FILENAME.sub("_", f"{ctx.kind}-{ctx.recipient.officer_id}-{plan.period}")
         eml = out_dir / f"{stem}.eml"
         html = out_dir / f"{stem}.html"
-        write_private(eml, message.as_bytes())
-        write_private(html, rendered.html)
+        # Previews are made again in seconds: atomic, but not synced one by one.
+        write_private(eml, message_bytes(message), durable=False)
+        write_private(html, rendered.html, durable=False)
         written.extend([eml, html])
     return written

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import io
 import re
+from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.clock import now_utc
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from monitor.core.config import Config
 
 MARKING_HEADER = "X-Protective-Marking"
+#: Any line break, as the email package's generator splits bodies (email.generator.NLCRE).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BAD_HEADER_CHARS = re.compile(r"[\r\n\x00]")
 
 
@@ -60,7 +64,7 @@ def _plain_cte(body: str) -> str | None:
     """ "7bit" when ``body`` can go as it is (ASCII, no line over 998), else None (the email
     package then picks quoted-printable or base64). Encoding a national run's 100 MB of
     digests as quoted-printable, in pure Python, was the largest single cost of building them."""
-    if body.isascii() and all(len(line) <= MAX_LINE for line in body.splitlines()):
+    if body.isascii() and max(map(len, body.splitlines()), default=0) <= MAX_LINE:
         return "7bit"
     return None
 
@@ -123,6 +127,40 @@ def build_message(
     return msg
 
 
+class _Generator(BytesGenerator):
+    """The stdlib's BytesGenerator, writing a body's lines in one call instead of two per line.
+
+    A national run's digests are a few million lines; the stdlib writes (and encodes) each
+    line and each line break separately. Same bytes (tests/test_message_bytes.py)."""
+
+    def _write_lines(self, lines: str) -> None:
+        if not lines:
+            return
+        # Without a CR, splitting at LF is the same split, and far quicker than the pattern.
+        split = lines.split("\n") if "\r" not in lines else _LINE_BREAK.split(lines)
+        if len(split) > 1:
+            nl: str = self._NL  # type: ignore[attr-defined]
+            self.write(nl.join(split[:-1]) + nl)
+        if split[-1]:
+            self.write(split[-1])
+
+
+def message_bytes(msg: Message, policy: email.policy.Policy | None = None) -> bytes:
+    """``msg.as_bytes(policy=policy)``, faster (see :class:`_Generator`)."""
+    out = io.BytesIO()
+    _Generator(out, mangle_from_=False, policy=policy or msg.policy).flatten(msg, unixfrom=False)
+    return out.getvalue()
+
+
+def _boundary(*bodies: str) -> str:
+    """A boundary as the email package makes one, checked against the bodies with a plain
+    substring search: its own check compiles and runs a regular expression per message."""
+    while True:
+        boundary = BytesGenerator._make_boundary()  # type: ignore[attr-defined]
+        if not any(f"--{boundary}" in body for body in bodies):
+            return str(boundary)
+
+
 def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
     """Exactly what ``set_content`` + ``add_alternative`` build for two 7bit bodies (the same
     headers in the same order, byte for byte: tests/test_messages.py), without the email
@@ -139,3 +177,4 @@ def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
         part.set_payload(b"\n".join(body.encode("ascii").splitlines()).decode("ascii") + "\n")
         parts.append(part)
     msg.set_payload(parts)
+    msg.set_boundary(_boundary(text, html))

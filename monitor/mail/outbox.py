@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.core.workers import worker_is_gone
+from monitor.mail.messages import message_bytes
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, OutboxMessage
 
@@ -103,7 +104,7 @@ def enqueue(
         "period": period,
         "message_id": str(message_id).strip(),
         "subject": str(message["Subject"] or ""),
-        "content": message.as_bytes(policy=email_policy.SMTP),
+        "content": message_bytes(message, email_policy.SMTP),
         "case_refs": list(case_refs),
         "status": "pending",
         "attempts": 0,

@@ -18,7 +18,8 @@ from typing import Any
 from jinja2 import Template
 
 from monitor.core.config import Config
-from monitor.reports.render import case_link, html_environment, risk_label
+from monitor.reports.formats import case_link, risk_label
+from monitor.reports.render import html_environment
 from monitor.reports.words import SECTION_TITLES, failed_words, personal_name, scope_words, status_words
 from monitor.rules.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, age_band
 

@@ -20,14 +20,22 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from datetime import date, datetime
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound, pass_context
 from jinja2.runtime import Context
 
+from monitor.reports import case_rows
+from monitor.reports.formats import (
+    case_link,
+    date_words,
+    format_date,
+    iso_date,
+    overdue_words,
+    plural,
+    risk_label,
+)
 from monitor.reports.mailstyle import STYLES, css, risk_css
 from monitor.rules.obligations import RISK_LABELS
 
@@ -58,60 +66,6 @@ class ResourceLoader(BaseLoader):
         return _inline_styles(node.read_text(encoding="utf-8")), None, lambda: True
 
 
-UK_DATE = "%d %b %Y"
-#: ``format_date`` of plain dates in the default format: a national digest run formats a
-#: few hundred thousand dates, drawn from a few thousand distinct days.
-_UK_DATES: dict[date, str] = {}
-
-
-def format_date(value: date | datetime | None, fmt: str = UK_DATE) -> str:
-    """UK-style date for people ("03 Nov 2026"); "never" for a missing date."""
-    if value is None:
-        return "never"
-    if fmt != UK_DATE or type(value) is not date:
-        return value.strftime(fmt)
-    text = _UK_DATES.get(value)
-    if text is None:
-        if len(_UK_DATES) > 100_000:
-            _UK_DATES.clear()
-        text = _UK_DATES[value] = value.strftime(fmt)
-    return text
-
-
-def date_words(d: date | None, none: str = "Never") -> str:
-    """Report-table date without a leading zero ("3 Nov 2026"); ``none`` for a missing date."""
-    return d.strftime("%d %b %Y").lstrip("0") if d else none
-
-
-def iso_date(value: date | datetime | None) -> str:
-    return "never" if value is None else value.isoformat()[:10]
-
-
-def risk_label(value: str) -> str:
-    """ "very_high" -> "Very high" (words, never colour alone)."""
-    return RISK_LABELS.get(value, value)
-
-
-def overdue_words(days: int) -> str:
-    """How overdue, in words: "12 days overdue", "due today", "due in 3 days"."""
-    if days > 0:
-        return f"{days} day{'s' if days != 1 else ''} overdue"
-    if days == 0:
-        return "due today"
-    return f"due in {-days} day{'s' if days != -1 else ''}"
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
-
-
-def case_link(template: str, ref: str) -> str | None:
-    """The case-system URL for ``ref`` (percent-encoded), or None when no link is configured."""
-    if not template:
-        return None
-    return template.format(ref=quote(ref, safe=""))
-
-
 @pass_context
 def _case_url_filter(ctx: Context, ref: str) -> str | None:
     template = ctx.get("case_url", "")
@@ -133,33 +87,45 @@ def _configure(env: Environment) -> Environment:
     return env
 
 
+def _rows(writers: dict[str, Callable[..., Any]], env: Environment) -> Environment:
+    """The case-table row writers (``case_rows``) for this environment's kind of output."""
+    env.globals.update(writers)
+    return env
+
+
 @functools.cache
 def html_environment() -> Environment:
     """Autoescaping environment for anything that ends up as HTML."""
-    return _configure(
-        Environment(
-            loader=ResourceLoader(),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
+    return _rows(
+        case_rows.HTML_ROWS,
+        _configure(
+            Environment(
+                loader=ResourceLoader(),
+                autoescape=True,
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+        ),
     )
 
 
 @functools.cache
 def text_environment() -> Environment:
     """Non-escaping environment for plain-text bodies and subject lines."""
-    return _configure(
-        Environment(
-            loader=ResourceLoader(),
-            autoescape=False,  # noqa: S701 - plain text, never served as HTML
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
+    return _rows(
+        case_rows.TEXT_ROWS,
+        _configure(
+            Environment(
+                loader=ResourceLoader(),
+                autoescape=False,  # noqa: S701 - plain text, never served as HTML
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+        ),
     )
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from monitor.core.config import Config
-from monitor.reports.render import date_words, plural, risk_label
+from monitor.reports.formats import date_words, plural, risk_label
 from monitor.reports.words import SECTION_TITLES, failed_words, personal_name, scope_words, status_words
 from monitor.rules.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.reports.render import plural
+from monitor.reports.formats import plural
 from monitor.rules.obligations import Item, Obligations
 
 SECTION_TITLES: dict[str, str] = {

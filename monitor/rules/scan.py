@@ -50,10 +50,13 @@ from monitor.rules.obligations import (
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
 #: Risk levels at which reactive management (no routine visits) is flagged.
 REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
-#: People whose stored facts do not hold on the as-of date are computed from the visits in
-#: one more statement: by reference up to this many (the list is bound three times, which
-#: stays under SQLite's oldest limit of 999 parameters), else for the whole scope.
+#: People whose stored facts do not hold on the as-of date are computed from the visits by
+#: reference, this many per statement (the list is bound three times, which stays under
+#: SQLite's oldest limit of 999 parameters)...
 LIVE_BY_REF = 300
+#: ...in up to this many statements; beyond that (an as-of date well in the past, when
+#: nearly everyone is pending) one statement for the whole scope is cheaper.
+LIVE_STATEMENTS = 40
 
 
 def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[ColumnElement[bool]]:
@@ -142,7 +145,7 @@ def _rows(
     """Every in-scope person once: stored facts where they hold, live facts for the rest.
 
     One statement when the stored facts hold for everyone (a scan on or after the latest
-    visit date, after an import); one more, set-based, for the rest otherwise.
+    visit date, after an import); more, set-based, for the rest otherwise.
     """
     pending: list[str] = []
     for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
@@ -152,9 +155,15 @@ def _rows(
             yield row
     if not pending:
         return
-    by_ref = len(pending) <= LIVE_BY_REF
+    if len(pending) <= LIVE_BY_REF * LIVE_STATEMENTS:
+        # A few hundred people with visits after the as-of date: aggregating the whole
+        # register's visits for them cost more than the rest of a national scan.
+        for start in range(0, len(pending), LIVE_BY_REF):
+            refs = pending[start : start + LIVE_BY_REF]
+            yield from conn.execute(live_facts_query(as_of, team, officer, include_names, refs))
+        return
     wanted = set(pending)
-    live = conn.execute(live_facts_query(as_of, team, officer, include_names, pending if by_ref else None))
+    live = conn.execute(live_facts_query(as_of, team, officer, include_names, None))
     yield from (row for row in live if row[0] in wanted)
 
 
