@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 from oracle import differences, oracle
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, func, select
 
 from monitor.core.config import Config
 from monitor.register import derived
 from monitor.register.db import reading, transaction
 from monitor.register.importer import import_directory
 from monitor.register.models import ImportRun, VisitFacts, VisitFactsState
+from monitor.rules import scan as scan_module
 from monitor.rules.scan import scan
 from monitor.synthetic.generator import generate
 
@@ -121,6 +122,22 @@ def test_after_an_import_the_scan_is_one_statement_and_agrees(engine: Engine, re
     # Before the latest visits: the people visited since are computed live, in one more statement.
     assert _agrees(engine, config, src, AS_OF - timedelta(days=3)) == 2
     assert _agrees(engine, config, src, AS_OF - timedelta(days=200)) == 2
+
+
+def test_a_few_people_with_later_visits_are_computed_by_reference_in_chunks(
+    engine: Engine, register: tuple[Config, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A minority with visits after the as-of date costs statements for them, not the register."""
+    config, src = register
+    with reading(engine) as s:
+        later = s.scalar(
+            select(func.count()).select_from(VisitFacts).where(VisitFacts.horizon > AS_OF - timedelta(days=3))
+        )
+    assert later is not None and 3 <= later <= 100  # a minority of the 400
+    monkeypatch.setattr(scan_module, "LIVE_BY_REF", 2)
+    assert _agrees(engine, config, src, AS_OF - timedelta(days=3)) == 1 + -(-later // 2)
+    # Nearly everyone (long before the latest visits): one statement for the whole scope.
+    assert _agrees(engine, config, src, AS_OF - timedelta(days=2000)) == 2
 
 
 def test_new_visits_and_a_changed_status_refresh_only_those_people(

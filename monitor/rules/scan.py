@@ -54,8 +54,9 @@ REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
 #: reference, this many per statement (the list is bound three times, which stays under
 #: SQLite's oldest limit of 999 parameters)...
 LIVE_BY_REF = 300
-#: ...in up to this many statements; beyond that (an as-of date well in the past, when
-#: nearly everyone is pending) one statement for the whole scope is cheaper.
+#: ...in up to this many statements, while they are at most a quarter of the scope; beyond
+#: that (an as-of date in the past, facts from before an older version's import) one
+#: statement for the whole scope is cheaper.
 LIVE_STATEMENTS = 40
 
 
@@ -148,14 +149,16 @@ def _rows(
     visit date, after an import); more, set-based, for the rest otherwise.
     """
     pending: list[str] = []
+    seen = 0
     for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
+        seen += 1
         if row[17] is None:  # failed_attempts: the stored facts do not hold
             pending.append(row[0])
         else:
             yield row
     if not pending:
         return
-    if len(pending) <= LIVE_BY_REF * LIVE_STATEMENTS:
+    if len(pending) <= LIVE_BY_REF * LIVE_STATEMENTS and len(pending) * 4 <= seen:
         # A few hundred people with visits after the as-of date: aggregating the whole
         # register's visits for them cost more than the rest of a national scan.
         for start in range(0, len(pending), LIVE_BY_REF):
