@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -63,12 +63,12 @@ def render_json(obligations: Obligations) -> str:
     indented: readable, ``grep``-able, and fast, because the C encoder does the items (a
     force-wide report holds tens of thousands of them).
     """
-    data = obligations.to_json()
     encode = _COMPACT.encode  # one encoder for every entry: json.dumps(..., kw) builds one per call
     parts = []
-    for key, value in data.items():
-        if isinstance(value, list):
-            rendered = "[\n    " + ",\n    ".join(map(encode, value)) + "\n  ]" if value else "[]"
+    for key, value in obligations.json_parts():
+        if isinstance(value, Iterator):  # a list, entry by entry (never all of its dicts at once)
+            body = ",\n    ".join(map(encode, value))
+            rendered = "[\n    " + body + "\n  ]" if body else "[]"
         else:
             rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
         parts.append(f"  {json.dumps(key)}: {rendered}")

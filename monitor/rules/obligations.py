@@ -10,7 +10,7 @@ Ordering everywhere: risk (very_high first), then days overdue (most first), the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -62,7 +62,7 @@ def warrant_flagged(items: Iterable[Item], flag: int) -> list[Item]:
     return [i for i in items if i.failed_attempts >= flag]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Personal:
     """Personal data, present only when ``policy.include_names`` is on."""
 
@@ -71,7 +71,7 @@ class Personal:
     date_of_birth: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One obligation for one person.
 
@@ -124,7 +124,7 @@ class Item:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unlocated:
     """A person whose whereabouts are unknown (status ``missing``): listed, never dropped."""
 
@@ -296,18 +296,24 @@ class Obligations:
     reactive_high_risk: list[ReactiveHighRisk] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        return {key: list(value) if isinstance(value, Iterator) else value for key, value in self.json_parts()}
+
+    def json_parts(self) -> Iterable[tuple[str, Any]]:
+        """The JSON contract's keys in order; each list as an iterator of its entries.
+
+        An entry's dict is made only as it is encoded, so a national report never holds
+        140,000 of them at once (``reports.export.render_json``).
+        """
         flag = self.failed_attempts_flag
-        return {
-            "as_of": self.as_of.isoformat(),
-            "overdue_visits": [i.to_json(flag) for i in self.overdue_visits],
-            "due_soon": [i.to_json(flag) for i in self.due_soon],
-            "overdue_risk_reviews": [i.to_json(flag) for i in self.overdue_risk_reviews],
-            "overdue_notifications": [i.to_json(flag) for i in self.overdue_notifications],
-            "whereabouts_unknown": [u.to_json() for u in self.whereabouts_unknown],
-            "not_in_extract": [n.to_json() for n in self.not_in_extract],
-            "reactive_high_risk": [r.to_json() for r in self.reactive_high_risk],
-            "summary": self.summary.to_json(),
-        }
+        yield "as_of", self.as_of.isoformat()
+        yield "overdue_visits", (i.to_json(flag) for i in self.overdue_visits)
+        yield "due_soon", (i.to_json(flag) for i in self.due_soon)
+        yield "overdue_risk_reviews", (i.to_json(flag) for i in self.overdue_risk_reviews)
+        yield "overdue_notifications", (i.to_json(flag) for i in self.overdue_notifications)
+        yield "whereabouts_unknown", (u.to_json() for u in self.whereabouts_unknown)
+        yield "not_in_extract", (n.to_json() for n in self.not_in_extract)
+        yield "reactive_high_risk", (r.to_json() for r in self.reactive_high_risk)
+        yield "summary", self.summary.to_json()
 
     def case_refs(self) -> list[str]:
         """Every case reference this result discloses (for the disclosure log)."""
