@@ -17,8 +17,8 @@ connection while a COPY is open, so only files written without key lookups strea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import ExitStack, suppress
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from operator import itemgetter
 from types import TracebackType
 from typing import Any
@@ -63,7 +63,7 @@ class NewRows:
             self._prepare(rows[0])
         values = self._values
         assert values is not None
-        try:
+        with self._as_database_errors():
             if self.dialect.name == "postgresql":
                 copy = self._open_copy()
                 for row in rows:
@@ -76,17 +76,11 @@ class NewRows:
                     cursor.executemany(self._statement, [values(r) for r in rows])
                 finally:
                     cursor.close()
-        except self.dialect.loaded_dbapi.Error as exc:
-            self.abort()
-            raise DBAPIError.instance(self._statement, None, exc, self.dialect.loaded_dbapi.Error) from exc
 
     def close(self) -> None:
         """End a streamed COPY: the server checks and stores what it has not yet."""
-        try:
+        with self._as_database_errors():
             self._end_copy()
-        except self.dialect.loaded_dbapi.Error as exc:
-            self.abort()
-            raise DBAPIError.instance(self._statement, None, exc, self.dialect.loaded_dbapi.Error) from exc
 
     def abort(self) -> None:
         """Give up an open COPY (the transaction is being rolled back anyway)."""
@@ -98,6 +92,16 @@ class NewRows:
                 opened.__exit__(RuntimeError, failure, None)
 
     # -- internals
+
+    @contextmanager
+    def _as_database_errors(self) -> Iterator[None]:
+        """A driver error as SQLAlchemy's DBAPIError (which the importer reports), COPY given up."""
+        error = self.dialect.loaded_dbapi.Error
+        try:
+            yield
+        except error as exc:
+            self.abort()
+            raise DBAPIError.instance(self._statement, None, exc, error) from exc
 
     def _dbapi(self) -> Any:
         dbapi = self.session.connection().connection.dbapi_connection

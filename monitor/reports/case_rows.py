@@ -55,6 +55,11 @@ class _Row:
         d = ctx.get("d")
         self.flag = getattr(d, "failed_attempts_flag", 2)
 
+    def first_cells(self, entry: Any, sub: str | None) -> str:
+        """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell."""
+        sub_html = f'<br><span style="{_SUB}">{escape(sub)}</span>' if sub is not None else ""
+        return f'<tr><td style="{_TD_REF}">{self.ref_html(entry.ref)}{sub_html}</td>\n{self.risk_html(entry)}'
+
     def ref_html(self, ref: str) -> str:
         url = case_link(self.case_url, ref)
         if url:
@@ -87,14 +92,13 @@ def visit_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = Fal
     row = _Row(ctx)
     out = []
     for i in items:
-        sub = i.offender_manager if show_officer else (i.team if show_team else None)
-        sub_html = f'<br><span style="{_SUB}">{escape(sub)}</span>' if sub else ""
+        # Here (as in the old loop) an empty officer or team shows nothing under the ref.
+        sub = (i.offender_manager if show_officer else (i.team if show_team else None)) or None
         status = _LATE if i.days_overdue > 0 else _SOON
         failed = i.failed_attempts
         failed_html = f'<span style="{_WARRANT}">{failed} (warrant)</span>' if failed >= row.flag else str(failed)
         out.append(
-            f'<tr><td style="{_TD_REF}">{row.ref_html(i.ref)}{sub_html}</td>\n'
-            f"{row.risk_html(i)}"
+            f"{row.first_cells(i, sub)}"
             f'<td style="{_TD}"><span style="{status}">{overdue_words(i.days_overdue)}</span><br>'
             f'<span style="{_SUB}">due {format_date(i.due_date)}</span></td>\n'
             f'<td style="{_TD}">{format_date(i.last_done)}</td>\n'
@@ -108,15 +112,13 @@ def item_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = Fals
     row = _Row(ctx)
     out = []
     for i in items:
-        sub_html = f'<br><span style="{_SUB}">{escape(i.offender_manager)}</span>' if show_officer else ""
         weekly = (
             f'<br><span style="{_SUB}">no fixed abode: weekly</span>'
             if i.kind == "notification" and i.no_fixed_abode
             else ""
         )
         out.append(
-            f'<tr><td style="{_TD_REF}">{row.ref_html(i.ref)}{sub_html}</td>\n'
-            f"{row.risk_html(i)}"
+            f"{row.first_cells(i, i.offender_manager if show_officer else None)}"
             f'<td style="{_TD}"><span style="{_LATE}">{overdue_words(i.days_overdue)}</span><br>'
             f'<span style="{_SUB}">due {format_date(i.due_date)}</span>{weekly}</td>\n'
             f'<td style="{_TD}">{format_date(i.last_done)}</td></tr>\n'
@@ -129,10 +131,8 @@ def unlocated_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool =
     row = _Row(ctx)
     out = []
     for u in items:
-        sub_html = f'<br><span style="{_SUB}">{escape(u.offender_manager)}</span>' if show_officer else ""
         out.append(
-            f'<tr><td style="{_TD_REF}">{row.ref_html(u.ref)}{sub_html}</td>\n'
-            f"{row.risk_html(u)}"
+            f"{row.first_cells(u, u.offender_manager if show_officer else None)}"
             f'<td style="{_TD}"><span style="{_LATE}">missing {plural(u.days_missing, "day")}</span><br>'
             f'<span style="{_SUB}">since {format_date(u.missing_since)}</span></td>\n'
             f'<td style="{_TD}">{format_date(u.last_visit)}</td></tr>\n'
