@@ -73,7 +73,10 @@ def test_same_bytes_as_the_email_package(
         )
     expected = reference(config, to, subject, text, html)
     assert unbounded(built.as_bytes()) == unbounded(expected.as_bytes())
-    # The faster serialiser writes the same bytes as the email package's own, boundary included.
+    # The faster serialiser writes the same bytes as the email package's own, boundary included
+    # (directly, without the generator, when both bodies went unencoded).
+    unencoded = messages._plain_cte(text) is not None and messages._plain_cte(html) is not None
+    assert getattr(built, messages._UNENCODED, False) is unencoded
     assert messages.message_bytes(built) == built.as_bytes()
     assert messages.message_bytes(built, email.policy.SMTP) == built.as_bytes(policy=email.policy.SMTP)
     assert messages.message_bytes(expected) == expected.as_bytes()

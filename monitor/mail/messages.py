@@ -145,11 +145,39 @@ class _Generator(BytesGenerator):
             self.write(split[-1])
 
 
+#: Set on a message whose two parts :func:`_attach_unencoded` built (plain ASCII lines).
+_UNENCODED = "_visit_monitor_unencoded"
+
+
 def message_bytes(msg: Message, policy: email.policy.Policy | None = None) -> bytes:
-    """``msg.as_bytes(policy=policy)``, faster (see :class:`_Generator`)."""
-    out = io.BytesIO()
-    _Generator(out, mangle_from_=False, policy=policy or msg.policy).flatten(msg, unixfrom=False)
-    return out.getvalue()
+    """``msg.as_bytes(policy=policy)``, faster (see :class:`_Generator`).
+
+    A message of two unencoded parts (every digest that fits 7bit) is written directly:
+    the headers folded by the policy exactly as the generator folds them, then the
+    generator's multipart framing around each part's lines. Byte for byte the same
+    (tests/test_message_bytes.py); about a second of a national run otherwise.
+    """
+    policy = policy or msg.policy
+    if getattr(msg, _UNENCODED, False):
+        nl = policy.linesep
+        out = [_headers(msg, policy)]
+        boundary = msg.get_boundary()
+        for n, part in enumerate(msg.get_payload()):
+            out.append(f"{nl if n else ''}--{boundary}{nl}".encode("ascii"))
+            out.append(_headers(part, policy))
+            payload: str = part.get_payload()
+            out.append((payload if nl == "\n" else payload.replace("\n", nl)).encode("ascii"))
+        out.append(f"{nl}--{boundary}--{nl}".encode("ascii"))
+        return b"".join(out)
+    out_file = io.BytesIO()
+    _Generator(out_file, mangle_from_=False, policy=policy).flatten(msg, unixfrom=False)
+    return out_file.getvalue()
+
+
+def _headers(msg: Message, policy: email.policy.Policy) -> bytes:
+    """A message's headers and the blank line after them, as BytesGenerator writes them."""
+    folded = b"".join(policy.fold_binary(name, value) for name, value in msg.raw_items())
+    return folded + policy.linesep.encode("ascii")
 
 
 def _boundary(*bodies: str) -> str:
@@ -178,3 +206,4 @@ def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
         parts.append(part)
     msg.set_payload(parts)
     msg.set_boundary(_boundary(text, html))
+    setattr(msg, _UNENCODED, True)
