@@ -40,7 +40,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from conftest import PG_ADMIN_URL, _pg_url, new_database_url
+from conftest import PG_ADMIN_URL, _pg_admin, _pg_url, new_database_url
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
@@ -423,15 +423,13 @@ def _clone(backend: str, base_url: str, base_path: Path | None, tmp_path: Path) 
         return f"sqlite:///{target}"
     base = base_url.rsplit("/", 1)[1]
     name = f"vm_trial_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{base}"')
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{base}"')  # bounded wait, as every fixture's
     return _pg_url(name)
 
 
 def _drop(url: str) -> None:
     if url.startswith("postgresql"):
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 def _cli(url: str, tmp_path: Path, directory: Path) -> subprocess.Popen[bytes]:
