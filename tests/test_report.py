@@ -22,7 +22,9 @@ from sqlalchemy import Engine
 
 from monitor.cli.app import cli
 from monitor.core.config import Config
+from monitor.core.files import write_private
 from monitor.register.db import reading, transaction
+from monitor.reports import export
 from monitor.reports.export import CSV_COLUMNS, neutralise_cell
 from monitor.reports.html import trend_chart
 from monitor.reports.report import render_report
@@ -105,6 +107,21 @@ def test_json_is_exactly_the_contract(obligations: Obligations, config: Config) 
     assert data["due_soon"][0]["due_in_days"] == 3
     assert data["whereabouts_unknown"][0]["ref"] == "H-MISSING"
     assert text.endswith("\n")
+
+
+@pytest.mark.parametrize("batch", [1, 2, 2000])
+def test_json_in_pieces_is_the_same_text(
+    obligations: Obligations, config: Config, batch: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``report --format json`` writes the JSON in pieces; any batch size gives the same file."""
+    whole = render_report(obligations, config, "json")
+    monkeypatch.setattr(export, "JSON_BATCH", batch)
+    pieces = list(export.json_chunks(obligations))
+    assert "".join(pieces) == whole
+    assert len(pieces) > 10 if batch == 1 else True
+    written = write_private(tmp_path / "r.json", iter(pieces))
+    assert written.read_text(encoding="utf-8") == whole
+    assert written.stat().st_mode & 0o777 == 0o600
 
 
 # ---------------------------------------------------------------------------- table

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,10 +81,16 @@ def command(
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and fmt == "table" and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 40)).columns if to_terminal else None
-    text = render_report(obligations, config, fmt, trend=trend, color=color, width=width)
+    if fmt == "json":  # in pieces: a national report is tens of MB (see export.json_chunks)
+        from monitor.reports.export import json_chunks
+
+        text: str | Iterator[str] = json_chunks(obligations)
+    else:
+        text = render_report(obligations, config, fmt, trend=trend, color=color, width=width)
 
     if output is None:
-        click.echo(text, nl=False)
+        for piece in [text] if isinstance(text, str) else text:
+            click.echo(piece, nl=False)
         return
     try:
         write_private(private_mkdir(output.parent) / output.name, text)  # 0600, folders 0700

@@ -16,6 +16,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -78,7 +79,11 @@ def private_open(
 
 
 def write_private(
-    path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8", durable: bool = True
+    path: str | os.PathLike[str],
+    data: str | bytes | Iterable[str],
+    *,
+    encoding: str = "utf-8",
+    durable: bool = True,
 ) -> Path:
     """Write ``data`` to ``path`` atomically as a 0600 file; text is written as is (no newline translation).
 
@@ -86,14 +91,14 @@ def write_private(
     ``path``, so a reader never sees half a report. A device or FIFO that already exists
     at ``path`` (``/dev/stdout``) is written in place instead. ``durable=False`` skips the
     fsync (still atomic): for files that are cheap to make again, such as 5,000 digest
-    previews, where the syncs were an eighth of the run.
+    previews, where the syncs were an eighth of the run. ``data`` may also be text in
+    pieces (a large report), written as they come.
     """
     path = Path(path)
-    payload = data.encode(encoding) if isinstance(data, str) else data
     with contextlib.suppress(FileNotFoundError):
         if not stat.S_ISREG(os.stat(path).st_mode):
             with private_open(path, "wb") as fh:
-                fh.write(payload)
+                _write_all(fh, data, encoding)
             return path
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mkstemp: 0600
@@ -101,7 +106,7 @@ def write_private(
         raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            _write_all(fh, data, encoding)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
@@ -112,3 +117,13 @@ def write_private(
             os.unlink(tmp)
         raise
     return path
+
+
+def _write_all(fh: IO[bytes], data: str | bytes | Iterable[str], encoding: str) -> None:
+    if isinstance(data, bytes):
+        fh.write(data)
+    elif isinstance(data, str):
+        fh.write(data.encode(encoding))
+    else:
+        for piece in data:
+            fh.write(piece.encode(encoding))

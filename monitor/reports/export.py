@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 from typing import Any
 
 from monitor.rules.obligations import Obligations, Unlocated
@@ -63,16 +64,39 @@ def render_json(obligations: Obligations) -> str:
     indented: readable, ``grep``-able, and fast, because the C encoder does the items (a
     force-wide report holds tens of thousands of them).
     """
+    return "".join(json_chunks(obligations))
+
+
+def json_chunks(obligations: Obligations) -> Iterator[str]:
+    """:func:`render_json`'s text in pieces of at most ``JSON_BATCH`` entries.
+
+    ``report --format json`` writes these as they come: a national report is 30 to 80 MB of
+    JSON, and holding it whole (as text, then as bytes) doubled the command's memory.
+    """
     encode = _COMPACT.encode  # one encoder for every entry: json.dumps(..., kw) builds one per call
-    parts = []
-    for key, value in obligations.json_parts():
+    yield "{\n"
+    for n, (key, value) in enumerate(obligations.json_parts()):
+        yield f"{',' + chr(10) if n else ''}  {json.dumps(key)}: "
         if isinstance(value, Iterator):  # a list, entry by entry (never all of its dicts at once)
-            body = ",\n    ".join(map(encode, value))
-            rendered = "[\n    " + body + "\n  ]" if body else "[]"
+            yield from _list_chunks(map(encode, value))
         else:
-            rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {rendered}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+            yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    yield "\n}\n"
+
+
+#: Entries per piece of :func:`json_chunks`.
+JSON_BATCH = 2000
+
+
+def _list_chunks(encoded: Iterator[str]) -> Iterator[str]:
+    batch = list(islice(encoded, JSON_BATCH))
+    if not batch:
+        yield "[]"
+        return
+    yield "[\n    " + ",\n    ".join(batch)
+    while batch := list(islice(encoded, JSON_BATCH)):
+        yield ",\n    " + ",\n    ".join(batch)
+    yield "\n  ]"
 
 
 def neutralise_cell(value: str) -> str:
