@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.durations import Duration
+from monitor.core.gcpause import paused_gc
 from monitor.register.derived import fresh_condition, visit_aggregates
 from monitor.register.models import Offender, VisitFacts
 from monitor.rules.obligations import (
@@ -209,6 +210,11 @@ def scan(
     ``team`` / ``officer`` restrict the scope to ``offender.team`` /
     ``offender.offender_manager``; the summary describes that scope only.
     """
+    with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
+        return _scan(session, policy, as_of, team, officer)
+
+
+def _scan(session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None) -> Obligations:
     cal = _Calendar(policy)
     overdue: list[Item] = []
     due_soon: list[Item] = []

@@ -1,0 +1,47 @@
+"""The scan pauses the cycle collector and always turns it back on (``core.gcpause``)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.core.gcpause import paused_gc
+
+
+@pytest.fixture(autouse=True)
+def _collector_on() -> Iterator[None]:
+    gc.enable()
+    yield
+    gc.enable()
+
+
+def test_paused_inside_and_running_after() -> None:
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_running_again_after_an_error() -> None:
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
+
+
+def test_overlapping_pauses_leave_it_running() -> None:
+    """Two scans in the web server's threads: the first pause ends, the collector runs again."""
+    first, second = paused_gc(), paused_gc()
+    first.__enter__()
+    second.__enter__()  # found it paused: will leave it alone
+    first.__exit__(None, None, None)
+    assert gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_left_off_if_it_was_off() -> None:
+    gc.disable()
+    with paused_gc():
+        pass
+    assert not gc.isenabled()
