@@ -3,8 +3,10 @@
 This module runs an import from end to end and is its public face (``import_directory``,
 ``ImportResult``, ``Reject``, ``ImportFailure``, ``ImportUsageError``). The work is split
 by job: ``csvfile`` reads a file into numbered records, ``fields`` turns a record into a
-row's values (or a reject), ``writing`` stores rows set-based, ``results`` holds what an
-import reports and ``progress`` draws the bar.
+row's values (or a reject), ``dedupe`` finds keys a file repeats in bounded memory,
+``writing`` stores rows set-based (new ones through ``bulk``, straight to the driver),
+``results`` holds what an import reports, ``runlog`` records a failed run and ``progress``
+draws the bar.
 
 Nothing is dropped silently: every row is stored, counted as unchanged, or reported back
 (and kept in ``import_rejects``). A row that cannot be understood is rejected with the
