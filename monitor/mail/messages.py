@@ -20,6 +20,8 @@ import re
 from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.clock import now_utc
@@ -76,6 +78,22 @@ def check_header_value(value: str) -> str:
     if _BAD_HEADER_CHARS.search(value):
         raise ValueError("header value contains a line break or NUL (possible header injection)")
     return value
+
+
+def addressing_problem(content: bytes, to: str) -> str | None:
+    """Why stored message bytes do not address exactly ``to`` (and nobody else), or None.
+
+    Checked before a message leaves (defence in depth): the recipient check reads the
+    register, this reads what would actually be sent, and Graph delivers to the headers'
+    recipients rather than an envelope.
+    """
+    headers = BytesHeaderParser().parsebytes(content)
+    if headers.get_all("Cc") or headers.get_all("Bcc"):
+        return "stored message has Cc/Bcc recipients"
+    found = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
+    if found != [to.lower()]:
+        return "stored message is not addressed to exactly the queued recipient"
+    return None
 
 
 def sender_domain(sender: str) -> str:

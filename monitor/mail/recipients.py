@@ -11,10 +11,9 @@ change between the two (an officer deactivated mid-week) still stops the message
 from __future__ import annotations
 
 import re
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
+from monitor.mail.messages import addressing_problem
 from monitor.register.models import Officer
 
 if TYPE_CHECKING:
@@ -73,17 +72,6 @@ def recipient_problem(officer: Officer | None, role: str, config: Config) -> str
     return address_problem(officer.email, config.mail.allowed_domains)
 
 
-def _header_problem(message: OutboxMessage) -> str | None:
-    """The stored bytes must still address exactly the queued recipient (defence in depth)."""
-    headers = BytesHeaderParser().parsebytes(message.content)
-    if headers.get_all("Cc") or headers.get_all("Bcc"):
-        return "stored message has Cc/Bcc recipients"
-    to = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
-    if to != [message.email.lower()]:
-        return "stored message is not addressed to exactly the queued recipient"
-    return None
-
-
 def stored_message_problem(session: Session, message: OutboxMessage, config: Config) -> str | None:
     """Why a queued message may not be sent now, or None: the same rule, again, at send time.
 
@@ -99,4 +87,4 @@ def stored_message_problem(session: Session, message: OutboxMessage, config: Con
     problem = recipient_problem(officer, role, config)
     if problem is None and officer is not None and officer.email.lower() != message.email.lower():
         problem = "the officer's address changed since the message was queued"
-    return problem or _header_problem(message)
+    return problem or addressing_problem(message.content, message.email)

@@ -34,14 +34,14 @@ import contextlib
 import re
 import time
 import uuid
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 from monitor.core.config import Config
+from monitor.mail.messages import addressing_problem
 from monitor.mail.transports.base import (
     Outgoing,
     PermanentFailure,
@@ -80,7 +80,7 @@ class GraphTransport(Transport):
         self._http = HttpSession(s.ca_file, s.timeout)
 
     def send(self, message: Outgoing) -> str:
-        problem = _addressing_problem(message)
+        problem = addressing_problem(message.content, message.to)
         if problem:
             raise PermanentFailure(problem)
         if self._http is None or self._tokens is None:
@@ -143,17 +143,6 @@ class GraphTransport(Transport):
         if http is not None:
             with contextlib.suppress(Exception):
                 http.close()
-
-
-def _addressing_problem(message: Outgoing) -> str | None:
-    """Graph sends to the MIME headers' recipients: they must be exactly ``message.to``."""
-    headers = BytesHeaderParser().parsebytes(message.content)
-    if headers.get_all("Cc") or headers.get_all("Bcc"):
-        return "stored message has Cc/Bcc recipients"
-    to = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
-    if to != [message.to.lower()]:
-        return "stored message is not addressed to exactly its one recipient"
-    return None
 
 
 def _not_connected(exc: Exception) -> bool:
