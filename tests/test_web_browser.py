@@ -16,6 +16,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
+# Imported outright (test dependencies): a missing one fails the run, never skips it.
+import axe_playwright_python.sync_playwright as axe_module
+import playwright.sync_api as playwright_api
 import pytest
 import requests
 from sqlalchemy import Engine
@@ -23,9 +26,6 @@ from web_support import AS_OF, LEAD, OM_A1, STRANGER, SUP_A, TEAM_A, TEAM_B, bui
 
 from monitor.core.config import Config
 from monitor.reports.snapshot import take_snapshot
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 pytestmark = pytest.mark.slow
 
