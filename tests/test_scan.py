@@ -22,8 +22,9 @@ from monitor.core.config import Config, Policy
 from monitor.register import derived
 from monitor.register.db import make_engine, reading, transaction
 from monitor.register.models import ImportRun, Offender
+from monitor.rules.calendar import notification_due, review_due, visit_due
 from monitor.rules.obligations import Item, Obligations
-from monitor.rules.scan import notification_due, review_due, scan, visit_due
+from monitor.rules.scan import scan
 
 D = date
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

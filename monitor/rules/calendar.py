@@ -1,0 +1,101 @@
+"""Due dates: the policy's intervals in calendar arithmetic, remembered per start date.
+
+Why apart from the scan: the rules' date arithmetic (calendar months clamped to the month's
+end, the first-visit window, notification after a return) is the part people check against
+the statute, and the part SQL dialects disagree on, so it is kept in Python and in one
+place. A register holds a few thousand distinct dates, so the scan looks most due dates up
+in a memo table instead of computing them again for each of a national register's people.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from monitor.core.config import Policy
+from monitor.core.durations import Duration
+
+
+class _After(dict[date, date]):
+    """Memo table of one interval's calendar arithmetic: ``table[start]`` is the date due.
+
+    A register holds a few thousand distinct dates, so a national scan does a few
+    thousand month-clamp calculations and otherwise dictionary lookups.
+    """
+
+    def __init__(self, duration: Duration) -> None:
+        super().__init__()
+        self.duration = duration
+
+    def __missing__(self, start: date) -> date:
+        due = self[start] = self.duration.after(start)
+        return due
+
+
+_TABLES: dict[Duration, _After] = {}
+
+
+def _after_table(duration: Duration) -> _After:
+    table = _TABLES.get(duration)
+    if table is None or len(table) > 200_000:
+        table = _TABLES[duration] = _After(duration)
+    return table
+
+
+class Calendar:
+    """The policy's due-date rules over memo tables (see :class:`_After`)."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.intervals = {risk: _after_table(d) for risk, d in policy.intervals.items()}
+        self.window = _after_table(policy.first_visit_within)
+        self.reviews = {risk: _after_table(d) for risk, d in policy.review_interval.items()}
+        self.notify = _after_table(policy.notification_interval)
+        self.notify_nfa = _after_table(policy.notification_interval_no_fixed_abode)
+        self.after_return = _after_table(policy.notification_after_return)
+
+    def visit_due(self, risk: str, start: date, last_visit: date | None) -> date:
+        """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
+        return self.intervals[risk][last_visit] if last_visit else self.window[start]
+
+    def review_due(self, risk: str, start: date, assessed: date | None) -> date:
+        """Next risk review; a new or returning person always gets the first-visit window."""
+        window = self.window[start]
+        if assessed is None:
+            return window
+        due = self.reviews[risk][assessed]
+        return max(due, window) if assessed < start else due
+
+    def notification_due(
+        self, status: str, start: date, registered_on: date, last_notified: date | None, no_fixed_abode: bool
+    ) -> date:
+        """Next periodic notification (s.85): yearly, weekly without a fixed abode.
+
+        If it fell due while the person was away (custody, hospital, abroad) the deadline is
+        ``notification_after_return`` after they came back (S). The register carries no
+        status history, so "fell due while away" is read as due < S for a returned person.
+        """
+        due = (self.notify_nfa if no_fixed_abode else self.notify)[last_notified or registered_on]
+        if status == "community" and start > registered_on and due < start:
+            due = self.after_return[start]
+        return due
+
+
+def visit_due(policy: Policy, risk: str, start: date, last_visit: date | None) -> date:
+    """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
+    return Calendar(policy).visit_due(risk, start, last_visit)
+
+
+def review_due(policy: Policy, risk: str, start: date, assessed: date | None) -> date:
+    """Next risk review; a new or returning person always gets the first-visit window."""
+    return Calendar(policy).review_due(risk, start, assessed)
+
+
+def notification_due(
+    policy: Policy,
+    status: str,
+    start: date,
+    registered_on: date,
+    last_notified: date | None,
+    no_fixed_abode: bool,
+) -> date:
+    """Next periodic notification (s.85); see :meth:`Calendar.notification_due`."""
+    return Calendar(policy).notification_due(status, start, registered_on, last_notified, no_fixed_abode)
