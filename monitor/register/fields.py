@@ -345,3 +345,20 @@ PARSERS: dict[str, Callable[[ParseState, Cells], dict[str, Any]]] = {
     OFFENDERS: _parse_offender,
     VISITS: _parse_visit,
 }
+
+
+#: Risk levels for which reactive management (no routine visits) is worth a warning.
+HIGH_RISK = ("very_high", "high")
+#: Cases named in one warning before "and N more".
+NAMED_IN_WARNING = 10
+
+
+def reactive_warning(file: str, cases: list[str]) -> str:
+    """One warning for every very high or high risk person marked reactive (not a reject)."""
+    named = ", ".join(cases[:NAMED_IN_WARNING])
+    more = f" and {len(cases) - NAMED_IN_WARNING} more" if len(cases) > NAMED_IN_WARNING else ""
+    people = "person is" if len(cases) == 1 else "people are"
+    return (
+        f"{file}: {len(cases)} very high or high risk {people} marked reactive, so no routine home visit "
+        f"is due (check this is intended): {named}{more}"
+    )

@@ -40,7 +40,7 @@ from monitor.register.db import transaction
 from monitor.register.dedupe import FirstSeen, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
-    FILE_ORDER,
+    HIGH_RISK,
     MAX_LENGTH,
     OFFENDERS,
     PARSERS,
@@ -50,6 +50,7 @@ from monitor.register.fields import (
     Cells,
     ParseState,
     Spec,
+    reactive_warning,
 )
 from monitor.register.presence import (
     PRESENCE_FILES,
@@ -57,6 +58,7 @@ from monitor.register.presence import (
     absent_keys,
     check_count,
     check_files,
+    locate_files,
     mark_absent,
     presence,
     read_manifest,
@@ -84,29 +86,7 @@ __all__ = [
     "locate_files",
 ]
 
-#: Risk levels for which reactive management (no routine visits) is worth a warning.
-HIGH_RISK = ("very_high", "high")
-#: Cases named in one warning before "and N more".
-NAMED_IN_WARNING = 10
-
 log = logging.getLogger(__name__)
-
-
-def locate_files(directory: Path) -> dict[str, Path]:
-    """The extract files present in ``directory``, by canonical name (names case-insensitive)."""
-    expected = ", ".join(FILE_ORDER)
-    if not directory.is_dir():
-        raise ImportUsageError(f"{directory}: not a directory (expected one holding {expected})")
-    found: dict[str, Path] = {}
-    for entry in sorted(directory.iterdir()):
-        canonical = entry.name.lower()
-        if canonical in SPECS and entry.is_file():
-            if canonical in found:
-                raise ImportUsageError(f"{directory}: both {found[canonical].name} and {entry.name} present; keep one")
-            found[canonical] = entry
-    if not found:
-        raise ImportUsageError(f"{directory}: none of the expected files found (expected at least one of {expected})")
-    return {name: found[name] for name in FILE_ORDER if name in found}
 
 
 class _Importer:
@@ -260,7 +240,7 @@ class _Importer:
         if blank:
             self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
-            self.warnings.append(_reactive_warning(path.name, reactive_high))
+            self.warnings.append(reactive_warning(path.name, reactive_high))
         if named is not None:
             self.presence.append(
                 mark_absent(
@@ -337,17 +317,6 @@ class _Importer:
             new_rows=self.new_rows,
             fresh=self.fresh,
         )
-
-
-def _reactive_warning(file: str, cases: list[str]) -> str:
-    """One warning for every very high or high risk person marked reactive (not a reject)."""
-    named = ", ".join(cases[:NAMED_IN_WARNING])
-    more = f" and {len(cases) - NAMED_IN_WARNING} more" if len(cases) > NAMED_IN_WARNING else ""
-    people = "person is" if len(cases) == 1 else "people are"
-    return (
-        f"{file}: {len(cases)} very high or high risk {people} marked reactive, so no routine home visit "
-        f"is due (check this is intended): {named}{more}"
-    )
 
 
 def import_directory(

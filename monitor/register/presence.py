@@ -12,6 +12,9 @@ Two checks stop a damaged extract before it marks half the force absent: a manif
 give each file's row count (a file with fewer or more rows is cut short or padded), and a
 full extract that would leave out more than ``import.max_missing_percent`` of the people
 or officers in the register is refused as probably truncated unless forced.
+
+Which files a folder holds (``locate_files``) is settled here too, beside the manifest's
+own list of them.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from monitor.register.fields import FILE_ORDER, OFFENDERS, OFFICERS, Spec
-from monitor.register.results import ImportFailure, Presence
+from monitor.register.fields import FILE_ORDER, OFFENDERS, OFFICERS, SPECS, Spec
+from monitor.register.results import ImportFailure, ImportUsageError, Presence
 
 MANIFEST = "manifest.json"
 #: The files a full extract speaks for (visits are history: an old one may leave an export).
@@ -133,3 +136,20 @@ def presence(session: Session, spec: Spec, absent_before: set[str], *, marked: l
     """The table's presence after this import's rows (and marks) were written."""
     still = absent_keys(session, spec)
     return Presence(file=spec.name, marked=marked, returned=len(absent_before - still), absent=len(still), since=on)
+
+
+def locate_files(directory: Path) -> dict[str, Path]:
+    """The extract files present in ``directory``, by canonical name (names case-insensitive)."""
+    expected = ", ".join(FILE_ORDER)
+    if not directory.is_dir():
+        raise ImportUsageError(f"{directory}: not a directory (expected one holding {expected})")
+    found: dict[str, Path] = {}
+    for entry in sorted(directory.iterdir()):
+        canonical = entry.name.lower()
+        if canonical in SPECS and entry.is_file():
+            if canonical in found:
+                raise ImportUsageError(f"{directory}: both {found[canonical].name} and {entry.name} present; keep one")
+            found[canonical] = entry
+    if not found:
+        raise ImportUsageError(f"{directory}: none of the expected files found (expected at least one of {expected})")
+    return {name: found[name] for name in FILE_ORDER if name in found}
