@@ -12,7 +12,7 @@ Lookup order for the file: ``--config FILE``, then ``$MONITOR_CONFIG``, then
 the only place the relay password comes from (never the file, never a log). Every value is
 checked here (ranges, placeholders, addresses, paths: see :mod:`monitor.core.checks`), and
 an error never shows a secret: a password key in the file and any unknown key are named
-without their value, and URL credentials are masked.
+without their value, and URL credentials are masked. The result is a ``settings.Config``.
 """
 
 from __future__ import annotations
@@ -21,31 +21,31 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from monitor.core import checks
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
-from monitor.core.mail_auth import GraphSettings, Invalid, OAuthSettings
+from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
 from monitor.core.redact import MASK, redact, register_secret, url_password
-from monitor.core.web_settings import WEB_DEFAULTS, SettingError, WebSettings
-from monitor.core.web_settings import parse as parse_web
 
-RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
-JOB_NAMES: tuple[str, ...] = (
-    "officer_digest",
-    "team_digest",
-    "force_report",
-    "escalation",
-    "snapshot",
-    "deliver",
-    "import",
+# The settings types live in ``settings``; they are named here too, where callers have
+# always imported them from.
+from monitor.core.settings import (
+    JOB_NAMES,
+    RISK_LEVELS,
+    Config,
+    DaemonSettings,
+    DigestSettings,
+    MailSettings,
+    Policy,
+    SmtpSettings,
 )
+from monitor.core.web_settings import WEB_DEFAULTS, SettingError
+from monitor.core.web_settings import parse as parse_web
 
 DEFAULTS: dict[str, Any] = {
     "timezone": "Europe/London",
@@ -137,97 +137,6 @@ class ConfigError(Exception):
         where = f"{source}: " if source else ""
         shown = " (value not shown)" if secret else f" = {redact(repr(value))}"
         super().__init__(f"{where}{key}{shown}: expected {expected}")
-
-
-@dataclass(frozen=True)
-class Policy:
-    intervals: dict[str, Duration]
-    first_visit_within: Duration
-    review_interval: dict[str, Duration]
-    notification_interval: Duration
-    notification_interval_no_fixed_abode: Duration
-    notification_after_return: Duration
-    due_soon_days: int
-    failed_attempts_flag: int
-    include_names: bool
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    all_clear: bool
-    escalation_days_overdue: int
-    officer_due_soon_days: int
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    transport: str
-    maildir: Path
-    sender: str
-    marking: str
-    allowed_domains: tuple[str, ...]
-    case_url: str
-    max_attempts: int
-    retry_base_seconds: int
-    retry_max_seconds: int
-    keep_sent_days: int
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str
-    username: str
-    ca_file: str
-    timeout: float
-    helo: str
-    #: "password" or "oauth2" (XOAUTH2 with a token from ``oauth``; see monitor.core.mail_auth).
-    auth: str
-    oauth: OAuthSettings
-
-    @property
-    def password(self) -> str:
-        """Read on use, from the environment only, so it is never held in config dumps."""
-        return os.environ.get("MONITOR_SMTP_PASSWORD", "")
-
-
-@dataclass(frozen=True)
-class DaemonSettings:
-    heartbeat_seconds: int
-    stale_after_seconds: int
-    shutdown_timeout_seconds: int
-    late_after_seconds: int
-    tick_seconds: int = 5
-
-
-@dataclass(frozen=True)
-class Config:
-    timezone: str
-    database_url: str
-    policy: Policy
-    digest: DigestSettings
-    mail: MailSettings
-    smtp: SmtpSettings
-    schedule: dict[str, str]
-    import_drop_dir: Path | None
-    daemon: DaemonSettings
-    metrics_listen: str
-    log_format: str
-    log_level: str
-    graph: GraphSettings
-    web: WebSettings
-    source: str | None = None
-    #: A full extract leaving out more than this share of the register is refused.
-    import_max_missing_percent: float = 5.0
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
-    #: "database.url in FILE" (so a bad environment variable is never blamed on the file).
-    database_origin: str = "database.url"
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return zone_info(self.timezone)
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, source: str | None) -> None:
