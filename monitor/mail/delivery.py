@@ -60,7 +60,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -100,11 +100,6 @@ def backoff_seconds(attempts: int, base: int, maximum: int) -> int:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def default_worker() -> str:
-    """``host:pid:nonce``: recorded on every claim this run takes."""
-    return make_worker_id()
 
 
 def _log_code(reason: str) -> str:
@@ -335,7 +330,7 @@ def deliver_pending(
     on their backoff. Safe to run from several workers at once: claims never overlap.
     Never raises for a relay or database failure: the report says what happened.
     """
-    worker = worker or default_worker()
+    worker = worker or make_worker_id()  # host:pid:nonce, recorded on every claim
     transport = make_transport(config)
     with outbox.LeaseKeeper(engine, outbox.new_token(worker), RENEW_EVERY_SECONDS) as keeper:
         run = _Run(engine, config, transport, worker=worker, keeper=keeper)
@@ -387,16 +382,7 @@ def _finish(engine: Engine, config: Config, run: _Run, cursor: int, respect_back
             keep = timedelta(days=config.mail.keep_sent_days)
             report.purged = outbox.purge_content(session, queued_before=_now() - keep)
         with reading(engine) as session:
-            waiting = OutboxMessage.status.in_(("pending", "sending"))
-            report.pending = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(waiting)) or 0)
-            report.elsewhere = int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.status == "sending", OutboxMessage.claim_token != run.keeper.token)
-                )
-                or 0
-            )
+            report.pending, report.elsewhere = outbox.waiting_counts(session, other_than=run.keeper.token)
     except SQLAlchemyError as exc:
         report.unsent = max(report.unsent, len(run.left_pending))
         report.database_error = report.database_error or database_error_text(exc)

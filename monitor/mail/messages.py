@@ -83,16 +83,16 @@ def check_header_value(value: str) -> str:
 def addressing_problem(content: bytes, to: str) -> str | None:
     """Why stored message bytes do not address exactly ``to`` (and nobody else), or None.
 
-    Checked before a message leaves (defence in depth): the recipient check reads the
-    register, this reads what would actually be sent, and Graph delivers to the headers'
-    recipients rather than an envelope.
+    Checked when a message is queued and again before it leaves (defence in depth): the
+    recipient check reads the register, this reads what would actually be sent, and Graph
+    delivers to the headers' recipients rather than an envelope.
     """
     headers = BytesHeaderParser().parsebytes(content)
     if headers.get_all("Cc") or headers.get_all("Bcc"):
         return "stored message has Cc/Bcc recipients"
     found = [addr.lower() for _n, addr in getaddresses([str(v) for v in headers.get_all("To") or []]) if addr]
     if found != [to.lower()]:
-        return "stored message is not addressed to exactly the queued recipient"
+        return "stored message is not addressed to exactly the queued recipient (its To header)"
     return None
 
 

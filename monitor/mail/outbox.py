@@ -29,7 +29,6 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import getaddresses
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -37,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from monitor.core.workers import worker_is_gone
-from monitor.mail.messages import message_bytes
+from monitor.mail.messages import addressing_problem, message_bytes
 from monitor.register.db import reading, transaction
 from monitor.register.models import Disclosure, OutboxMessage
 
@@ -53,21 +52,6 @@ CLAIM_LEASE = timedelta(seconds=30)
 #: and no mailable force lead); nothing left, the row is the loud record of it.
 OUTCOMES: frozenset[str] = frozenset({"sent", "retry", "failed", "blocked", "unknown", "unrouted"})
 KINDS: frozenset[str] = frozenset({"officer", "team", "force", "escalation"})
-
-
-def _single_address(message: EmailMessage, email: str) -> None:
-    """The stored message must be addressed to exactly ``email`` and nobody else.
-
-    Misdirected email is the commonest reported breach, so the queue refuses a message
-    whose headers could reach anyone but the one recipient the directory vouched for.
-    """
-    for header in ("Cc", "Bcc"):
-        if message.get_all(header):
-            raise ValueError(f"outbox messages have exactly one recipient: {header} is not allowed")
-    to = getaddresses([str(v) for v in message.get_all("To") or []])
-    addresses = [addr.lower() for _name, addr in to if addr]
-    if addresses != [email.lower()]:
-        raise ValueError("the message's To header must be exactly the queued recipient's address")
 
 
 def enqueue(
@@ -96,7 +80,12 @@ def enqueue(
     message_id = message["Message-ID"]
     if not message_id or not str(message_id).strip():
         raise ValueError("an outbox message needs a Message-ID header")
-    _single_address(message, email)
+    content = message_bytes(message, email_policy.SMTP)
+    # Misdirected email is the commonest reported breach: the queue refuses a message whose
+    # headers could reach anyone but the one recipient the directory vouched for.
+    problem = addressing_problem(content, email)
+    if problem:
+        raise ValueError(problem)
     values = {
         "kind": kind,
         "recipient": recipient,
@@ -104,7 +93,7 @@ def enqueue(
         "period": period,
         "message_id": str(message_id).strip(),
         "subject": str(message["Subject"] or ""),
-        "content": message_bytes(message, email_policy.SMTP),
+        "content": content,
         "case_refs": list(case_refs),
         "status": "pending",
         "attempts": 0,
@@ -335,6 +324,21 @@ def mark_sent_if_waiting(session: Session, message: OutboxMessage, at: datetime)
 
 #: Statuses whose stored message will never be sent again.
 FINAL_STATUSES: tuple[str, ...] = ("sent", "failed", "blocked")
+
+
+def waiting_counts(session: Session, *, other_than: str) -> tuple[int, int]:
+    """Messages still to go (pending or sending), and those being sent under another claim.
+
+    One pass over the outbox for both counts a delivery run reports at its end.
+    """
+    sending_elsewhere = and_(OutboxMessage.status == "sending", OutboxMessage.claim_token != other_than)
+    row = session.execute(
+        select(
+            func.count().filter(OutboxMessage.status.in_(("pending", "sending"))),
+            func.count().filter(sending_elsewhere),
+        ).select_from(OutboxMessage)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def purge_content(session: Session, *, queued_before: datetime) -> int:
