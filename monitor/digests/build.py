@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,8 @@ from monitor.digests.contexts import (
     refs_of,
 )
 from monitor.digests.history import trends, week_change
-from monitor.digests.routing import Unroutable, mailable_leads, rerouted, routed_period, supervisor_gap
+from monitor.digests.plans import Plan, Plans
+from monitor.digests.routing import Unroutable, mailable_leads, rerouted, supervisor_gap
 from monitor.mail.recipients import recipient_problem
 from monitor.register.models import Officer
 from monitor.rules import scan as rules_scan
@@ -55,35 +55,6 @@ ROLE_FOR_KIND: dict[str, str] = {
     "force": "lead",
     "escalation": "supervisor",
 }
-
-
-@dataclass
-class Plan:
-    """One message to be: its context, recipient row, and why it may not be sent (if so)."""
-
-    context: DigestContext
-    officer: Officer | None
-    problem: str | None
-    #: The team a re-routed digest is for ("" when it goes to its own recipient).
-    scope: str = ""
-
-    @property
-    def period(self) -> str:
-        """The outbox period: the context's, plus the team for a digest re-routed to a lead."""
-        return routed_period(self.context.period, self.scope)
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.context.kind, self.context.recipient.officer_id, self.period)
-
-
-@dataclass
-class Plans:
-    plans: list[Plan] = field(default_factory=list)
-    skipped_empty: int = 0
-    no_recipient: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, scope, reason)
-    unrouted: list[tuple[str, str, list[str], str]] = field(default_factory=list)  # (kind, scope, leads, reason)
-    unroutable: list[Unroutable] = field(default_factory=list)
 
 
 def scan_policy(config: Config) -> Policy:

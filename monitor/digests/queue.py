@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
-from monitor.digests.build import Plan, build_plans
+from monitor.digests.build import build_plans
 from monitor.digests.contexts import kinds_for
+from monitor.digests.plans import Plan
 from monitor.digests.render import build_digest_message
 from monitor.digests.routing import Unroutable
 from monitor.mail import outbox
