@@ -15,7 +15,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from monitor.rules.obligations import Obligations, Unlocated
+from monitor.rules.obligations import Item, Obligations, Unlocated
 
 #: CSV ``section`` values, in report order, with the Obligations attribute each comes from.
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -74,10 +74,13 @@ def json_chunks(obligations: Obligations) -> Iterator[str]:
     JSON, and holding it whole (as text, then as bytes) doubled the command's memory.
     """
     encode = _COMPACT.encode  # one encoder for every entry: json.dumps(..., kw) builds one per call
+    items = _ItemJSON(obligations.failed_attempts_flag)
     yield "{\n"
     for n, (key, value) in enumerate(obligations.json_parts()):
         yield f"{',' + chr(10) if n else ''}  {json.dumps(key)}: "
-        if isinstance(value, Iterator):  # a list, entry by entry (never all of its dicts at once)
+        if key in ITEM_LISTS:  # most of a report: written by format, not dict by dict
+            yield from _list_chunks(map(items.encode, getattr(obligations, key)))
+        elif isinstance(value, Iterator):  # a list, entry by entry (never all of its dicts at once)
             yield from _list_chunks(map(encode, value))
         else:
             yield json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
@@ -86,6 +89,57 @@ def json_chunks(obligations: Obligations) -> Iterator[str]:
 
 #: Entries per piece of :func:`json_chunks`.
 JSON_BATCH = 2000
+#: The report's lists of :class:`Item` (``json_parts`` keys, which are the attribute names).
+ITEM_LISTS = frozenset({"overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"})
+_STRING = json.encoder.encode_basestring  # what the compact encoder (ensure_ascii off) writes for text
+
+
+class _ItemJSON:
+    """``_COMPACT.encode(item.to_json(flag))``, written with one format per kind.
+
+    Why: a national report holds about 140,000 items; making a dict per item and handing it
+    to the encoder was most of the time spent writing the file. Texts that repeat (risk
+    levels, teams, officers) and dates are encoded once each. ``Item.to_json`` stays the
+    definition: an item with personal data takes that path, and tests/test_report_json.py
+    requires both to give the same text for any item.
+    """
+
+    def __init__(self, flag: int) -> None:
+        self.flag = flag
+        self.texts: dict[str, str] = {}
+        self.dates: dict[object, str] = {None: "null"}
+
+    def text(self, value: str) -> str:
+        found = self.texts.get(value)
+        if found is None:
+            found = self.texts[value] = _STRING(value)
+        return found
+
+    def date(self, value: object) -> str:
+        found = self.dates.get(value)
+        if found is None:
+            found = self.dates[value] = f'"{value.isoformat()}"'  # type: ignore[attr-defined]
+        return found
+
+    def encode(self, item: Item) -> str:
+        if item.personal is not None:
+            return _COMPACT.encode(item.to_json(self.flag))
+        text, date = self.text, self.date
+        head = (
+            f'{{"ref": {_STRING(item.ref)}, "risk_level": {text(item.risk_level)}, "team": {text(item.team)}, '
+            f'"offender_manager": {text(item.offender_manager)}, "due_date": {date(item.due_date)}, '
+            f'"days_overdue": {int(item.days_overdue)}, '
+        )
+        last = date(item.last_done)
+        if item.kind == "visit":
+            failed = int(item.failed_attempts)
+            warrant = "true" if failed >= self.flag else "false"
+            tail = f', "due_in_days": {-item.days_overdue}}}' if item.days_overdue <= 0 else "}"
+            return f'{head}"last_visit": {last}, "failed_attempts": {failed}, "warrant_flag": {warrant}{tail}'
+        if item.kind == "risk_review":
+            return f'{head}"last_assessed": {last}}}'
+        nfa = "true" if item.no_fixed_abode else "false"
+        return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}}}'
 
 
 def _list_chunks(encoded: Iterator[str]) -> Iterator[str]:
