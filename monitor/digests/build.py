@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.core.gcpause import paused_gc
 from monitor.digests.contexts import (
     Backlog,
     DigestContext,
@@ -78,6 +79,13 @@ def build_plans(
     obligations: Obligations | None = None,
 ) -> Plans:
     """Scan once for the whole force and cut the result into one context per message."""
+    with paused_gc():  # grouping a national scan makes as many objects again (see core.gcpause)
+        return _build_plans(session, config, kinds, as_of, obligations)
+
+
+def _build_plans(
+    session: Session, config: Config, kinds: Sequence[str], as_of: date, obligations: Obligations | None
+) -> Plans:
     if obligations is None:
         obligations = rules_scan.scan(session, scan_policy(config), as_of)
     officers = {o.officer_id: o for o in session.scalars(select(Officer))}

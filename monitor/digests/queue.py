@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
+from monitor.core.gcpause import frozen_gc
 from monitor.digests.build import build_plans
 from monitor.digests.contexts import kinds_for
 from monitor.digests.plans import Plan
@@ -191,16 +192,17 @@ def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> Dig
     # lock (SQLite) is held only while a chunk is inserted, never while rendering. A crash
     # between chunks is harmless: the (kind, recipient, period) key makes a re-run queue
     # exactly the rest.
-    for start in range(0, len(to_render), QUEUE_CHUNK):
-        rendered: list[tuple[Plan, EmailMessage]] = []
-        for plan in to_render[start : start + QUEUE_CHUNK]:
-            try:
-                message, _ = build_digest_message(plan.context, config)
-            except ValueError as exc:
-                run.errors.append((plan.context.kind, plan.context.recipient.officer_id, str(exc)))
-                continue
-            rendered.append((plan, message))
-        with transaction(engine) as session:
-            for plan, message in rendered:
-                _enqueue(session, run, plan, message, now)
+    with frozen_gc():  # the plans stay alive throughout: see core.gcpause
+        for start in range(0, len(to_render), QUEUE_CHUNK):
+            rendered: list[tuple[Plan, EmailMessage]] = []
+            for plan in to_render[start : start + QUEUE_CHUNK]:
+                try:
+                    message, _ = build_digest_message(plan.context, config)
+                except ValueError as exc:
+                    run.errors.append((plan.context.kind, plan.context.recipient.officer_id, str(exc)))
+                    continue
+                rendered.append((plan, message))
+            with transaction(engine) as session:
+                for plan, message in rendered:
+                    _enqueue(session, run, plan, message, now)
     return run
