@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.app import EXIT_FAILURE, fail, get_app, resolve_as_of
+from monitor.cli.app import EXIT_FAILURE, EXIT_USAGE, fail, get_app, resolve_as_of
 
 KIND_CHOICES = ("officer", "team", "force", "escalation", "all")
 
@@ -37,8 +37,13 @@ KIND_CHOICES = ("officer", "team", "force", "escalation", "all")
     type=click.Path(file_okay=False, path_type=Path),
     help="Write .eml and .html files into DIR instead of queueing or sending anything.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="With --preview: worker processes rendering and writing (default: one per CPU, at most 4).",
+)
 @click.pass_context
-def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: Path | None) -> None:
+def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: Path | None, jobs: int | None) -> None:
     """Queue the officer, team, force and escalation digests, then deliver them."""
     from monitor.digests.preview import preview_digests
     from monitor.digests.queue import queue_digests
@@ -49,7 +54,7 @@ def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: 
     engine = app.engine()
 
     if preview_dir is not None:
-        paths = preview_digests(engine, config, kind, as_of, preview_dir)
+        paths = preview_digests(engine, config, kind, as_of, preview_dir, jobs)
         click.echo(
             f"Preview for {as_of.isoformat()}: {len(paths) // 2} message(s) written to {preview_dir}; nothing sent."
         )
@@ -57,6 +62,8 @@ def command(ctx: click.Context, as_of_text: str | None, kind: str, preview_dir: 
             click.echo(f"  {path}")
         return
 
+    if jobs is not None:
+        raise fail("--jobs applies to --preview only (queueing writes one outbox in order)", EXIT_USAGE)
     from monitor.mail.delivery import deliver_pending
 
     run = queue_digests(engine, config, kind, as_of)

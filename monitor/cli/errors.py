@@ -76,6 +76,10 @@ def explain(exc: BaseException, database: str | None = None) -> tuple[str, int]:
         return redact(f"{exc}{where}"), EXIT_FAILURE
     if isinstance(exc, SQLAlchemyError):
         return redact(f"database error: {_database_detail(exc)}{where}"), EXIT_FAILURE
+    from monitor.digests.preview import PreviewWorkerLost
+
+    if isinstance(exc, PreviewWorkerLost):  # our own words: no register data in them
+        return str(exc), EXIT_FAILURE
     if isinstance(exc, OSError):
         name = exc.filename if exc.filename is not None else ""
         reason = exc.strerror or type(exc).__name__
