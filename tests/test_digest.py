@@ -279,7 +279,7 @@ def test_html_is_email_safe(make_config: Callable[..., Config]) -> None:
     html = render_digest(golden_context(), make_config(mail={"case_url": "https://cases.police.example/c/{ref}"})).html
     assert "<style" not in html  # CSS inlined
     assert "<img" not in html and "<link" not in html and "<script" not in html
-    assert "max-width: 640px" in html
+    assert "max-width:640px;" in html
     assert 'href="https://cases.police.example/c/RSO-000017"' in html
     assert "2 (warrant)" in html and "Very high" in html  # status in words, not colour alone
 

@@ -88,6 +88,24 @@ RISK_CELL: dict[str, str] = {
 }
 
 
+def _compact(declarations: str) -> str:
+    """``"padding: 5px 4px;color: #111;"`` as ``"padding:5px 4px;color:#111;"``.
+
+    Why: styles are three quarters of a digest's HTML (every cell carries its own), and a
+    national run writes hundreds of megabytes of it; the space after each colon was about a
+    tenth of that. Mail clients read both alike. The closing semicolon stays: templates
+    append one role's style to another's (``css.td`` then ``css.total``).
+    """
+    return "".join(
+        f"{name.strip()}:{value.strip()};"
+        for name, _colon, value in (part.partition(":") for part in declarations.split(";") if part.strip())
+    )
+
+
+STYLES = {name: _compact(text) for name, text in STYLES.items()}
+RISK_CELL = {risk: _compact(text) for risk, text in RISK_CELL.items()}
+
+
 class _Styles:
     """``css.NAME`` in a template: attribute access, safe markup (no escaping per use)."""
 
