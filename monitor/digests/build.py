@@ -42,20 +42,13 @@ from monitor.digests.contexts import (
 from monitor.digests.history import trends, week_change
 from monitor.digests.plans import Plan, Plans
 from monitor.digests.routing import Unroutable, mailable_leads, rerouted, supervisor_gap
-from monitor.mail.recipients import recipient_problem
+from monitor.mail.recipients import ROLE_FOR_KIND, recipient_problem
 from monitor.register.models import Officer
 from monitor.rules import scan as rules_scan
 from monitor.rules.obligations import Item, Obligations, Unlocated, warrant_flagged
 
 if TYPE_CHECKING:
     from monitor.core.config import Config, Policy
-
-ROLE_FOR_KIND: dict[str, str] = {
-    "officer": "offender_manager",
-    "team": "supervisor",
-    "force": "lead",
-    "escalation": "supervisor",
-}
 
 
 def scan_policy(config: Config) -> Policy:
