@@ -10,6 +10,7 @@ it with the straightforward construction (set_content + add_alternative), bounda
 
 from __future__ import annotations
 
+import dataclasses
 import email.policy
 import re
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from email.message import EmailMessage
 from unittest import mock
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.core.config import Config
 from monitor.mail import messages
@@ -98,3 +101,40 @@ def test_the_boundary_is_never_a_line_of_the_bodies(monkeypatch: pytest.MonkeyPa
 def test_digest_bodies_travel_unencoded() -> None:
     assert messages._plain_cte(HTML) == "7bit" and messages._plain_cte(TEXT) == "7bit"
     assert messages._plain_cte("é") is None and messages._plain_cte("x" * 999) is None
+
+
+_ATOM = st.text(alphabet="abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
+_LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,6}[a-z0-9])?", fullmatch=True)
+_BARE = st.builds(
+    lambda local, labels: ".".join(local) + "@" + ".".join(labels),
+    st.lists(_ATOM, min_size=1, max_size=3),
+    st.lists(_LABEL, min_size=1, max_size=3),
+)
+_ANY_ADDRESS = _BARE | st.sampled_from(
+    [
+        "Visit Monitor <noreply@police.example>",
+        '"Offender Manager, North" <om-1@police.example>',
+        "Zoë Testname <zoe@police.example>",
+        "om-1@police.example (night shift)",
+        "a" * 70 + "@police.example",  # longer than a line allows: folded by the parser
+        "",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sender=_ANY_ADDRESS, to=_ANY_ADDRESS)
+def test_address_headers_as_the_parser_writes_them(make_config: Callable[..., Config], sender: str, to: str) -> None:
+    """Bare addresses go in unparsed and others are parsed once per run (``_address_header``):
+    the bytes are the email package's own, for any sender and recipient, the first time and
+    when the parsed header is reused. (``make_config`` only builds a config: nothing to reset.)"""
+    config = make_config()
+    if sender:  # built directly: the sender's own checks are config's business, not this test's
+        config = dataclasses.replace(config, mail=dataclasses.replace(config.mail, sender=sender))
+    expected = reference(config, to, "s", TEXT, HTML)
+    for _ in range(2):
+        with mock.patch("email.utils.format_datetime", return_value=DATE):
+            built = messages.build_message(
+                config, to_email=to, subject="s", text=TEXT, html=HTML, message_id="<fixed@police.example>"
+            )
+        assert unbounded(messages.message_bytes(built)) == unbounded(expected.as_bytes())

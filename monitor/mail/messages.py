@@ -58,6 +58,18 @@ _POLICY = email.policy.SMTP.clone(header_factory=_CachedHeaderRegistry())
 _UNSTRUCTURED = ("Subject", "Date", "Message-ID", "Auto-Submitted", "X-Auto-Response-Suppress", MARKING_HEADER)
 
 
+#: A bare address ("om-0001@police.example": a dot-atom, no display name, comment or
+#: quoting) short enough never to be folded: the parser writes it back exactly as given.
+_BARE_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+_BARE_MAX = 64
+#: Parsed address headers by (name, value): the sender is the same on every message of a run.
+_PARSED: dict[tuple[str, str], Any] = {}
+_PARSED_MAX = 1024
+
+
 #: RFC 5322: no line longer than 998 characters (plus CRLF).
 MAX_LINE = 998
 
@@ -134,6 +146,8 @@ def build_message(
     for name, value in headers:
         if name in _UNSTRUCTURED and value.isascii():
             msg.set_raw(name, value)  # nothing to parse: the same bytes, without the parser's cost
+        elif name in ("From", "To"):
+            msg.set_raw(name, _address_header(name, value))
         else:
             msg[name] = value
     text_cte, html_cte = _plain_cte(text), _plain_cte(html)
@@ -143,6 +157,25 @@ def build_message(
         msg.set_content(text, subtype="plain", charset="utf-8", cte=text_cte)
         msg.add_alternative(html, subtype="html", charset="utf-8", cte=html_cte)
     return msg
+
+
+def _address_header(name: str, value: str) -> Any:
+    """What ``msg[name] = value`` stores for an address header, without parsing it again.
+
+    Parsing an address header was most of the cost of building a digest message. A bare
+    address goes in as it is (the parser would write back the same bytes); any other value
+    (a display name, non-ASCII) is parsed once per run and the parsed header reused: header
+    objects are immutable, and folding one does not change it.
+    """
+    if len(value) <= _BARE_MAX and _BARE_ADDRESS.fullmatch(value):
+        return value
+    key = (name, value)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        parsed = _PARSED[key] = _POLICY.header_store_parse(name, value)[1]
+    return parsed
 
 
 class _Generator(BytesGenerator):
@@ -220,7 +253,11 @@ def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
         part.set_raw("Content-Transfer-Encoding", "7bit")
         if subtype == "html":
             part.set_raw("MIME-Version", "1.0")  # add_alternative's part gets one too
-        part.set_payload(b"\n".join(body.encode("ascii").splitlines()).decode("ascii") + "\n")
+        if "\r" in body:  # the generator's line breaks: CRLF and a lone CR become LF
+            body = b"\n".join(body.encode("ascii").splitlines()).decode("ascii") + "\n"
+        elif not body.endswith("\n"):  # (without a CR, that is only a final line break added)
+            body += "\n"
+        part.set_payload(body)
         parts.append(part)
     msg.set_payload(parts)
     msg.set_boundary(_boundary(text, html))
