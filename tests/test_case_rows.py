@@ -115,3 +115,31 @@ def test_rows_equal_the_old_loops(
 @given(st.text())
 def test_escape_is_markupsafes(text: str) -> None:
     assert case_rows.escape(text) == str(markupsafe.escape(text))
+
+
+CONTEXTS = st.fixed_dictionaries(
+    {
+        "a": st.booleans(),
+        "b": st.booleans(),
+        "include_names": st.booleans(),
+        "case_url": st.sampled_from(["", "https://cases.police.example/case/{ref}"]),
+        "d": st.builds(Digest, st.integers(1, 3)),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=ITEMS.filter(bool),
+    contexts=st.lists(CONTEXTS, min_size=2, max_size=6),
+    suffix=st.sampled_from(["html", "txt"]),
+)
+def test_reused_tables_follow_every_input(items: list[Item], contexts: list[dict[str, Any]], suffix: str) -> None:
+    """The same list written again and again (``case_rows._reused`` answers repeats from
+    memory) under changing arguments and context, then grown: always what the loops write."""
+    for context in contexts:
+        old, new = both(suffix, "item_table", items=items, **context)
+        assert new == old
+    items.append(items[0])  # the same list object, one row longer
+    old, new = both(suffix, "item_table", items=items, **contexts[-1])
+    assert new == old

@@ -18,7 +18,8 @@ were (``{:<14}`` is ``%-14s`` for text); ``render_text`` strips trailing spaces 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jinja2 import pass_context
@@ -190,5 +191,56 @@ def unlocated_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool =
     return "".join(out)
 
 
-HTML_ROWS = {"visit_rows": visit_rows_html, "item_rows": item_rows_html, "unlocated_rows": unlocated_rows_html}
-TEXT_ROWS = {"visit_rows": visit_rows_text, "item_rows": item_rows_text, "unlocated_rows": unlocated_rows_text}
+#: Tables written lately: (writer, id(items), len(items), arguments, context) -> (items, rows).
+_RECENT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_RECENT_MAX = 64
+_RECENT_LOCK = threading.Lock()
+
+
+def _reused(writer: Callable[..., Any]) -> Callable[..., Any]:
+    """``writer``, answering again from memory when the very same list comes back at once.
+
+    Why: a team's digest goes to each of its supervisors, and the force digest to each lead:
+    the same lists, written again for a second and third reader (a third of a national run's
+    team digests). Plans are made in team order, so the repeats follow each other and a few
+    dozen tables in memory catch them. An entry holds its list, so an id is never mistaken
+    for another list's; the length is in the key too, and the items themselves are frozen.
+    """
+
+    @pass_context
+    def reuse(ctx: Context, items: Any, *args: Any) -> Any:
+        if not isinstance(items, list) or not items:
+            return writer(ctx, items, *args)
+        d = ctx.get("d")
+        key = (
+            writer,
+            id(items),
+            len(items),
+            args,
+            ctx.get("case_url", ""),
+            bool(ctx.get("include_names")),
+            getattr(d, "failed_attempts_flag", 2),
+        )
+        found = _RECENT.get(key)
+        if found is not None and found[0] is items:
+            return found[1]
+        rows = writer(ctx, items, *args)
+        with _RECENT_LOCK:  # the web server renders in threads
+            if len(_RECENT) >= _RECENT_MAX:
+                del _RECENT[next(iter(_RECENT))]  # the oldest
+            _RECENT[key] = (items, rows)
+        return rows
+
+    return reuse
+
+
+HTML_ROWS = {
+    "visit_rows": _reused(visit_rows_html),
+    "item_rows": _reused(item_rows_html),
+    "unlocated_rows": _reused(unlocated_rows_html),
+}
+TEXT_ROWS = {
+    "visit_rows": _reused(visit_rows_text),
+    "item_rows": _reused(item_rows_text),
+    "unlocated_rows": _reused(unlocated_rows_text),
+}
