@@ -25,8 +25,10 @@ from sqlalchemy import Engine
 
 from monitor.core.config import Config
 from monitor.digests import preview
+from monitor.digests.build import build_plans
+from monitor.digests.contexts import kinds_for
 from monitor.digests.preview import PreviewWorkerLost, preview_digests
-from monitor.register.db import transaction
+from monitor.register.db import reading, transaction
 
 AS_OF = date(2026, 11, 26)
 TEAMS = 3
@@ -134,3 +136,28 @@ def test_default_is_one_process_for_a_few_messages(monkeypatch: pytest.MonkeyPat
     assert preview.workers_for(None, 100_000) == preview.MAX_JOBS
     assert preview.workers_for(3, 2) == 2  # never more workers than messages
     assert preview.workers_for(1, 100_000) == 1
+
+
+def test_plans_of_one_template_stay_in_one_worker(
+    register: Engine, make_config: Callable[..., Config], db_url: str
+) -> None:
+    """A team's digests for each of its supervisors go to the same worker (its tables are
+    then written once), the work is shared evenly, and every plan goes once."""
+    with transaction(register) as s:  # a second supervisor for every team
+        for t in range(TEAMS):
+            add_officer(s, f"DS2-T{t}", team=f"T{t}", role="supervisor")
+    config = make_config(db_url)
+    with reading(register) as session:
+        plans = [p for p in build_plans(session, config, kinds_for("all"), AS_OF).plans if p.problem is None]
+    shares = preview.shares_of(plans, 2)
+    assert sorted(n for share in shares for n in share) == list(range(len(plans)))
+    worker_of = {n: w for w, share in enumerate(shares) for n in share}
+    for kind in ("team", "escalation"):
+        for t in range(TEAMS):
+            numbers = [
+                n for n, p in enumerate(plans) if (p.context.kind, getattr(p.context, "team", None)) == (kind, f"T{t}")
+            ]
+            assert len(numbers) == 2 and len({worker_of[n] for n in numbers}) == 1
+    # Largest first to the least loaded: the two loads differ by no more than one plan's worth.
+    loads = [sum(preview._size(plans[n]) for n in share) for share in shares]
+    assert abs(loads[0] - loads[1]) <= max(preview._size(p) for p in plans)

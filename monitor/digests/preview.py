@@ -19,6 +19,7 @@ import os
 import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import fields
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,19 +102,53 @@ def _write(plans: list[Plan], config: Config, out_dir: Path) -> list[Path]:
     return written
 
 
-def _write_share(share: int, workers: int) -> list[Path]:
-    """In a forked worker: every ``workers``-th plan from ``share`` on (big and small alike)."""
+def shares_of(plans: list[Plan], workers: int) -> list[list[int]]:
+    """Plan numbers per worker, the work as even as can be.
+
+    Runs of plans made from one template (a team's digest for each of its supervisors) stay
+    together, so the tables written for the first reader are reused for the next
+    (``case_rows``). Runs go, largest first, to the worker with least to do so far; a run's
+    size is its rows (what rendering and writing cost) plus one per message. Dealing them out
+    in turn left one of two workers a quarter longer at national size (the force digests).
+    """
+    runs: list[list[int]] = []
+    previous = None
+    for n, plan in enumerate(plans):
+        ctx = plan.context
+        template = (ctx.kind, getattr(ctx, "team", None), ctx.period)
+        if template != previous or ctx.kind == "officer":
+            runs.append([])
+            previous = template
+        runs[-1].append(n)
+    load = [0] * workers
+    shares: list[list[int]] = [[] for _ in range(workers)]
+    for run in sorted(runs, key=lambda r: -len(r) * _size(plans[r[0]])):
+        least = load.index(min(load))
+        shares[least].extend(run)
+        load[least] += len(run) * _size(plans[run[0]])
+    return shares
+
+
+def _size(plan: Plan) -> int:
+    """Roughly what a plan costs to render and write: its listed rows, plus one."""
+    ctx = plan.context
+    return 1 + sum(len(v) for f in fields(ctx) if isinstance(v := getattr(ctx, f.name), list | tuple))
+
+
+def _write_share(numbers: list[int]) -> list[Path]:
+    """In a forked worker: write the plans with these numbers."""
     assert _SHARED is not None
     plans, config, out_dir = _SHARED
-    return _write(plans[share::workers], config, out_dir)
+    return _write([plans[n] for n in numbers], config, out_dir)
 
 
 def _write_in_workers(plans: list[Plan], config: Config, out_dir: Path, workers: int) -> list[Path]:
     global _SHARED
     _SHARED = (plans, config, out_dir)
+    numbers = shares_of(plans, workers)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_write_share, share, workers) for share in range(workers)]
+            futures = [pool.submit(_write_share, share) for share in numbers]
             try:
                 shares = [future.result() for future in futures]
             except BrokenProcessPool:
@@ -123,7 +158,8 @@ def _write_in_workers(plans: list[Plan], config: Config, out_dir: Path, workers:
                 ) from None
     finally:
         _SHARED = None
-    written: list[Path] = []
-    for n in range(len(plans)):  # back into plan order: plan n was share n % workers's (n // workers)th
-        written.extend(shares[n % workers][2 * (n // workers) : 2 * (n // workers) + 2])
-    return written
+    by_plan: dict[int, list[Path]] = {}
+    for share, paths in zip(numbers, shares, strict=True):
+        for k, n in enumerate(share):
+            by_plan[n] = paths[2 * k : 2 * k + 2]
+    return [path for n in range(len(plans)) for path in by_plan[n]]  # back into plan order
