@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from builders import add_offender, add_visit
 from conftest import new_database_url
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, event
 
 from monitor.core import clock
@@ -696,3 +698,24 @@ def test_as_of_before_status_since_owes_nothing_from_that_status(
     on = run(engine, policy, D(2026, 6, 10))
     assert [(u.ref, u.days_missing) for u in on.whereabouts_unknown] == [("GONE", 0)]
     assert [(i.ref, i.due_date, i.days_overdue) for i in on.due_soon] == [("BACK", D(2026, 6, 17), -7)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["very_high", "high", "medium", "low"]),
+            st.integers(-30, 40),  # few values: many ties on days
+            st.sampled_from(["R-1", "R-2", "R-10", "a", "B", ""]),  # and on refs
+        ),
+        max_size=40,
+    )
+)
+def test_items_sorted_in_contract_order(rows: list[tuple[str, int, str]]) -> None:
+    """The scan's three stable sorts give exactly the contract's order (risk, most overdue, ref)."""
+    from monitor.rules.scan import _item_order, _sort_items
+
+    items = [Item("visit", ref, risk, "T", "OM", date(2026, 1, 1), days) for risk, days, ref in rows]
+    fast = list(items)
+    _sort_items(fast)
+    assert fast == sorted(items, key=_item_order)

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, null, or_, select
@@ -276,7 +277,7 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
             )
 
     for items in (overdue, due_soon, reviews, notifications):
-        items.sort(key=_item_order)
+        _sort_items(items)
     unlocated.sort(key=_unlocated_order)
     absent.sort(key=lambda n: n.sort_key)
     reactive_high.sort(key=lambda r: r.sort_key)
@@ -315,6 +316,26 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
 
 def _item_order(item: Item) -> tuple[int, int, str]:
     return (RISK_ORDER[item.risk_level], -item.days_overdue, item.ref)
+
+
+_REF = attrgetter("ref")
+_DAYS = attrgetter("days_overdue")
+
+
+def _sort_items(items: list[Item]) -> None:
+    """Sort in place by :func:`_item_order` (risk, most overdue first, then ref).
+
+    As three stable sorts, least significant key first: two by attribute keys that run in C
+    and one by risk rank, instead of building a tuple in Python per item (140,000 items in a
+    national scan). tests/test_scan.py holds the two orders equal.
+    """
+    items.sort(key=_REF)
+    items.sort(key=_DAYS, reverse=True)  # reverse keeps equal items in order (still stable)
+    items.sort(key=_risk_rank)
+
+
+def _risk_rank(item: Item) -> int:
+    return RISK_ORDER[item.risk_level]
 
 
 def _unlocated_order(u: Unlocated) -> tuple[int, int, str]:
