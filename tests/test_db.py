@@ -115,3 +115,43 @@ def test_sqlite_writers_wait_rather_than_fail(sqlite_url: str) -> None:
         results.append("a")
     t.join(10)
     assert results == ["a", "b"]
+
+
+def test_visit_facts_clustered_on_sqlite_and_kept_across_migrations(engine: Engine) -> None:
+    """Migration 0006: on SQLite visit_facts is a WITHOUT ROWID table (one B-tree search per
+    person in a scan's join); its rows survive going down to 0003 and up again, both engines."""
+    from alembic import command
+
+    from monitor.register.db import alembic_config, current_revision, head_revision
+    from monitor.register.models import VisitFacts
+
+    rows = [
+        VisitFacts(ref="R-1", last_visit=date(2026, 1, 5), last_visit_any=date(2025, 1, 5), failed_attempts=2),
+        VisitFacts(ref="R-2", last_visit=None, last_visit_any=None, failed_attempts=0, horizon=date(2026, 2, 1)),
+    ]
+    with transaction(engine) as s:
+        s.add_all(rows)
+
+    def kept() -> list[tuple[object, ...]]:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT ref, failed_attempts, horizon FROM visit_facts ORDER BY ref"))
+            return [tuple(r) for r in found]
+
+    def clustered() -> bool:
+        with engine.connect() as conn:
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'visit_facts'")).scalar_one()
+        return "WITHOUT ROWID" in sql
+
+    before = kept()
+    assert [r[0] for r in before] == ["R-1", "R-2"]
+    if engine.dialect.name == "sqlite":
+        assert clustered()
+    command.downgrade(alembic_config(engine), "0003_extract_presence")
+    assert kept() == before
+    if engine.dialect.name == "sqlite":
+        assert not clustered()
+    upgrade(engine)
+    assert current_revision(engine) == head_revision(engine)
+    assert kept() == before
+    if engine.dialect.name == "sqlite":
+        assert clustered()

@@ -348,6 +348,8 @@ class VisitFacts(Base):
     """
 
     __tablename__ = "visit_facts"
+    #: SQLite: rows stored in ref order in the key's own B-tree (migration 0006).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     ref: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_visit: Mapped[date | None] = mapped_column(Date)  # latest completed home visit on/after S
