@@ -4,7 +4,9 @@ Why: a force-wide scan makes a few hundred thousand small objects (rows, obligat
 hold no reference cycles, so reference counting frees them all; the cycle collector only
 re-examines them, again and again as the young generations fill up, and at 100,000 people
 that was a quarter of the scan. Pausing it for the loop loses nothing: anything cyclic
-made meanwhile is collected when it resumes.
+made meanwhile is collected when it resumes. On resuming, what the pause made is moved to
+the oldest generation (``gc.freeze`` then ``gc.unfreeze``) rather than left for the first
+young collection to walk all at once; the next full collection sees it as usual.
 
 The collector is process-wide. In the web server several scans may overlap; whichever
 paused it resumes it, and a scan that found it already paused leaves it alone, so it is
@@ -28,6 +30,11 @@ def paused_gc() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # Everything made meanwhile goes straight to the oldest generation, to be looked at
+            # in the next full collection, instead of being walked at once by the first young
+            # collection after the pause (all of a national scan's objects: 0.1 s of a scan).
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
