@@ -12,6 +12,7 @@ for each run and dropped afterwards.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -81,6 +82,10 @@ class Children:
         stem = self.logs / f"{self._n:02d}-{label}"
         out, err, measured = stem.with_suffix(".out"), stem.with_suffix(".err"), stem.with_suffix(".json")
         launcher = [sys.executable, "-I", "-S", str(SPAWN), str(measured)]
+        # Every step starts with nothing left to write back from earlier ones: the kept digest
+        # previews (up to 5 GB at 300,000 people) otherwise had the kernel flushing them on
+        # both CPUs during later steps, which then took half as long again.
+        os.sync()
         with open(out, "wb") as fo, open(err, "wb") as fe:
             subprocess.run(
                 [*launcher, *argv],
