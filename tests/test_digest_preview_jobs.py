@@ -161,3 +161,19 @@ def test_plans_of_one_template_stay_in_one_worker(
     # Largest first to the least loaded: the two loads differ by no more than one plan's worth.
     loads = [sum(preview._size(plans[n]) for n in share) for share in shares]
     assert abs(loads[0] - loads[1]) <= max(preview._size(p) for p in plans)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_leaves_no_tables_behind(
+    register: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path, jobs: int
+) -> None:
+    """The tables kept for reuse within a run (``case_rows._RECENT``) are dropped when it ends,
+    preview or queue, so a daemon does not hold the last run's lists until the next."""
+    from monitor.digests.queue import queue_digests
+    from monitor.reports import case_rows
+
+    config = make_config(db_url)
+    preview_digests(register, config, "all", AS_OF, tmp_path / "p", jobs=jobs)
+    assert case_rows._RECENT == {}
+    run = queue_digests(register, config, "all", AS_OF)
+    assert run.queued > 0 and case_rows._RECENT == {}

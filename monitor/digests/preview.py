@@ -32,6 +32,7 @@ from monitor.digests.plans import Plan
 from monitor.digests.render import build_digest_message
 from monitor.mail.messages import message_bytes
 from monitor.register.db import reading
+from monitor.reports import case_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -80,11 +81,14 @@ def preview_digests(
     private_mkdir(out_dir)  # previews are sensitive: 0700 folder, 0600 files
     todo = [plan for plan in plans.plans if plan.problem is None]
     workers = workers_for(jobs, len(todo))
-    with frozen_gc():  # the plans stay alive throughout: see core.gcpause
-        if workers == 1:
-            return _write(todo, config, out_dir)
-        engine.dispose()  # no pooled connection may cross the fork
-        return _write_in_workers(todo, config, out_dir, workers)
+    try:
+        with frozen_gc():  # the plans stay alive throughout: see core.gcpause
+            if workers == 1:
+                return _write(todo, config, out_dir)
+            engine.dispose()  # no pooled connection may cross the fork
+            return _write_in_workers(todo, config, out_dir, workers)
+    finally:
+        case_rows.forget_recent()
 
 
 def _write(plans: list[Plan], config: Config, out_dir: Path) -> list[Path]:

@@ -234,6 +234,13 @@ def _reused(writer: Callable[..., Any]) -> Callable[..., Any]:
     return reuse
 
 
+def forget_recent() -> None:
+    """Drop the tables kept for reuse: a digest run calls this when it ends, so a long-running
+    daemon does not hold its last few dozen tables (and their lists) until the next run."""
+    with _RECENT_LOCK:
+        _RECENT.clear()
+
+
 HTML_ROWS = {
     "visit_rows": _reused(visit_rows_html),
     "item_rows": _reused(item_rows_html),
