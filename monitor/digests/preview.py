@@ -81,14 +81,11 @@ def preview_digests(
     private_mkdir(out_dir)  # previews are sensitive: 0700 folder, 0600 files
     todo = [plan for plan in plans.plans if plan.problem is None]
     workers = workers_for(jobs, len(todo))
-    try:
-        with frozen_gc():  # the plans stay alive throughout: see core.gcpause
-            if workers == 1:
-                return _write(todo, config, out_dir)
-            engine.dispose()  # no pooled connection may cross the fork
-            return _write_in_workers(todo, config, out_dir, workers)
-    finally:
-        case_rows.forget_recent()
+    with frozen_gc(), case_rows.reuse_for_the_run():  # the plans stay alive throughout: see core.gcpause
+        if workers == 1:
+            return _write(todo, config, out_dir)
+        engine.dispose()  # no pooled connection may cross the fork
+        return _write_in_workers(todo, config, out_dir, workers)
 
 
 def _write(plans: list[Plan], config: Config, out_dir: Path) -> list[Path]:

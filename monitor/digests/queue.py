@@ -12,8 +12,7 @@ disclosure and makes the run fail (``unroutable``). Sending is a separate step
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -194,7 +193,7 @@ def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> Dig
     # lock (SQLite) is held only while a chunk is inserted, never while rendering. A crash
     # between chunks is harmless: the (kind, recipient, period) key makes a re-run queue
     # exactly the rest.
-    with frozen_gc(), _forgetting_tables():  # the plans stay alive throughout: see core.gcpause
+    with frozen_gc(), case_rows.reuse_for_the_run():  # the plans stay alive throughout: see core.gcpause
         for start in range(0, len(to_render), QUEUE_CHUNK):
             rendered: list[tuple[Plan, EmailMessage]] = []
             for plan in to_render[start : start + QUEUE_CHUNK]:
@@ -208,12 +207,3 @@ def queue_digests(engine: Engine, config: Config, kind: str, as_of: date) -> Dig
                 for plan, message in rendered:
                     _enqueue(session, run, plan, message, now)
     return run
-
-
-@contextmanager
-def _forgetting_tables() -> Iterator[None]:
-    """Drop the case tables kept for reuse once the run has rendered (``case_rows``)."""
-    try:
-        yield
-    finally:
-        case_rows.forget_recent()

@@ -19,7 +19,8 @@ were (``{:<14}`` is ``%-14s`` for text); ``render_text`` strips trailing spaces 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jinja2 import pass_context
@@ -211,16 +212,8 @@ def _reused(writer: Callable[..., Any]) -> Callable[..., Any]:
     def reuse(ctx: Context, items: Any, *args: Any) -> Any:
         if not isinstance(items, list) or not items:
             return writer(ctx, items, *args)
-        d = ctx.get("d")
-        key = (
-            writer,
-            id(items),
-            len(items),
-            args,
-            ctx.get("case_url", ""),
-            bool(ctx.get("include_names")),
-            getattr(d, "failed_attempts_flag", 2),
-        )
+        row = _Row(ctx)  # what the rows read from the context is part of the key
+        key = (writer, id(items), len(items), args, row.case_url, row.names, row.flag)
         found = _RECENT.get(key)
         if found is not None and found[0] is items:
             return found[1]
@@ -234,11 +227,15 @@ def _reused(writer: Callable[..., Any]) -> Callable[..., Any]:
     return reuse
 
 
-def forget_recent() -> None:
-    """Drop the tables kept for reuse: a digest run calls this when it ends, so a long-running
+@contextmanager
+def reuse_for_the_run() -> Iterator[None]:
+    """Render a run's messages, then drop the tables kept for reuse, so a long-running
     daemon does not hold its last few dozen tables (and their lists) until the next run."""
-    with _RECENT_LOCK:
-        _RECENT.clear()
+    try:
+        yield
+    finally:
+        with _RECENT_LOCK:
+            _RECENT.clear()
 
 
 HTML_ROWS = {
