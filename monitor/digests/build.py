@@ -42,10 +42,11 @@ from monitor.digests.contexts import (
 from monitor.digests.history import trends, week_change
 from monitor.digests.plans import Plan, Plans
 from monitor.digests.routing import Unroutable, mailable_leads, rerouted, supervisor_gap
+from monitor.digests.scopes import Scope, group, scopes_of
 from monitor.mail.recipients import ROLE_FOR_KIND, recipient_problem
 from monitor.register.models import Officer
 from monitor.rules import scan as rules_scan
-from monitor.rules.obligations import Item, Obligations, Unlocated, warrant_flagged
+from monitor.rules.obligations import Obligations, warrant_flagged
 
 if TYPE_CHECKING:
     from monitor.core.config import Config, Policy
@@ -98,9 +99,6 @@ def _build_plans(
     return out
 
 
-_Scope = tuple[str, ...]  # () = whole force, ("om", id), ("team", code), ("team_om", code, id)
-
-
 class _Builder:
     """Groups one force-wide scan by officer and team; never rescans.
 
@@ -135,11 +133,10 @@ class _Builder:
             "absent": obligations.not_in_extract,
             "reactive_high": obligations.reactive_high_risk,
         }
-        self.groups = {name: _group(items) for name, items in lists.items()}
-        self.caseload: Counter[_Scope] = Counter()
+        self.groups = {name: group(items) for name, items in lists.items()}
+        self.caseload: Counter[Scope] = Counter()
         for (team, _risk, om), n in caseload.items():
-            scopes: tuple[_Scope, ...] = ((), ("om", om), ("team", team), ("team_om", team, om))
-            for each in scopes:
+            for each in scopes_of(team, om):
                 self.caseload[each] += n
         self.team_oms: dict[str, set[str]] = defaultdict(set)
         for key in [*self.caseload, *(k for g in self.groups.values() for k in g)]:
@@ -156,7 +153,7 @@ class _Builder:
         self.gaps = {t: gap for t in self.teams if (gap := supervisor_gap(t, self.supervisors.get(t, []), config))}
 
     # -- helpers
-    def get(self, name: str, scope: _Scope) -> list[Any]:
+    def get(self, name: str, scope: Scope) -> list[Any]:
         return self.groups[name].get(scope, [])
 
     def problem(self, officer_id: str, role: str) -> str | None:
@@ -181,7 +178,7 @@ class _Builder:
             "failed_attempts_flag": self.flag,
         }
 
-    def _backlog(self, scope: _Scope, due_soon: str = "due_soon") -> Backlog:
+    def _backlog(self, scope: Scope, due_soon: str = "due_soon") -> Backlog:
         return Backlog.of(
             caseload=self.caseload[scope],
             overdue=self.get("overdue", scope),
@@ -209,7 +206,7 @@ class _Builder:
 
     def _unmailable(self, team: str | None) -> list[Unmailable]:
         """Offender managers holding cases (in ``team``, or anywhere) who cannot be mailed."""
-        scopes: list[_Scope]
+        scopes: list[Scope]
         if team is None:
             scopes = [s for s in self.caseload if s and s[0] == "om"]
         else:
@@ -234,7 +231,7 @@ class _Builder:
         ids |= {o.officer_id for o in self._active("offender_manager")}  # counted as skipped when empty
         for om in sorted(ids):
             officer = self.officers.get(om)
-            scope: _Scope = ("om", om)
+            scope: Scope = ("om", om)
             overdue = self.get("overdue", scope)
             due_soon = self.get("due_soon_officer", scope)
             context = OfficerDigest(
@@ -255,7 +252,7 @@ class _Builder:
         return any(self.get(name, ("om", om)) for name in names)
 
     def _team_data(self, team: str) -> dict[str, Any]:
-        scope: _Scope = ("team", team)
+        scope: Scope = ("team", team)
         rows = []
         for om in sorted(self.team_oms.get(team, ())):
             b = self._backlog(("team_om", team, om))
@@ -367,23 +364,6 @@ class _Builder:
                 cases=by_team[team],
             )
             self._fan_out(out, template, self.supervisors.get(team, []), team, self.gaps.get(team))
-
-
-def _group(items: Sequence[Item | Unlocated]) -> dict[_Scope, list[Any]]:
-    """``items`` by scope: all, per offender manager, per team, per (team, officer); order kept."""
-    by_om: dict[str, list[Any]] = {}
-    by_team: dict[str, list[Any]] = {}
-    by_pair: dict[tuple[str, str], list[Any]] = {}
-    for x in items:
-        om, team = x.offender_manager, x.team
-        by_om.setdefault(om, []).append(x)
-        by_team.setdefault(team, []).append(x)
-        by_pair.setdefault((team, om), []).append(x)
-    grouped: dict[_Scope, list[Any]] = {(): list(items)} if items else {}
-    grouped.update((("om", om), found) for om, found in by_om.items())
-    grouped.update((("team", team), found) for team, found in by_team.items())
-    grouped.update((("team_om", team, om), found) for (team, om), found in by_pair.items())
-    return grouped
 
 
 def _team_row(team: str, b: Backlog) -> TeamRow:
