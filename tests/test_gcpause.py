@@ -10,6 +10,12 @@ import pytest
 from monitor.core.gcpause import frozen_gc, paused_gc
 
 
+class Node:
+    """An object that can sit in a reference cycle, which only the cycle collector frees."""
+
+    other: Node
+
+
 @pytest.fixture(autouse=True)
 def _collector_on() -> Iterator[None]:
     gc.enable()
@@ -51,9 +57,6 @@ def test_frozen_objects_are_handed_back_and_cycles_collected() -> None:
     """Objects alive at the freeze are out of sight inside the block and back after it, even
     after an error; a cycle among them is collected once the block ends, not leaked."""
 
-    class Node:
-        pass
-
     a, b = Node(), Node()
     a.other, b.other = b, a  # a reference cycle the collector alone can free
     before = gc.get_freeze_count()
@@ -72,9 +75,6 @@ def test_what_a_pause_made_goes_to_the_oldest_generation() -> None:
     """After a pause the first young collection does not walk everything the pause made (a
     national scan's objects): they are in the oldest generation already, and a cycle among
     them is still collected by the next full collection."""
-
-    class Node:
-        pass
 
     with paused_gc():
         made = [[n] for n in range(50_000)]
