@@ -7,7 +7,8 @@ on the same engine, in the same run, on the same machine. For each size and engi
     step (visit-monitor)             yardstick
     import DIR                       raw_load.py: csv + executemany / COPY, no validation
     report --format json             lean_report.py: one SQL query + date arithmetic
-    digest --kind all --preview      the same lean query
+                                     lean_full.py, like for like: every list the report holds
+    digest --kind all --preview      the same lean query (and, like for like, lean_full.py)
     scan(), one team and force-wide  the lean query, both in-process (median of runs)
     --help                           python -c pass
 
@@ -15,7 +16,9 @@ on the same engine, in the same run, on the same machine. For each size and engi
 and checks that the product's answers are right, not only fast: the import stores every
 good row and rejects exactly the bad lines; the JSON report's overdue visits equal the lean
 query's row for row (ref, due date, days overdue, last visit, failed attempts, order), which
-equal the generator's own truth; and SQLite and PostgreSQL give the same rows.
+equal the generator's own truth; all five of the report's lists (overdue and due-soon
+visits, risk reviews, notifications, whereabouts unknown) equal lean_full.py's, entry for
+entry and in order; and SQLite and PostgreSQL give the same rows in all five.
 
     .venv/bin/python benchmarks/national.py --sizes 10000,30000 --engines sqlite,postgresql \
         [--keep DIR] [--json out.json] [--repeat 3] [--explain DIR]
@@ -39,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import checks
 import lean_report
 import messy_extract
 import results
@@ -47,7 +51,8 @@ from results import Run, Step
 
 BENCH = Path(__file__).resolve().parent
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-ROW_KEYS = ("ref", "due_date", "days_overdue", "last_visit", "failed_attempts")
+#: Steps measured against lean_full.py (all the work of the report) carry this prefix.
+LIKE_FOR_LIKE = "like for like: "
 
 
 def main() -> int:
@@ -65,6 +70,7 @@ def main() -> int:
     try:
         children = Children(root / "common", dict(os.environ))
         vm = _console_script()
+        _byte_compile_product()
         help_runs = [children.run("help", [vm, "--help"]) for _ in range(args.help_runs)]
         pass_runs = [children.run("python-pass", [sys.executable, "-c", "pass"]) for _ in range(args.help_runs)]
         help_step = Step("visit-monitor --help", median_of(help_runs), "python -c pass", median_of(pass_runs))
@@ -85,7 +91,7 @@ def main() -> int:
                 runs.append(run)
                 if args.json:  # as it goes, so a long run that is stopped still leaves its figures
                     args.json.write_text(json.dumps({**result, "runs": [results.run_json(r) for r in runs]}, indent=1))
-        cross = _cross_engine_checks(runs)
+        cross = checks.cross_engine_checks(runs)
         result["machine"]["load_after"] = os.getloadavg()
         results.print_machine(result["machine"])
         results.print_tables(runs, generated, help_step, cross)
@@ -103,6 +109,23 @@ def main() -> int:
     finally:
         if root_ctx:
             root_ctx.cleanup()
+
+
+def _byte_compile_product() -> None:
+    """Byte-compile the product, as installing it (``pip install .``) does.
+
+    Why: run from an editable checkout where PYTHONDONTWRITEBYTECODE is set (as on these
+    machines), every process of the product compiled each of its own modules from source
+    again, about a tenth of a second that an installed product never pays and that the
+    yardsticks, which import only the standard library (compiled when Python was
+    installed), never paid either. The files go to ``__pycache__`` (ignored by git).
+    """
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("monitor")
+    for folder in (spec and spec.submodule_search_locations) or []:
+        compileall.compile_dir(folder, quiet=1)
 
 
 def _arguments() -> argparse.Namespace:
@@ -220,16 +243,22 @@ def _run_engine(
             imported.returncode == expected_rc,
             f"exit {imported.returncode}: {imported.tail()}",
         )
-        _check_rejects(run, manifest, rejects)
-        _check_stored(run, url, manifest)
+        checks.check_rejects(run, manifest, rejects)
+        checks.check_stored(run, url, manifest)
         run.steps.append(Step("db upgrade (empty database)", median_of([upgraded])))
         run.steps.append(Step("import", median_of([imported]), "no-validation load", median_of([raw])))
 
-        lean_runs, report_runs = [], []
-        for n in range(args.repeat):  # interleaved, so drift in machine load hits both alike
+        lean_runs, full_runs, report_runs = [], [], []
+        for n in range(args.repeat):  # interleaved, so drift in machine load hits all alike
             lean_runs.append(
                 children.run(
                     "lean", [sys.executable, str(BENCH / "lean_report.py"), url, as_of, str(workdir / "lean.json")]
+                )
+            )
+            full_runs.append(
+                children.run(
+                    "lean-full",
+                    [sys.executable, str(BENCH / "lean_full.py"), url, as_of, str(workdir / "lean-full.json")],
                 )
             )
             report_runs.append(
@@ -238,11 +267,15 @@ def _run_engine(
                     [vm, "report", "--as-of", as_of, "--format", "json", "--output", str(workdir / f"report-{n}.json")],
                 )
             )
-        lean = median_of(lean_runs)
+        lean, full = median_of(lean_runs), median_of(full_runs)
         run.check("lean query exits 0", all(r.returncode == 0 for r in lean_runs), lean_runs[-1].tail())
+        run.check("lean_full exits 0", all(r.returncode == 0 for r in full_runs), full_runs[-1].tail())
         run.check("report exits 0", all(r.returncode == 0 for r in report_runs), report_runs[-1].tail())
-        run.steps.append(Step("report --format json", median_of(report_runs), "lean SQL query", lean))
-        _check_report(run, manifest, workdir / "report-0.json", workdir / "lean.json")
+        report_step = median_of(report_runs)
+        run.steps.append(Step("report --format json", report_step, "lean SQL query", lean))
+        run.steps.append(Step(LIKE_FOR_LIKE + "report --format json", report_step, "lean_full.py", full))
+        checks.check_report(run, manifest, workdir / "report-0.json", workdir / "lean.json")
+        checks.check_all_lists(run, workdir / "report-0.json", workdir / "lean-full.json")
 
         # Each run into a folder of its own, all removed only at the end: deleting thousands
         # of files and at once creating as many slows ext4's inode allocation (perf shows
@@ -254,73 +287,13 @@ def _run_engine(
         ]
         run.check("digest --preview exits 0", all(d.returncode == 0 for d in digests), digests[-1].tail())
         run.info["digests"] = len(list(previews[0].glob("*.eml"))) if previews[0].exists() else 0
-        run.steps.append(Step("digest --kind all --preview", median_of(digests), "lean SQL query", lean))
+        digest_step = median_of(digests)
+        run.steps.append(Step("digest --kind all --preview", digest_step, "lean SQL query", lean))
+        run.steps.append(Step(LIKE_FOR_LIKE + "digest --kind all --preview", digest_step, "lean_full.py", full))
 
         _scans(args, run, url, config, workdir)
     run.info["load_after"] = os.getloadavg()
     return run
-
-
-def _check_rejects(run: Run, manifest: messy_extract.Manifest, rejects: Path) -> None:
-    """Every bad line, and nothing else, rejected (each file, by physical line)."""
-    got: dict[str, set[int]] = {name: set() for name in manifest.files}
-    if rejects.exists():
-        import csv
-
-        with open(rejects, encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                got.setdefault(row["file"].lower(), set()).add(int(row["line"]))
-    for name in manifest.files:
-        want = manifest.bad_lines(name)
-        run.check(
-            f"{name}: rejected exactly the {len(want)} bad lines",
-            got.get(name) == want,
-            f"missed {sorted(want - got.get(name, set()))[:5]}, extra {sorted(got.get(name, set()) - want)[:5]}",
-        )
-
-
-def _check_stored(run: Run, url: str, manifest: messy_extract.Manifest) -> None:
-    conn, _dialect = lean_report.connect(url)
-    try:
-        cur = conn.cursor()
-        for name, facts in manifest.files.items():
-            cur.execute(f"SELECT COUNT(*) FROM {name.removesuffix('.csv')}")
-            stored = cur.fetchone()[0]
-            run.check(f"{name}: stored every good row", stored == facts.good, f"{stored} stored, {facts.good} good")
-    finally:
-        conn.close()
-
-
-def _rows(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return [tuple(o[k] for k in ROW_KEYS) for o in items]
-
-
-def _check_report(run: Run, manifest: messy_extract.Manifest, report_path: Path, lean_path: Path) -> None:
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        lean = json.loads(lean_path.read_text(encoding="utf-8"))["overdue_visits"]
-    except (OSError, ValueError, KeyError) as exc:
-        run.check("report and lean query readable", False, f"{type(exc).__name__}: {exc}")
-        return
-    product, yard = _rows(report["overdue_visits"]), _rows(lean)
-    truth = [(ref, due, days, last, failed) for ref, _risk, due, days, last, failed in manifest.overdue]
-    run.rows = product
-    run.info["overdue_visits"] = len(product)
-    run.check(
-        f"report overdue_visits == lean query ({len(yard)} rows, in order)",
-        product == yard,
-        _first_difference(product, yard),
-    )
-    run.check(f"lean query == generator's truth ({len(truth)} rows)", yard == truth, _first_difference(yard, truth))
-    caseload = report.get("summary", {}).get("active_caseload")
-    run.check("report active_caseload == truth", caseload == manifest.caseload, f"{caseload} vs {manifest.caseload}")
-
-
-def _first_difference(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> str:
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return f"row {i}: {x} vs {y}"
-    return f"{len(a)} vs {len(b)} rows" if len(a) != len(b) else ""
 
 
 def _scans(args: argparse.Namespace, run: Run, url: str, config_path: Path, workdir: Path) -> None:
@@ -351,7 +324,8 @@ def _scans(args: argparse.Namespace, run: Run, url: str, config_path: Path, work
             (i.ref, i.due_date.isoformat(), i.days_overdue, i.last_done and i.last_done.isoformat(), i.failed_attempts)
             for i in obligations.overdue_visits
         ]
-        run.check(f"team {team}: scan == lean query", got == _rows(lean_rows), _first_difference(got, _rows(lean_rows)))
+        want = checks.rows(lean_rows)
+        run.check(f"team {team}: scan == lean query", got == want, checks.first_difference(got, want))
         run.steps.append(
             Step(f"scan, one team ({size:,} people, in-process)", scan_team, "lean SQL, one team", lean_team)
         )
@@ -397,22 +371,6 @@ def _explain(engine: Any, team_scan: Any, wide_scan: Any, out: Path) -> None:
             lines += [" | ".join(str(c) for c in row) for row in plan] + [""]
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"  query plans: {out}", file=sys.stderr, flush=True)
-
-
-def _cross_engine_checks(runs: list[Run]) -> list[tuple[str, bool, str]]:
-    out = []
-    for people in sorted({r.people for r in runs}):
-        by_engine = {r.engine: r for r in runs if r.people == people}
-        if "sqlite" in by_engine and "postgresql" in by_engine:
-            a, b = by_engine["sqlite"].rows, by_engine["postgresql"].rows
-            out.append(
-                (
-                    f"{people:,} people: SQLite and PostgreSQL report the same {len(a)} rows",
-                    a == b and bool(a),
-                    _first_difference(a, b),
-                )
-            )
-    return out
 
 
 if __name__ == "__main__":

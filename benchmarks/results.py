@@ -55,6 +55,8 @@ class Run:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
+    #: The report's five lists, entry by entry (for the cross-engine check).
+    lists: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
     def check(self, name: str, ok: bool, detail: str = "") -> None:
         self.checks.append((name, ok, detail))

@@ -92,5 +92,12 @@ def test_national_benchmark_runs_on_both_engines_and_agrees(tmp_path: Path) -> N
             assert steps[name]["product"]["seconds"] > 0 and steps[name]["ratio"] > 0, name
         assert steps["import"]["product"]["peak_mb"] > 0
         assert run["info"]["digests"] > 0 and run["info"]["overdue_visits"] > 0
-    assert [c["ok"] for c in result["cross_engine_checks"]] == [True]
+        like = next(s for s in run["steps"] if s["step"] == "like for like: report --format json")
+        assert like["yardstick_name"] == "lean_full.py" and like["ratio"] > 0
+        names = [c["check"] for c in run["checks"]]
+        for listed in ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"):
+            assert any(n.startswith(f"report {listed} == lean_full") for n in names), listed
+    cross = result["cross_engine_checks"]
+    assert len(cross) == 6 and all(c["ok"] for c in cross), cross
+    assert any("whereabouts_unknown" in c["check"] for c in cross)
     assert "| import " in proc.stdout and "ratio" in proc.stdout
