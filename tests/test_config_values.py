@@ -47,6 +47,8 @@ BAD: list[tuple[str, str, str, str]] = [
     ("[policy]\ndue_soon_days = 7.5", "policy.due_soon_days", "7.5", "whole number"),
     ("[digest]\nescalation_days_overdue = 0", "digest.escalation_days_overdue", "0", "from 1 to 3650"),
     ("[digest]\nescalation_days_overdue = 99999", "digest.escalation_days_overdue", "99999", "from 1 to 3650"),
+    ("[digest]\nforce_list_limit = -1", "digest.force_list_limit", "-1", "from 0 to 100000"),
+    ("[digest]\nforce_list_limit = 200000", "digest.force_list_limit", "200000", "from 0 to 100000"),
     ("[digest]\nofficer_due_soon_days = 1000", "digest.officer_due_soon_days", "1000", "from 0 to 365"),
     ('[digest]\nall_clear = "yes"', "digest.all_clear", "yes", "true or false"),
     # mail

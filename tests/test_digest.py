@@ -584,6 +584,47 @@ def test_force_digest_teams_side_by_side(engine: Engine, cfg: Callable[..., Conf
     assert "Weekly:  7 weeks ago: no snapshot;" in text and "now: 4" in text
 
 
+def test_force_digest_lists_the_worst_cases_and_counts_the_rest(engine: Engine, cfg: Callable[..., Config]) -> None:
+    """National size: listing every overdue visit made the force digest 9 MB at 100,000
+    people (27 MB at 300,000), which Graph (4 MB) and Exchange Online (25 MB) refuse. The
+    force digest lists the worst ``digest.force_list_limit`` of each list, says how many
+    more there are and where; the summary, the team tables and each team's digest keep all."""
+    with transaction(engine) as s:
+        staff(s, team="T1", oms=("OM1",))
+        add_officer(s, "LEAD1", team="HQ", role="lead")
+        person(s, "VH", "very_high", 2)
+        for n in range(4):
+            person(s, f"L{n}", "low", 10 + n)
+        for n in range(3):
+            add_offender(s, f"M{n}", risk_level="medium", status="missing", status_since=AS_OF - timedelta(days=5 + n))
+    capped = cfg(digest={"force_list_limit": 2})
+    with reading(engine) as s:
+        [plan] = build_plans(s, capped, ["force"], AS_OF).plans
+        [team] = build_plans(s, capped, ["team"], AS_OF).plans
+    ctx: Any = plan.context
+    assert [i.ref for i in ctx.overdue_visits] == ["VH", "L3"]  # contract order: risk, then most overdue
+    assert [u.ref for u in ctx.whereabouts_unknown] == ["M2", "M1"]
+    assert (ctx.overdue_visits_total, ctx.whereabouts_unknown_total) == (5, 3)
+    assert sorted(ctx.case_refs) == ["L3", "M1", "M2", "VH"]  # the disclosure log: what was listed
+    rendered = render_digest(ctx, capped)
+    assert "OVERDUE HOME VISITS: the worst 2 of 5" in rendered.text
+    assert "Not listed here: 3 more overdue visits, each in their team's digest" in rendered.text
+    assert "WHEREABOUTS UNKNOWN (the first 2 of 3, highest risk first)" in rendered.text
+    assert "Not listed here: 1 more person, each in their team's digest" in rendered.text
+    assert "L0" not in rendered.text and "L0" not in rendered.html
+    assert "Overdue home visits: the worst 2 of 5" in rendered.html
+    assert "Overdue home visits (backlog): 5" in rendered.text  # the summary counts them all
+    team_ctx: Any = team.context
+    assert {i.ref for i in team_ctx.overdue_visits} == {"VH", "L0", "L1", "L2", "L3"}  # nothing lost
+
+    with reading(engine) as s:
+        [plan] = build_plans(s, cfg(), ["force"], AS_OF).plans
+    full = render_digest(plan.context, cfg())
+    assert "ALL OVERDUE HOME VISITS, worst first (5)" in full.text and "WHEREABOUTS UNKNOWN (3)" in full.text
+    assert "Not listed here" not in full.text and "Not listed here" not in full.html
+    assert all(ref in full.text for ref in ("L0", "L1", "M0"))
+
+
 def test_missing_supervisor_or_lead_is_reported(engine: Engine, cfg: Callable[..., Config]) -> None:
     with transaction(engine) as s:
         add_officer(s, "OM1")

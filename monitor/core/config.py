@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
         "all_clear": False,
         "escalation_days_overdue": 28,
         "officer_due_soon_days": 14,
+        "force_list_limit": 500,
     },
     "mail": {
         "transport": "maildir",
@@ -241,6 +242,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         all_clear=_bool(d, "digest.all_clear", source),
         escalation_days_overdue=_int(d, "digest.escalation_days_overdue", source, minimum=1),
         officer_due_soon_days=_int(d, "digest.officer_due_soon_days", source, maximum=365),
+        force_list_limit=_int(d, "digest.force_list_limit", source, maximum=100_000),
     )
 
     m = raw["mail"]

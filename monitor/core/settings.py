@@ -48,6 +48,8 @@ class DigestSettings:
     all_clear: bool
     escalation_days_overdue: int
     officer_due_soon_days: int
+    #: Cases the force digest lists per list (worst first); the rest are counted (see README).
+    force_list_limit: int = 500
 
 
 @dataclass(frozen=True)

@@ -326,6 +326,7 @@ class _Builder:
             (r for r in rows if r.most_overdue_days is not None),
             key=lambda r: (-(r.most_overdue_days or 0), -r.overdue_visits, r.team),
         )[:3]
+        limit = self.config.digest.force_list_limit
         template = ForceDigest(
             **self._common("force", Recipient("", "", "")),
             backlog=backlog,
@@ -335,8 +336,14 @@ class _Builder:
             worst_by_age=worst_by_age,
             weekly_trend=weekly,
             monthly_trend=monthly,
-            overdue_visits=list(self.ob.overdue_visits),
-            whereabouts_unknown=list(self.ob.whereabouts_unknown),
+            # The force-wide lists are capped (worst first) so the message can be delivered:
+            # listing every case made it 9 MB at 100,000 people and 27 MB at 300,000, over
+            # Graph sendMail's 4 MB and Exchange Online's default 25 MB. Each case is still in
+            # its team's digest, on the force page and in `report`; the totals count them all.
+            overdue_visits=self.ob.overdue_visits[:limit],
+            whereabouts_unknown=self.ob.whereabouts_unknown[:limit],
+            overdue_visits_total=len(self.ob.overdue_visits),
+            whereabouts_unknown_total=len(self.ob.whereabouts_unknown),
             unmailable=self._unmailable(None),
             supervisor_gaps=[SupervisorGap(team, self.gaps[team]) for team in sorted(self.gaps)],
         )

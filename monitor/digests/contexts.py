@@ -273,8 +273,11 @@ class ForceDigest(DigestBase):
     worst_by_age: list[TeamRow] = field(default_factory=list)
     weekly_trend: list[TrendPoint] = field(default_factory=list)
     monthly_trend: list[TrendPoint] = field(default_factory=list)
+    #: The worst ``digest.force_list_limit`` of each list; the totals count them all.
     overdue_visits: list[Item] = field(default_factory=list)
     whereabouts_unknown: list[Unlocated] = field(default_factory=list)
+    overdue_visits_total: int = 0
+    whereabouts_unknown_total: int = 0
     unmailable: list[Unmailable] = field(default_factory=list)
     #: Teams with no mailable supervisor (their team and escalation digests go to the leads).
     supervisor_gaps: list[SupervisorGap] = field(default_factory=list)
