@@ -339,11 +339,9 @@ class _Builder:
             # The force-wide lists are capped (worst first) so the message can be delivered:
             # listing every case made it 9 MB at 100,000 people and 27 MB at 300,000, over
             # Graph sendMail's 4 MB and Exchange Online's default 25 MB. Each case is still in
-            # its team's digest, on the force page and in `report`; the totals count them all.
+            # its team's digest, on the force page and in `report`; the backlog counts them all.
             overdue_visits=self.ob.overdue_visits[:limit],
             whereabouts_unknown=self.ob.whereabouts_unknown[:limit],
-            overdue_visits_total=len(self.ob.overdue_visits),
-            whereabouts_unknown_total=len(self.ob.whereabouts_unknown),
             unmailable=self._unmailable(None),
             supervisor_gaps=[SupervisorGap(team, self.gaps[team]) for team in sorted(self.gaps)],
         )

@@ -273,11 +273,9 @@ class ForceDigest(DigestBase):
     worst_by_age: list[TeamRow] = field(default_factory=list)
     weekly_trend: list[TrendPoint] = field(default_factory=list)
     monthly_trend: list[TrendPoint] = field(default_factory=list)
-    #: The worst ``digest.force_list_limit`` of each list; the totals count them all.
+    #: The worst ``digest.force_list_limit`` of each list; the backlog counts them all.
     overdue_visits: list[Item] = field(default_factory=list)
     whereabouts_unknown: list[Unlocated] = field(default_factory=list)
-    overdue_visits_total: int = 0
-    whereabouts_unknown_total: int = 0
     unmailable: list[Unmailable] = field(default_factory=list)
     #: Teams with no mailable supervisor (their team and escalation digests go to the leads).
     supervisor_gaps: list[SupervisorGap] = field(default_factory=list)
@@ -285,6 +283,16 @@ class ForceDigest(DigestBase):
     @property
     def case_refs(self) -> list[str]:
         return refs_of(self.overdue_visits, self.whereabouts_unknown)
+
+    @property
+    def overdue_visits_total(self) -> int:
+        """Every overdue visit force-wide, listed or not (the backlog's count)."""
+        return self.backlog.overdue_visits if self.backlog else len(self.overdue_visits)
+
+    @property
+    def whereabouts_unknown_total(self) -> int:
+        """Everyone whose whereabouts are unknown force-wide, listed or not."""
+        return self.backlog.whereabouts_unknown if self.backlog else len(self.whereabouts_unknown)
 
     @property
     def is_empty(self) -> bool:
