@@ -96,6 +96,25 @@ def check_all_lists(run: Run, report: dict[str, Any], full_path: Path) -> None:
         )
 
 
+def check_sectioned(run: Run, report: dict[str, Any], sectioned_path: Path, lean_path: Path) -> None:
+    """``report --section overdue_visit``: the lean query's rows, in order, and the whole
+    report's summary (it still counts what it does not list)."""
+    sectioned, lean_json = read_json(run, sectioned_path, "report --section"), read_json(run, lean_path, "lean")
+    if sectioned is None or lean_json is None:
+        return
+    product, yard = rows(sectioned.get("overdue_visits", [])), rows(lean_json.get("overdue_visits", []))
+    run.check(
+        f"report --section overdue_visit == lean query ({len(yard)} rows, in order)",
+        product == yard,
+        first_difference(product, yard),
+    )
+    run.check(
+        "report --section lists nothing else, and its summary is the whole report's",
+        list(sectioned) == ["as_of", "overdue_visits", "summary"] and sectioned["summary"] == report.get("summary"),
+        f"keys {list(sectioned)}",
+    )
+
+
 def entries(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Whole entries, comparable and printable: each as its sorted (key, value) pairs."""
     return [tuple(sorted(item.items())) for item in items]

@@ -8,6 +8,7 @@ on the same engine, in the same run, on the same machine. For each size and engi
     import DIR                       raw_load.py: csv + executemany / COPY, no validation
     report --format json             lean_report.py: one SQL query + date arithmetic
                                      lean_full.py, like for like: every list the report holds
+    report ... --section overdue_visit the lean query: the very rows it gives (README: --section)
     digest --kind all --preview      the same lean query (and, like for like, lean_full.py)
     scan(), one team and force-wide  the lean query, both in-process (median of runs)
     --help                           python -c pass
@@ -18,7 +19,8 @@ good row and rejects exactly the bad lines; the JSON report's overdue visits equ
 query's row for row (ref, due date, days overdue, last visit, failed attempts, order), which
 equal the generator's own truth; all five of the report's lists (overdue and due-soon
 visits, risk reviews, notifications, whereabouts unknown) equal lean_full.py's, entry for
-entry and in order; and SQLite and PostgreSQL give the same rows in all five.
+entry and in order; ``--section overdue_visit`` gives the lean query's rows and the whole
+report's summary; and SQLite and PostgreSQL give the same rows in all five.
 
     .venv/bin/python benchmarks/national.py --sizes 10000,30000 --engines sqlite,postgresql \
         [--keep DIR] [--json out.json] [--repeat 3] [--explain DIR]
@@ -53,6 +55,10 @@ BENCH = Path(__file__).resolve().parent
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 #: Steps measured against lean_full.py (all the work of the report) carry this prefix.
 LIKE_FOR_LIKE = "like for like: "
+#: The report of only the rows the lean query gives (the issue's "matching the lean query row
+#: for row"): the whole report also writes reviews, notifications and whereabouts unknown.
+SECTION_STEP = "report --format json --section overdue_visit"
+SECTION_ARGS = ("--section", "overdue_visit")
 
 
 def main() -> int:
@@ -248,7 +254,7 @@ def _run_engine(
         run.steps.append(Step("db upgrade (empty database)", median_of([upgraded])))
         run.steps.append(Step("import", median_of([imported]), "no-validation load", median_of([raw])))
 
-        lean_runs, full_runs, report_runs = [], [], []
+        lean_runs, full_runs, report_runs, visits_runs = [], [], [], []
         for n in range(args.repeat):  # interleaved, so drift in machine load hits all alike
             lean_runs.append(
                 children.run(
@@ -267,17 +273,36 @@ def _run_engine(
                     [vm, "report", "--as-of", as_of, "--format", "json", "--output", str(workdir / f"report-{n}.json")],
                 )
             )
+            visits_runs.append(  # the report of just the lean query's rows (README: --section)
+                children.run(
+                    "report-visits",
+                    [
+                        vm,
+                        "report",
+                        "--as-of",
+                        as_of,
+                        "--format",
+                        "json",
+                        *SECTION_ARGS,
+                        "--output",
+                        str(workdir / f"report-visits-{n}.json"),
+                    ],
+                )
+            )
         lean, full = median_of(lean_runs), median_of(full_runs)
         run.check("lean query exits 0", all(r.returncode == 0 for r in lean_runs), lean_runs[-1].tail())
         run.check("lean_full exits 0", all(r.returncode == 0 for r in full_runs), full_runs[-1].tail())
         run.check("report exits 0", all(r.returncode == 0 for r in report_runs), report_runs[-1].tail())
+        run.check("report --section exits 0", all(r.returncode == 0 for r in visits_runs), visits_runs[-1].tail())
         report_step = median_of(report_runs)
         run.steps.append(Step("report --format json", report_step, "lean SQL query", lean))
+        run.steps.append(Step(SECTION_STEP, median_of(visits_runs), "lean SQL query", lean))
         run.steps.append(Step(LIKE_FOR_LIKE + "report --format json", report_step, "lean_full.py", full))
         report = checks.read_json(run, workdir / "report-0.json", "report")
         if report is not None:
             checks.check_report(run, manifest, report, workdir / "lean.json")
             checks.check_all_lists(run, report, workdir / "lean-full.json")
+            checks.check_sectioned(run, report, workdir / "report-visits-0.json", workdir / "lean.json")
         del report  # tens of MB at national size, not needed for the digests
 
         # Each run into a folder of its own, all removed only at the end: deleting thousands

@@ -24,7 +24,7 @@ from sqlalchemy import func, insert, select, text
 from monitor.register.db import make_engine
 from monitor.register.derived import FACT_COLUMNS, facts_select
 from monitor.register.models import Offender, VisitFacts
-from monitor.rules.scan import live_facts_query, stored_facts_query
+from monitor.rules.rows import live_facts_query, stored_facts_query
 
 
 def refresh_statement() -> Any:

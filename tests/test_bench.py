@@ -95,6 +95,9 @@ def test_national_benchmark_runs_on_both_engines_and_agrees(tmp_path: Path) -> N
         like = next(s for s in run["steps"] if s["step"] == "like for like: report --format json")
         assert like["yardstick_name"] == "lean_full.py" and like["ratio"] > 0
         names = [c["check"] for c in run["checks"]]
+        assert any(n.startswith("report --section overdue_visit == lean query") for n in names)
+        sectioned = next(s for s in run["steps"] if s["step"] == "report --format json --section overdue_visit")
+        assert sectioned["yardstick_name"] == "lean SQL query" and sectioned["ratio"] > 0
         for listed in ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"):
             assert any(n.startswith(f"report {listed} == lean_full") for n in names), listed
     cross = result["cross_engine_checks"]

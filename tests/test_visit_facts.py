@@ -25,7 +25,7 @@ from monitor.register import derived
 from monitor.register.db import reading, transaction
 from monitor.register.importer import import_directory
 from monitor.register.models import ImportRun, VisitFacts, VisitFactsState
-from monitor.rules import scan as scan_module
+from monitor.rules import rows as scan_rows_module
 from monitor.rules.scan import scan
 from monitor.synthetic.generator import generate
 
@@ -134,7 +134,7 @@ def test_a_few_people_with_later_visits_are_computed_by_reference_in_chunks(
             select(func.count()).select_from(VisitFacts).where(VisitFacts.horizon > AS_OF - timedelta(days=3))
         )
     assert later is not None and 3 <= later <= 100  # a minority of the 400
-    monkeypatch.setattr(scan_module, "LIVE_BY_REF", 2)
+    monkeypatch.setattr(scan_rows_module, "LIVE_BY_REF", 2)
     assert _agrees(engine, config, src, AS_OF - timedelta(days=3)) == 1 + -(-later // 2)
     # Nearly everyone (long before the latest visits): one statement for the whole scope.
     assert _agrees(engine, config, src, AS_OF - timedelta(days=2000)) == 2

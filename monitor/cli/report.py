@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.app import fail, get_app, resolve_as_of
+from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
-from monitor.reports.report import FORMATS  # light: each format's module loads when used
+from monitor.reports.report import FORMATS, SECTION_FORMATS, SECTION_LISTS  # light: formats load when used
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,6 +49,13 @@ TREND_DAYS = 90
     help="table for people, json/csv for scripts and spreadsheets, html for a printable file.",
 )
 @click.option(
+    "--section",
+    "sections",
+    multiple=True,
+    type=click.Choice(tuple(SECTION_LISTS)),
+    help="json/csv: write only this list (repeat for more); the summary still counts everything.",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write to FILE (plain text, no colour) instead of standard output.",
@@ -60,24 +67,33 @@ def command(
     team: str | None,
     officer: str | None,
     fmt: str,
+    sections: tuple[str, ...],
     output: Path | None,
 ) -> None:
     """Overdue visits, risk reviews and notifications, worst first."""
     from monitor.register.db import reading
     from monitor.reports.report import render_report
-    from monitor.rules.scan import scan
+    from monitor.rules.scan import COUNTABLE, scan
 
+    if sections and fmt not in SECTION_FORMATS:
+        raise fail(f"--section applies to --format {' or '.join(SECTION_FORMATS)} only", EXIT_USAGE)
     app = get_app(ctx)
     config = app.config
     as_of = resolve_as_of(config, as_of_text)
+    # Lists not asked for are not even made when the scan can count them instead (risk
+    # reviews and notifications: nine tenths of a national report).
+    lists = [SECTION_LISTS[name] for name in sections]
+    count_only = COUNTABLE.difference(lists) if lists else ()
 
     engine = app.engine()
     with reading(engine) as session:
         for warning in unknown_scope_warnings(session, team, officer):
             click.echo(f"visit-monitor: warning: {warning}", err=True)
-        obligations = scan(session, config.policy, as_of, team=team, officer=officer)
+        obligations = scan(session, config.policy, as_of, team=team, officer=officer, count_only=count_only)
         trend = _trend(session, as_of, team) if fmt == "html" and officer is None else None
 
+    if lists:
+        obligations = obligations.only(lists)
     to_terminal = output is None and sys.stdout.isatty()
     color = to_terminal and fmt == "table" and "NO_COLOR" not in os.environ
     width = shutil.get_terminal_size((140, 40)).columns if to_terminal else None

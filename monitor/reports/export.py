@@ -180,6 +180,8 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
     """One dict per obligation, section by section, each list in contract order."""
     flag = obligations.failed_attempts_flag
     for section, attr in SECTIONS:
+        if attr in obligations.unlisted:  # counted, not listed (report --section)
+            continue
         for entry in getattr(obligations, attr):
             row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS)
             row.update(

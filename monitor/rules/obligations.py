@@ -11,7 +11,7 @@ Ordering everywhere: risk (very_high first), then days overdue (most first), the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -307,6 +307,18 @@ class Summary:
         }
 
 
+#: The report's lists, in the JSON contract's order (each an ``Obligations`` attribute).
+LISTS: tuple[str, ...] = (
+    "overdue_visits",
+    "due_soon",
+    "overdue_risk_reviews",
+    "overdue_notifications",
+    "whereabouts_unknown",
+    "not_in_extract",
+    "reactive_high_risk",
+)
+
+
 @dataclass(frozen=True)
 class Obligations:
     """Everything the scan found for one as-of date and scope, each list in contract order."""
@@ -330,6 +342,21 @@ class Obligations:
     not_in_extract: list[NotInExtract] = field(default_factory=list)
     #: In-scope very high and high risk people marked reactive (no routine visits).
     reactive_high_risk: list[ReactiveHighRisk] = field(default_factory=list)
+    #: Lists (of :data:`LISTS`) left empty on purpose: counted by the summary but not
+    #: listed (``scan(count_only=...)``, :meth:`only`). The JSON and CSV leave them out,
+    #: so an unlisted list is never read as "none".
+    unlisted: frozenset[str] = frozenset()
+
+    def only(self, lists: Iterable[str]) -> Obligations:
+        """This result listing only ``lists`` (of :data:`LISTS`); the summary is unchanged."""
+        keep = set(lists)
+        if keep - set(LISTS):
+            raise ValueError(f"not a list of the report: {sorted(keep - set(LISTS))}")
+        if keep & self.unlisted:
+            raise ValueError(f"not listed by the scan: {sorted(keep & self.unlisted)}")
+        drop = frozenset(LISTS) - keep
+        emptied: dict[str, Any] = {name: [] for name in drop}
+        return replace(self, unlisted=self.unlisted | drop, **emptied)
 
     def to_json(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, Iterator) else value for key, value in self.json_parts()}
@@ -342,13 +369,10 @@ class Obligations:
         """
         flag = self.failed_attempts_flag
         yield "as_of", self.as_of.isoformat()
-        yield "overdue_visits", (i.to_json(flag) for i in self.overdue_visits)
-        yield "due_soon", (i.to_json(flag) for i in self.due_soon)
-        yield "overdue_risk_reviews", (i.to_json(flag) for i in self.overdue_risk_reviews)
-        yield "overdue_notifications", (i.to_json(flag) for i in self.overdue_notifications)
-        yield "whereabouts_unknown", (u.to_json() for u in self.whereabouts_unknown)
-        yield "not_in_extract", (n.to_json() for n in self.not_in_extract)
-        yield "reactive_high_risk", (r.to_json() for r in self.reactive_high_risk)
+        for name in LISTS:
+            if name not in self.unlisted:
+                entries = getattr(self, name)
+                yield name, (e.to_json(flag) if isinstance(e, Item) else e.to_json() for e in entries)
         yield "summary", self.summary.to_json()
 
     def case_refs(self) -> list[str]:

@@ -21,19 +21,15 @@ allows it, so it is never even loaded into memory otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import date
 from operator import attrgetter
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.gcpause import paused_gc
-from monitor.register.derived import fresh_condition, visit_aggregates
-from monitor.register.models import Offender, VisitFacts
 from monitor.rules.calendar import Calendar
 from monitor.rules.obligations import (
     RISK_ORDER,
@@ -48,128 +44,15 @@ from monitor.rules.obligations import (
     overdue_mix,
     warrant_flagged,
 )
+from monitor.rules.rows import scan_rows
 
-OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
 #: Risk levels at which reactive management (no routine visits) is flagged.
 REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
-#: People whose stored facts do not hold on the as-of date are computed from the visits by
-#: reference, this many per statement (the list is bound three times, which stays under
-#: SQLite's oldest limit of 999 parameters)...
-LIVE_BY_REF = 300
-#: ...in up to this many statements, while they are at most a quarter of the scope; beyond
-#: that (an as-of date in the past, facts from before an older version's import) one
-#: statement for the whole scope is cheaper.
-LIVE_STATEMENTS = 40
 
 
-def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[ColumnElement[bool]]:
-    """Active registrants on ``as_of`` (a registration ending today is still in force)."""
-    filters: list[ColumnElement[bool]] = [
-        Offender.registered_on <= as_of,
-        or_(Offender.registration_ends.is_(None), Offender.registration_ends >= as_of),
-        Offender.status.not_in(OUT_OF_SCOPE_STATUSES),
-    ]
-    if team is not None:
-        filters.append(Offender.team == team)
-    if officer is not None:
-        filters.append(Offender.offender_manager == officer)
-    return filters
-
-
-def _register_columns(include_names: bool) -> list[Any]:
-    """The register columns the rules need, in the order :func:`scan` unpacks them."""
-    columns: list[Any] = [
-        Offender.ref,
-        Offender.risk_level,
-        Offender.status,
-        Offender.team,
-        Offender.offender_manager,
-        Offender.registered_on,
-        Offender.status_since,
-        Offender.management,
-        Offender.risk_assessed_on,
-        Offender.last_notified_on,
-        Offender.no_fixed_abode,
-        Offender.absent_since,
-    ]
-    if include_names:
-        return [*columns, Offender.surname, Offender.forenames, Offender.date_of_birth]
-    return [*columns, null(), null(), null()]
-
-
-def stored_facts_query(as_of: date, team: str | None, officer: str | None, include_names: bool) -> Select[Any]:
-    """One row per in-scope person: register columns, then the stored visit facts.
-
-    The facts columns are NULL (``failed_attempts`` included, which is otherwise never
-    NULL) for people whose stored facts do not hold on ``as_of``.
-    """
-    holds = and_(
-        VisitFacts.ref == Offender.ref,
-        or_(VisitFacts.horizon.is_(None), VisitFacts.horizon <= as_of),
-        fresh_condition(),
-    )
-    return (
-        select(
-            *_register_columns(include_names),
-            VisitFacts.last_visit,
-            VisitFacts.last_visit_any,
-            VisitFacts.failed_attempts,
-        )
-        .select_from(Offender)
-        .outerjoin(VisitFacts, holds)
-        .where(*_scope_filters(as_of, team, officer))
-    )
-
-
-def live_facts_query(
-    as_of: date, team: str | None, officer: str | None, include_names: bool, refs: Sequence[str] | None = None
-) -> Select[Any]:
-    """The same rows as :func:`stored_facts_query`, with the facts computed from the visits."""
-    scope = _scope_filters(as_of, team, officer)
-    agg = visit_aggregates(as_of, scope, refs)
-    query = (
-        select(
-            *_register_columns(include_names),
-            agg.latest.c.last_visit,
-            agg.latest.c.last_visit_any,
-            func.coalesce(agg.failed.c.failed_attempts, 0).label("failed_attempts"),
-        )
-        .select_from(Offender)
-        .outerjoin(agg.latest, agg.latest.c.ref == Offender.ref)
-        .outerjoin(agg.failed, agg.failed.c.ref == Offender.ref)
-        .where(*scope)
-    )
-    return query.where(Offender.ref.in_(refs)) if refs is not None else query
-
-
-def _rows(
-    conn: Connection, as_of: date, team: str | None, officer: str | None, include_names: bool
-) -> Iterator[Sequence[Any]]:
-    """Every in-scope person once: stored facts where they hold, live facts for the rest.
-
-    One statement when the stored facts hold for everyone (a scan on or after the latest
-    visit date, after an import); more, set-based, for the rest otherwise.
-    """
-    pending: list[str] = []
-    seen = 0
-    for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
-        seen += 1
-        if row[17] is None:  # failed_attempts: the stored facts do not hold
-            pending.append(row[0])
-        else:
-            yield row
-    if not pending:
-        return
-    if len(pending) <= LIVE_BY_REF * LIVE_STATEMENTS and len(pending) * 4 <= seen:
-        # A few hundred people with visits after the as-of date: aggregating the whole
-        # register's visits for them cost more than the rest of a national scan.
-        for start in range(0, len(pending), LIVE_BY_REF):
-            refs = pending[start : start + LIVE_BY_REF]
-            yield from conn.execute(live_facts_query(as_of, team, officer, include_names, refs))
-        return
-    wanted = set(pending)
-    live = conn.execute(live_facts_query(as_of, team, officer, include_names, None))
-    yield from (row for row in live if row[0] in wanted)
+#: The lists a scan can count without listing (``scan(..., count_only=...)``): the two
+#: that make up nine tenths of a national result.
+COUNTABLE: frozenset[str] = frozenset({"overdue_risk_reviews", "overdue_notifications"})
 
 
 def scan(
@@ -179,17 +62,28 @@ def scan(
     *,
     team: str | None = None,
     officer: str | None = None,
+    count_only: Collection[str] = (),
 ) -> Obligations:
     """Every overdue or soon-due obligation for people in scope on ``as_of``.
 
     ``team`` / ``officer`` restrict the scope to ``offender.team`` /
     ``offender.offender_manager``; the summary describes that scope only.
+
+    ``count_only`` names lists of :data:`COUNTABLE` that are counted in the summary but
+    left empty (``Obligations.unlisted`` says which). Why: a national register owes
+    about 130,000 risk reviews and notifications; a caller that does not show them (a
+    report of the overdue visits alone) should not pay for an item each, and a sort.
     """
+    unknown = set(count_only) - COUNTABLE
+    if unknown:
+        raise ValueError(f"cannot count without listing: {sorted(unknown)}")
     with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
-        return _scan(session, policy, as_of, team, officer)
+        return _scan(session, policy, as_of, team, officer, frozenset(count_only))
 
 
-def _scan(session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None) -> Obligations:
+def _scan(
+    session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None, count_only: frozenset[str]
+) -> Obligations:
     cal = Calendar(policy)
     overdue: list[Item] = []
     due_soon: list[Item] = []
@@ -202,6 +96,9 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
     soon = -policy.due_soon_days
     names = policy.include_names
     personal: Personal | None = None
+    list_reviews = "overdue_risk_reviews" not in count_only
+    list_notifications = "overdue_notifications" not in count_only
+    reviews_unlisted = notifications_unlisted = 0  # overdue, counted but not listed
 
     # Core execution on the session's connection: plain rows, no ORM identity map to fill.
     for (
@@ -223,7 +120,7 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
         last_visit,
         last_visit_any,
         failed,
-    ) in _rows(session.connection(), as_of, team, officer, names):
+    ) in scan_rows(session.connection(), as_of, team, officer, names):
         caseload[team_code, risk, manager] += 1
         start: date = status_since or registered_on
         if names:
@@ -247,30 +144,48 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
             if as_of > due and in_status:
-                reviews.append(
-                    Item(
-                        "risk_review",
-                        ref,
-                        risk,
-                        team_code,
-                        manager,
-                        due,
-                        (as_of - due).days,
-                        assessed,
-                        0,
-                        False,
-                        personal,
+                if list_reviews:
+                    reviews.append(
+                        Item(
+                            "risk_review",
+                            ref,
+                            risk,
+                            team_code,
+                            manager,
+                            due,
+                            (as_of - due).days,
+                            assessed,
+                            0,
+                            False,
+                            personal,
+                        )
                     )
-                )
+                else:
+                    reviews_unlisted += 1
         elif status != "missing":
             continue
 
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
         if as_of > due:
-            notifications.append(
-                Item("notification", ref, risk, team_code, manager, due, (as_of - due).days, notified, 0, nfa, personal)
-            )
+            if list_notifications:
+                notifications.append(
+                    Item(
+                        "notification",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        due,
+                        (as_of - due).days,
+                        notified,
+                        0,
+                        nfa,
+                        personal,
+                    )
+                )
+            else:
+                notifications_unlisted += 1
         if status == "missing" and in_status:
             unlocated.append(
                 Unlocated(ref, risk, team_code, manager, start, (as_of - start).days, last_visit_any, personal)
@@ -291,7 +206,13 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
         unlocated,
         caseload,
     )
-    summary = replace(summary, not_in_extract=len(absent), reactive_high_risk=len(reactive_high))
+    summary = replace(
+        summary,
+        overdue_risk_reviews=summary.overdue_risk_reviews + reviews_unlisted,
+        overdue_notifications=summary.overdue_notifications + notifications_unlisted,
+        not_in_extract=len(absent),
+        reactive_high_risk=len(reactive_high),
+    )
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
@@ -311,6 +232,7 @@ def _scan(session: Session, policy: Policy, as_of: date, team: str | None, offic
         extra={"caseload_by_officer": dict(sorted(caseload_by_officer.items()))},
         not_in_extract=absent,
         reactive_high_risk=reactive_high,
+        unlisted=count_only,
     )
 
 
