@@ -79,7 +79,7 @@ def test_same_bytes_as_the_email_package(
     # The faster serialiser writes the same bytes as the email package's own, boundary included
     # (directly, without the generator, when both bodies went unencoded).
     unencoded = messages._plain_cte(text) is not None and messages._plain_cte(html) is not None
-    assert getattr(built, messages._UNENCODED, False) is unencoded
+    assert (getattr(built, messages._UNENCODED, None) is not None) is unencoded
     assert messages.message_bytes(built) == built.as_bytes()
     assert messages.message_bytes(built, email.policy.SMTP) == built.as_bytes(policy=email.policy.SMTP)
     assert messages.message_bytes(expected) == expected.as_bytes()
@@ -138,3 +138,43 @@ def test_address_headers_as_the_parser_writes_them(make_config: Callable[..., Co
                 config, to_email=to, subject="s", text=TEXT, html=HTML, message_id="<fixed@police.example>"
             )
         assert unbounded(messages.message_bytes(built)) == unbounded(expected.as_bytes())
+
+
+_POLICIES = st.sampled_from(
+    [messages._POLICY, email.policy.SMTP, email.policy.default, email.policy.HTTP, email.policy.compat32]
+)
+_HEADER_TEXT = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=120) | st.sampled_from(
+    ['text/plain; charset="utf-8"', "7bit", "1.0", "auto-generated", "OOF, AutoReply", "Zoë", "a\r\nBcc: x"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(policy=_POLICIES, name=st.sampled_from(["Subject", "Content-Type", "X-Protective-Marking"]), value=_HEADER_TEXT)
+def test_headers_fold_as_the_policy_folds_them(policy: email.policy.Policy, name: str, value: str) -> None:
+    """``_fold``'s shortcut for short one-line ASCII values is the policy's own answer
+    (and where the policy refuses a value, so does ``_fold``, with the same error)."""
+    assert outcome(messages._fold, policy, name, value) == outcome(policy.fold_binary, name, value)
+
+
+def outcome(fold: Callable[..., bytes], *args: object) -> object:
+    try:
+        return fold(*args)
+    except Exception as exc:  # the error itself is what is compared
+        return type(exc), str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(policy=_POLICIES, digits=st.integers(0, 10**19 - 1))
+def test_multipart_content_type_folds_as_the_policy_folds_it(policy: email.policy.Policy, digits: int) -> None:
+    """Folded once with a stand-in boundary, the real one put in: the policy's own bytes."""
+    value = f'multipart/alternative; boundary="{"=" * 15}{digits:019d}=="'
+    assert messages._fold(policy, "Content-Type", value) == policy.fold_binary("Content-Type", value)
+
+
+@pytest.mark.parametrize("policy", [messages._POLICY, email.policy.SMTP, email.policy.default])
+@pytest.mark.parametrize("name", ["Subject", "X-Protective-Marking"])
+def test_headers_at_the_line_limit_fold_as_the_policy_folds_them(policy: email.policy.Policy, name: str) -> None:
+    """Words up to, at and past the policy's line length: written as they are, then folded."""
+    for length in range(60, 90):
+        value = ("word " * 20)[: length - len(name) - 2].rstrip() + "x"
+        assert messages._fold(policy, name, value) == policy.fold_binary(name, value), length

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import functools
 import io
 import re
+import sys
 from email.generator import BytesGenerator
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
@@ -108,8 +110,10 @@ def addressing_problem(content: bytes, to: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
 def sender_domain(sender: str) -> str:
-    """The domain of the configured sender address, for Message-IDs."""
+    """The domain of the configured sender address, for Message-IDs (parsed once per sender:
+    every message of a run asks)."""
     _, addr = email.utils.parseaddr(sender)
     domain = (addr or sender).rpartition("@")[2].strip().strip(">")
     return domain or "localhost"
@@ -196,7 +200,7 @@ class _Generator(BytesGenerator):
             self.write(split[-1])
 
 
-#: Set on a message whose two parts :func:`_attach_unencoded` built (plain ASCII lines).
+#: Set on a message whose two parts :func:`_attach_unencoded` built (plain ASCII lines): its boundary.
 _UNENCODED = "_visit_monitor_unencoded"
 
 
@@ -209,10 +213,10 @@ def message_bytes(msg: Message, policy: email.policy.Policy | None = None) -> by
     (tests/test_message_bytes.py); about a second of a national run otherwise.
     """
     policy = policy or msg.policy
-    if getattr(msg, _UNENCODED, False):
+    boundary = getattr(msg, _UNENCODED, None)
+    if boundary is not None and f'{_MULTIPART}{boundary}"' in (v for k, v in msg.raw_items() if k == "Content-Type"):
         nl = policy.linesep
         out = [_headers(msg, policy)]
-        boundary = msg.get_boundary()
         for n, part in enumerate(msg.get_payload()):
             out.append(f"{nl if n else ''}--{boundary}{nl}".encode("ascii"))
             out.append(_headers(part, policy))
@@ -227,8 +231,48 @@ def message_bytes(msg: Message, policy: email.policy.Policy | None = None) -> by
 
 def _headers(msg: Message, policy: email.policy.Policy) -> bytes:
     """A message's headers and the blank line after them, as BytesGenerator writes them."""
-    folded = b"".join(policy.fold_binary(name, value) for name, value in msg.raw_items())
+    folded = b"".join(_fold(policy, name, value) for name, value in msg.raw_items())
     return folded + policy.linesep.encode("ascii")
+
+
+#: What splitlines() splits an ASCII text at: a header value holding none is one line.
+_ASCII_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c-\x1e]")
+#: A boundary as BytesGenerator._make_boundary makes them: 15 "=", 19 digits, "==".
+_BOUNDARY_SHAPE = re.compile(r"={15}[0-9]{19}==")
+_STAND_IN = "=" * 15 + "0" * 19 + "=="
+
+
+def _fold(policy: email.policy.Policy, name: str, value: Any) -> bytes:
+    """``policy.fold_binary(name, value)``, without its parser where the answer is known.
+
+    A short one-line ASCII value is written as it is: what ``EmailPolicy._fold`` returns
+    when nothing needs refolding. A digest's multipart Content-Type (too long for one
+    line) folds the same way whatever its boundary's digits, so it is folded once per
+    policy with a stand-in boundary and the real one put in its place.
+    tests/test_message_bytes.py holds both to the policy's own answer.
+    """
+    if type(value) is str and getattr(policy, "refold_source", None) == "long" and value.isascii():
+        maxlen = policy.max_line_length or sys.maxsize
+        if len(name) + 2 + len(value) <= maxlen and not _ASCII_BREAKS.search(value):
+            return f"{name}: {value}{policy.linesep}".encode("ascii")
+        if name == "Content-Type" and value.startswith(_MULTIPART):
+            boundary = value[len(_MULTIPART) : -1]
+            folded = _folded_multipart(policy)
+            if folded is not None and value.endswith('"') and _BOUNDARY_SHAPE.fullmatch(boundary):
+                return folded[0] + boundary.encode("ascii") + folded[1]
+    return policy.fold_binary(name, value)
+
+
+_MULTIPART = 'multipart/alternative; boundary="'
+
+
+@functools.lru_cache(maxsize=8)
+def _folded_multipart(policy: email.policy.Policy) -> tuple[bytes, bytes] | None:
+    """The policy's folded multipart Content-Type, split where the boundary goes (None if
+    the policy folds inside the boundary itself: then there is nothing to reuse)."""
+    folded = policy.fold_binary("Content-Type", f'{_MULTIPART}{_STAND_IN}"')
+    head, found, tail = folded.partition(_STAND_IN.encode("ascii"))
+    return (head, tail) if found else None
 
 
 def _boundary(*bodies: str) -> str:
@@ -244,8 +288,10 @@ def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
     """Exactly what ``set_content`` + ``add_alternative`` build for two 7bit bodies (the same
     headers in the same order, byte for byte: tests/test_messages.py), without the email
     package parsing each header it writes: half the cost of a digest message otherwise."""
+    boundary = _boundary(text, html)
     msg.set_raw("MIME-Version", "1.0")
-    msg.set_raw("Content-Type", "multipart/alternative")
+    # What set_boundary stores, set without parsing the header it has just been given.
+    msg.set_raw("Content-Type", f'multipart/alternative; boundary="{boundary}"')
     parts: list[Any] = []
     for subtype, body in (("plain", text), ("html", html)):
         part = EmailMessage(policy=msg.policy)
@@ -260,5 +306,4 @@ def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
         part.set_payload(body)
         parts.append(part)
     msg.set_payload(parts)
-    msg.set_boundary(_boundary(text, html))
-    setattr(msg, _UNENCODED, True)
+    setattr(msg, _UNENCODED, boundary)

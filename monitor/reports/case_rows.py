@@ -47,6 +47,35 @@ def escape(value: object) -> str:
     return str(value).translate(_ESCAPES)
 
 
+class _Memo(dict[Any, str]):
+    """Text made once per distinct value: the cells that repeat down a national run's
+    750,000 rows (officer ids, teams, risk cells, day counts, dates) are made a few thousand
+    times, not once per row. Cleared when it grows past ``limit`` (hostile data could make
+    every value distinct)."""
+
+    def __init__(self, make: Callable[[Any], str], limit: int = 100_000) -> None:
+        super().__init__()
+        self.make = make
+        self.limit = limit
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        text = self[value] = self.make(value)
+        return text
+
+
+_ESCAPED = _Memo(escape)  # officer ids and team codes under a reference
+#: A risk cell without personal data, by risk level (an unknown level fails as risk_css does).
+_RISK_CELL = _Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
+_OVERDUE = _Memo(overdue_words)
+_DATE = _Memo(format_date)  # "never" for None, as format_date
+#: The same, padded as the text tables pad them.
+_RISK_TEXT = _Memo(lambda risk: f"{risk_label(risk):<10}")
+_OVERDUE_TEXT = _Memo(lambda days: f"{overdue_words(days):<18}")
+_DATE_TEXT = _Memo(lambda day: f"{format_date(day):<12}")
+
+
 class _Row:
     """What every row needs from the template's context, read once per table."""
 
@@ -56,10 +85,14 @@ class _Row:
         self.names = bool(ctx.get("include_names"))
         d = ctx.get("d")
         self.flag = getattr(d, "failed_attempts_flag", 2)
+        #: Rows need nothing but the entry's own cells (no link, no names): the quick path.
+        self.plain = not self.case_url and not self.names
 
     def first_cells(self, entry: Any, sub: str | None) -> str:
         """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell."""
-        sub_html = f'<br><span style="{_SUB}">{escape(sub)}</span>' if sub is not None else ""
+        sub_html = f'<br><span style="{_SUB}">{_ESCAPED[sub]}</span>' if sub is not None else ""
+        if self.plain:
+            return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{_RISK_CELL[entry.risk_level]}'
         return f'<tr><td style="{_TD_REF}">{self.ref_html(entry.ref)}{sub_html}</td>\n{self.risk_html(entry)}'
 
     def ref_html(self, ref: str) -> str:
@@ -69,14 +102,14 @@ class _Row:
         return escape(ref)
 
     def risk_html(self, entry: Any) -> str:
-        out = f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}'
         p = entry.personal
-        if self.names and p is not None:
-            out += (
-                f'<br><span style="{_PERSONAL}">{escape(p.surname or "")}, {escape(p.forenames or "")}; '
-                f"born {format_date(p.date_of_birth)}</span>"
-            )
-        return out + "</td>\n"
+        if not self.names or p is None:
+            return _RISK_CELL[entry.risk_level]
+        return (
+            f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}'
+            f'<br><span style="{_PERSONAL}">{escape(p.surname or "")}, {escape(p.forenames or "")}; '
+            f"born {format_date(p.date_of_birth)}</span></td>\n"
+        )
 
     def text_tail(self, entry: Any) -> str:
         out = ""
@@ -92,18 +125,19 @@ class _Row:
 @pass_context
 def visit_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = False, show_team: bool = False) -> Markup:
     row = _Row(ctx)
+    flag = row.flag
     out = []
     for i in items:
         # Here (as in the old loop) an empty officer or team shows nothing under the ref.
         sub = (i.offender_manager if show_officer else (i.team if show_team else None)) or None
-        status = _LATE if i.days_overdue > 0 else _SOON
+        days = i.days_overdue
         failed = i.failed_attempts
-        failed_html = f'<span style="{_WARRANT}">{failed} (warrant)</span>' if failed >= row.flag else str(failed)
+        failed_html = f'<span style="{_WARRANT}">{failed} (warrant)</span>' if failed >= flag else str(failed)
         out.append(
             f"{row.first_cells(i, sub)}"
-            f'<td style="{_TD}"><span style="{status}">{overdue_words(i.days_overdue)}</span><br>'
-            f'<span style="{_SUB}">due {format_date(i.due_date)}</span></td>\n'
-            f'<td style="{_TD}">{format_date(i.last_done)}</td>\n'
+            f'<td style="{_TD}"><span style="{_LATE if days > 0 else _SOON}">{_OVERDUE[days]}</span><br>'
+            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span></td>\n'
+            f'<td style="{_TD}">{_DATE[i.last_done]}</td>\n'
             f'<td style="{_TD}">{failed_html}</td></tr>\n'
         )
     return Markup("".join(out))  # noqa: S704 - every value above is escaped
@@ -121,9 +155,9 @@ def item_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = Fals
         )
         out.append(
             f"{row.first_cells(i, i.offender_manager if show_officer else None)}"
-            f'<td style="{_TD}"><span style="{_LATE}">{overdue_words(i.days_overdue)}</span><br>'
-            f'<span style="{_SUB}">due {format_date(i.due_date)}</span>{weekly}</td>\n'
-            f'<td style="{_TD}">{format_date(i.last_done)}</td></tr>\n'
+            f'<td style="{_TD}"><span style="{_LATE}">{_OVERDUE[i.days_overdue]}</span><br>'
+            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span>{weekly}</td>\n'
+            f'<td style="{_TD}">{_DATE[i.last_done]}</td></tr>\n'
         )
     return Markup("".join(out))  # noqa: S704 - every value above is escaped
 
@@ -136,8 +170,8 @@ def unlocated_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool =
         out.append(
             f"{row.first_cells(u, u.offender_manager if show_officer else None)}"
             f'<td style="{_TD}"><span style="{_LATE}">missing {plural(u.days_missing, "day")}</span><br>'
-            f'<span style="{_SUB}">since {format_date(u.missing_since)}</span></td>\n'
-            f'<td style="{_TD}">{format_date(u.last_visit)}</td></tr>\n'
+            f'<span style="{_SUB}">since {_DATE[u.missing_since]}</span></td>\n'
+            f'<td style="{_TD}">{_DATE[u.last_visit]}</td></tr>\n'
         )
     return Markup("".join(out))  # noqa: S704 - every value above is escaped
 
@@ -145,18 +179,19 @@ def unlocated_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool =
 @pass_context
 def visit_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = False, show_team: bool = False) -> str:
     row = _Row(ctx)
+    flag = row.flag
     out = []
     for i in items:
-        failed = str(i.failed_attempts) + (" (warrant)" if i.failed_attempts >= row.flag else "")
+        failed = str(i.failed_attempts) + (" (warrant)" if i.failed_attempts >= flag else "")
         line = (
-            f"  {i.ref:<14} {risk_label(i.risk_level):<10} {overdue_words(i.days_overdue):<18} "
-            f"{format_date(i.due_date):<12} {format_date(i.last_done):<12} {failed:<13}"
+            f"  {i.ref:<14} {_RISK_TEXT[i.risk_level]} {_OVERDUE_TEXT[i.days_overdue]} "
+            f"{_DATE_TEXT[i.due_date]} {_DATE_TEXT[i.last_done]} {failed:<13}"
         )
         if show_officer:
             line += f" {i.offender_manager}"
         if show_team:
             line += f" {i.team}"
-        out.append(line + "\n" + row.text_tail(i))
+        out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
 
@@ -166,14 +201,14 @@ def item_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = Fals
     out = []
     for i in items:
         line = (
-            f"  {i.ref:<14} {risk_label(i.risk_level):<10} {overdue_words(i.days_overdue):<18} "
-            f"{format_date(i.due_date):<12} {format_date(i.last_done):<12}"
+            f"  {i.ref:<14} {_RISK_TEXT[i.risk_level]} {_OVERDUE_TEXT[i.days_overdue]} "
+            f"{_DATE_TEXT[i.due_date]} {_DATE_TEXT[i.last_done]}"
         )
         if show_officer:
             line += f" {i.offender_manager}"
         if i.kind == "notification" and i.no_fixed_abode:
             line += " (no fixed abode: weekly)"
-        out.append(line + "\n" + row.text_tail(i))
+        out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
 
@@ -183,12 +218,12 @@ def unlocated_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool =
     out = []
     for u in items:
         line = (
-            f"  {u.ref:<14} {risk_label(u.risk_level):<10} {plural(u.days_missing, 'day'):<14} "
-            f"{format_date(u.missing_since):<12} {format_date(u.last_visit):<12}"
+            f"  {u.ref:<14} {_RISK_TEXT[u.risk_level]} {plural(u.days_missing, 'day'):<14} "
+            f"{_DATE_TEXT[u.missing_since]} {_DATE_TEXT[u.last_visit]}"
         )
         if show_officer:
             line += f" {u.offender_manager}"
-        out.append(line + "\n" + row.text_tail(u))
+        out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(u))
     return "".join(out)
 
 
