@@ -26,6 +26,8 @@ LIVE_BY_REF = 300
 #: that (an as-of date in the past, facts from before an older version's import) one
 #: statement for the whole scope is cheaper.
 LIVE_STATEMENTS = 40
+#: Rows per fetch from a streamed scan.
+STREAM_BATCH = 2000
 
 
 def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[ColumnElement[bool]]:
@@ -118,7 +120,13 @@ def scan_rows(
     """
     pending: list[str] = []
     seen = 0
-    for row in conn.execute(stored_facts_query(as_of, team, officer, include_names)):
+    # Streamed: on PostgreSQL a server-side cursor, so the driver never holds the whole
+    # result (a national scan's rows were a quarter of the report's peak memory: 149 MB
+    # against 114 MB at 100,000 people, same time); SQLite's cursor streams anyway.
+    stored = stored_facts_query(as_of, team, officer, include_names).execution_options(
+        stream_results=True, max_row_buffer=STREAM_BATCH
+    )
+    for row in conn.execute(stored):
         seen += 1
         if row[17] is None:  # failed_attempts: the stored facts do not hold
             pending.append(row[0])
