@@ -143,49 +143,25 @@ def _scan(
                     item = Item("visit", ref, risk, team_code, manager, due, days, last_visit, failed, False, personal)
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
-            if as_of > due and in_status:
-                if list_reviews:
-                    reviews.append(
-                        Item(
-                            "risk_review",
-                            ref,
-                            risk,
-                            team_code,
-                            manager,
-                            due,
-                            (as_of - due).days,
-                            assessed,
-                            0,
-                            False,
-                            personal,
-                        )
-                    )
-                else:
-                    reviews_unlisted += 1
+            if as_of > due and in_status and not list_reviews:
+                reviews_unlisted += 1
+            elif as_of > due and in_status:
+                late = (as_of - due).days
+                reviews.append(
+                    Item("risk_review", ref, risk, team_code, manager, due, late, assessed, 0, False, personal)
+                )
         elif status != "missing":
             continue
 
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
-        if as_of > due:
-            if list_notifications:
-                notifications.append(
-                    Item(
-                        "notification",
-                        ref,
-                        risk,
-                        team_code,
-                        manager,
-                        due,
-                        (as_of - due).days,
-                        notified,
-                        0,
-                        nfa,
-                        personal,
-                    )
-                )
-            else:
-                notifications_unlisted += 1
+        if as_of > due and not list_notifications:
+            notifications_unlisted += 1
+        elif as_of > due:
+            late = (as_of - due).days
+            notifications.append(
+                Item("notification", ref, risk, team_code, manager, due, late, notified, 0, nfa, personal)
+            )
         if status == "missing" and in_status:
             unlocated.append(
                 Unlocated(ref, risk, team_code, manager, start, (as_of - start).days, last_visit_any, personal)
