@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, func, select, text
 
 from monitor.cli.app import cli
+from monitor.core.files import write_private
 from monitor.daemon.jobs import JobFailed, import_job
 from monitor.register.db import make_engine, reading, upgrade
 from monitor.register.models import Officer
@@ -256,3 +257,14 @@ def test_drop_folder_refuses_a_symlinked_processed_folder(
     assert "processed" in str(failed.value) and "symlink" in str(failed.value)
     assert officers_count(engine) == 0
     assert sorted(p.name for p in outside.iterdir()) == ["officers.csv", "secret.txt"]
+
+
+def test_write_private_takes_text_or_bytes_in_pieces(tmp_path: Path) -> None:
+    """A message is written in the pieces it is made of (``message_pieces``), a report in
+    pieces of text: the file holds them in order, private, and nothing else."""
+    target = tmp_path / "out.eml"
+    write_private(target, [b"From: a\r\n", "\r\n", b"body\r\n"], durable=False)
+    assert target.read_bytes() == b"From: a\r\n\r\nbody\r\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    write_private(target, iter(["Zo\u00eb ", "\u2013"]))
+    assert target.read_bytes() == "Zo\u00eb \u2013".encode()

@@ -81,6 +81,7 @@ def test_same_bytes_as_the_email_package(
     unencoded = messages._plain_cte(text) is not None and messages._plain_cte(html) is not None
     assert (getattr(built, messages._UNENCODED, None) is not None) is unencoded
     assert messages.message_bytes(built) == built.as_bytes()
+    assert b"".join(messages.message_pieces(built)) == built.as_bytes()  # what a preview writes
     assert messages.message_bytes(built, email.policy.SMTP) == built.as_bytes(policy=email.policy.SMTP)
     assert messages.message_bytes(expected) == expected.as_bytes()
     smtp = email.policy.SMTP

@@ -80,7 +80,7 @@ def private_open(
 
 def write_private(
     path: str | os.PathLike[str],
-    data: str | bytes | Iterable[str],
+    data: str | bytes | Iterable[str] | Iterable[bytes],
     *,
     encoding: str = "utf-8",
     durable: bool = True,
@@ -91,8 +91,8 @@ def write_private(
     ``path``, so a reader never sees half a report. A device or FIFO that already exists
     at ``path`` (``/dev/stdout``) is written in place instead. ``durable=False`` skips the
     fsync (still atomic): for files that are cheap to make again, such as 5,000 digest
-    previews, where the syncs were an eighth of the run. ``data`` may also be text in
-    pieces (a large report), written as they come.
+    previews, where the syncs were an eighth of the run. ``data`` may also be text or
+    bytes in pieces (a large report, a message), written as they come.
     """
     path = Path(path)
     with contextlib.suppress(FileNotFoundError):
@@ -119,11 +119,11 @@ def write_private(
     return path
 
 
-def _write_all(fh: IO[bytes], data: str | bytes | Iterable[str], encoding: str) -> None:
+def _write_all(fh: IO[bytes], data: str | bytes | Iterable[str] | Iterable[bytes], encoding: str) -> None:
     if isinstance(data, bytes):
         fh.write(data)
     elif isinstance(data, str):
         fh.write(data.encode(encoding))
     else:
         for piece in data:
-            fh.write(piece.encode(encoding))
+            fh.write(piece if isinstance(piece, bytes) else piece.encode(encoding))

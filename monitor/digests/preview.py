@@ -30,7 +30,7 @@ from monitor.digests.build import build_plans
 from monitor.digests.contexts import kinds_for
 from monitor.digests.plans import Plan
 from monitor.digests.render import build_digest_message
-from monitor.mail.messages import message_bytes
+from monitor.mail.messages import message_pieces
 from monitor.register.db import reading
 from monitor.reports import case_rows
 
@@ -97,7 +97,7 @@ def _write(plans: list[Plan], config: Config, out_dir: Path) -> list[Path]:
         eml = out_dir / f"{stem}.eml"
         html = out_dir / f"{stem}.html"
         # Previews are made again in seconds: atomic, but not synced one by one.
-        write_private(eml, message_bytes(message), durable=False)
+        write_private(eml, message_pieces(message), durable=False)
         write_private(html, rendered.html, durable=False)
         written.extend([eml, html])
     return written

@@ -81,8 +81,13 @@ def render_digest(context: DigestContext, config: Config) -> Rendered:
         text=render.render_text(text_name, **variables),
         # ASCII only (anything else as a character reference): with its short lines (one
         # table cell per line) the HTML part then needs no transfer encoding at all.
-        html=render.render_html(html_name, **variables).encode("ascii", "xmlcharrefreplace").decode("ascii"),
+        html=_ascii(render.render_html(html_name, **variables)),
     )
+
+
+def _ascii(html: str) -> str:
+    """``html`` with anything not ASCII as a character reference (copied only when there is any)."""
+    return html if html.isascii() else html.encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def build_digest_message(context: DigestContext, config: Config) -> tuple[EmailMessage, Rendered]:
