@@ -65,6 +65,11 @@ def snapshot_cells(
         cells[(item.team, item.risk_level)].overdue_risk_reviews += 1
     for item in obligations.overdue_notifications:
         cells[(item.team, item.risk_level)].overdue_notifications += 1
+    # Counted by the scan instead of listed (take_snapshot): the same figures per cell.
+    for key, n in obligations.unlisted_counts.get("overdue_risk_reviews", {}).items():
+        cells[key].overdue_risk_reviews += n
+    for key, n in obligations.unlisted_counts.get("overdue_notifications", {}).items():
+        cells[key].overdue_notifications += n
     for u in obligations.whereabouts_unknown:
         cells[(u.team, u.risk_level)].whereabouts_unknown += 1
     return dict(cells)
@@ -79,10 +84,11 @@ def take_snapshot(engine: Engine, config: Config, as_of: date) -> int:
     worker inserts the same day's rows in between, the unique key refuses ours and the
     upsert is simply retried as an update.
     """
-    from monitor.rules.scan import scan
+    from monitor.rules.scan import COUNTABLE, scan
 
     with reading(engine) as session:
-        obligations = scan(session, config.policy, as_of)
+        # Reviews and notifications are only counted per cell: no item each (see scan).
+        obligations = scan(session, config.policy, as_of, count_only=COUNTABLE)
         cells = snapshot_cells(obligations, obligations.caseload, config.policy.due_soon_days)
     for attempt in range(3):
         try:

@@ -346,6 +346,16 @@ class Obligations:
     #: listed (``scan(count_only=...)``, :meth:`only`). The JSON and CSV leave them out,
     #: so an unlisted list is never read as "none".
     unlisted: frozenset[str] = frozenset()
+    #: The lists the scan counted instead of listing: their entries per (team, risk level).
+    unlisted_counts: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+
+    def count(self, name: str) -> int:
+        """How many entries list ``name`` has, listed or only counted."""
+        if name not in self.unlisted:
+            return len(getattr(self, name))
+        if name not in self.unlisted_counts:
+            raise ValueError(f"{name} was left out, not counted")
+        return sum(self.unlisted_counts[name].values())
 
     def only(self, lists: Iterable[str]) -> Obligations:
         """This result listing only ``lists`` (of :data:`LISTS`); the summary is unchanged."""

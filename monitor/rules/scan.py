@@ -69,10 +69,12 @@ def scan(
     ``team`` / ``officer`` restrict the scope to ``offender.team`` /
     ``offender.offender_manager``; the summary describes that scope only.
 
-    ``count_only`` names lists of :data:`COUNTABLE` that are counted in the summary but
-    left empty (``Obligations.unlisted`` says which). Why: a national register owes
-    about 130,000 risk reviews and notifications; a caller that does not show them (a
-    report of the overdue visits alone) should not pay for an item each, and a sort.
+    ``count_only`` names lists of :data:`COUNTABLE` that are counted, per team and risk
+    level (``Obligations.unlisted_counts``) and in the summary, but left empty
+    (``Obligations.unlisted`` says which). Why: a national register owes about 130,000
+    risk reviews and notifications; a caller that only counts them (a report of the
+    overdue visits, the daily snapshot, the web app's force page) should not pay for an
+    item each, and a sort, nor hold them.
     """
     unknown = set(count_only) - COUNTABLE
     if unknown:
@@ -98,7 +100,9 @@ def _scan(
     personal: Personal | None = None
     list_reviews = "overdue_risk_reviews" not in count_only
     list_notifications = "overdue_notifications" not in count_only
-    reviews_unlisted = notifications_unlisted = 0  # overdue, counted but not listed
+    # Overdue but counted, not listed: per (team, risk level).
+    review_cells: Counter[tuple[str, str]] = Counter()
+    notification_cells: Counter[tuple[str, str]] = Counter()
 
     # Core execution on the session's connection: plain rows, no ORM identity map to fill.
     for (
@@ -144,7 +148,7 @@ def _scan(
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
             if as_of > due and in_status and not list_reviews:
-                reviews_unlisted += 1
+                review_cells[team_code, risk] += 1
             elif as_of > due and in_status:
                 late = (as_of - due).days
                 reviews.append(
@@ -156,7 +160,7 @@ def _scan(
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
         if as_of > due and not list_notifications:
-            notifications_unlisted += 1
+            notification_cells[team_code, risk] += 1
         elif as_of > due:
             late = (as_of - due).days
             notifications.append(
@@ -184,8 +188,8 @@ def _scan(
     )
     summary = replace(
         summary,
-        overdue_risk_reviews=summary.overdue_risk_reviews + reviews_unlisted,
-        overdue_notifications=summary.overdue_notifications + notifications_unlisted,
+        overdue_risk_reviews=summary.overdue_risk_reviews + review_cells.total(),
+        overdue_notifications=summary.overdue_notifications + notification_cells.total(),
         not_in_extract=len(absent),
         reactive_high_risk=len(reactive_high),
     )
@@ -209,6 +213,11 @@ def _scan(
         not_in_extract=absent,
         reactive_high_risk=reactive_high,
         unlisted=count_only,
+        unlisted_counts={
+            name: dict(cells)
+            for name, cells in (("overdue_risk_reviews", review_cells), ("overdue_notifications", notification_cells))
+            if name in count_only
+        },
     )
 
 

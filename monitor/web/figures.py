@@ -36,7 +36,7 @@ from monitor.reports.export import render_csv
 from monitor.reports.html import trend_chart
 from monitor.reports.snapshot import backlog_series
 from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Unlocated, warrant_flagged
-from monitor.rules.scan import scan
+from monitor.rules.scan import COUNTABLE, scan
 from monitor.web.filters import CaseFilter
 
 TREND_DAYS = 90
@@ -72,10 +72,16 @@ def register_version(db: Session) -> int | None:
 
 
 def scan_scope(
-    db: Session, config: Config, as_of: date, *, team: str | None = None, officer: str | None = None
+    db: Session,
+    config: Config,
+    as_of: date,
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    count_only: frozenset[str] = frozenset(),
 ) -> Obligations:
     """The scan for one scope, with the digests' policy (due-soon window wide enough for both pages)."""
-    return scan(db, scan_policy(config), as_of, team=team, officer=officer)
+    return scan(db, scan_policy(config), as_of, team=team, officer=officer, count_only=count_only)
 
 
 def due_within(items: Sequence[Item], days: int) -> list[Item]:
@@ -83,7 +89,7 @@ def due_within(items: Sequence[Item], days: int) -> list[Item]:
 
 
 def backlog(ob: Obligations, caseload: int, due_soon_days: int) -> Backlog:
-    return Backlog.of(
+    b = Backlog.of(
         caseload=caseload,
         overdue=ob.overdue_visits,
         due_soon=due_within(ob.due_soon, due_soon_days),
@@ -92,16 +98,35 @@ def backlog(ob: Obligations, caseload: int, due_soon_days: int) -> Backlog:
         unlocated=ob.whereabouts_unknown,
         flag=ob.failed_attempts_flag,
     )
+    if not ob.unlisted:
+        return b
+    return dataclasses.replace(  # reviews and notifications counted by the scan, not listed
+        b,
+        overdue_risk_reviews=ob.count("overdue_risk_reviews"),
+        overdue_notifications=ob.count("overdue_notifications"),
+    )
 
 
 def split(ob: Obligations, key: str) -> dict[str, Obligations]:
-    """Cut one scan into one Obligations per team or offender manager, keeping contract order."""
+    """Cut one scan into one Obligations per team or offender manager, keeping contract order.
+
+    Lists the scan only counted (per team and risk level) can be cut by team only.
+    """
+    if ob.unlisted_counts and key != "team":
+        raise ValueError(f"lists counted per team cannot be cut by {key}")
     lists: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     names = ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications", "whereabouts_unknown")
     for name in names:
         for entry in getattr(ob, name):
             lists[getattr(entry, key)][name].append(entry)
-    return {k: with_lists(ob, *(v.get(n, []) for n in names)) for k, v in lists.items()}
+    counts: dict[str, dict[str, dict[tuple[str, str], int]]] = defaultdict(lambda: defaultdict(dict))
+    for name, cells in ob.unlisted_counts.items():
+        for (team, risk), n in cells.items():
+            counts[team][name][team, risk] = n
+    return {
+        k: with_lists(ob, *(lists[k].get(n, []) for n in names), counts=counts.get(k, {}))
+        for k in [*lists, *(team for team in counts if team not in lists)]
+    }
 
 
 def with_lists(
@@ -111,8 +136,11 @@ def with_lists(
     reviews: Sequence[Item] = (),
     notifications: Sequence[Item] = (),
     unknown: Sequence[Unlocated] = (),
+    *,
+    counts: dict[str, dict[tuple[str, str], int]] | None = None,
 ) -> Obligations:
-    """``ob`` with its five case lists replaced (summary and scope unchanged)."""
+    """``ob`` with its five case lists replaced (summary and scope unchanged); lists the scan
+    only counted get ``counts`` (none: zero), never the whole scan's."""
     return dataclasses.replace(
         ob,
         overdue_visits=list(overdue),
@@ -120,6 +148,7 @@ def with_lists(
         overdue_risk_reviews=list(reviews),
         overdue_notifications=list(notifications),
         whereabouts_unknown=list(unknown),
+        unlisted_counts={name: dict((counts or {}).get(name, {})) for name in ob.unlisted_counts},
     )
 
 
@@ -239,7 +268,9 @@ def force_figures(db: Session, config: Config, as_of: date, cache: ScanCache | N
     days = config.policy.due_soon_days
 
     def compute() -> ForceFigures:
-        ob = scan_scope(db, config, as_of)
+        # Risk reviews and notifications counted, not listed: the page shows their counts
+        # per team, and the cache then holds a tenth of a national scan's items.
+        ob = scan_scope(db, config, as_of, count_only=COUNTABLE)
         return ForceFigures(ob=ob, backlog=backlog(ob, ob.summary.active_caseload, days), teams=team_lines(ob, days))
 
     if cache is None:
