@@ -82,7 +82,7 @@ def test_no_link_without_base_url(engine: Engine, make_config: Callable[..., Con
 
 def test_all_clear_digest_links_too(make_config: Callable[..., Config]) -> None:
     """An all-clear officer digest still leads to the officer's page."""
-    empty = Backlog.of(caseload=3, overdue=[], due_soon=[], reviews=[], notifications=[], unlocated=[], flag=2)
+    empty = Backlog.of(caseload=3, overdue=[], due_soon=[], reviews=0, notifications=0, unlocated=[], flag=2)
     ctx = OfficerDigest(
         kind="officer",
         period="2026-W48",

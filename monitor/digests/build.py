@@ -183,8 +183,8 @@ class _Builder:
             caseload=self.caseload[scope],
             overdue=self.get("overdue", scope),
             due_soon=self.get(due_soon, scope),
-            reviews=self.get("reviews", scope),
-            notifications=self.get("notifications", scope),
+            reviews=len(self.get("reviews", scope)),
+            notifications=len(self.get("notifications", scope)),
             unlocated=self.get("unlocated", scope),
             flag=self.flag,
         )

@@ -85,11 +85,13 @@ class Backlog:
         caseload: int,
         overdue: Sequence[Item],
         due_soon: Sequence[Item],
-        reviews: Sequence[Item],
-        notifications: Sequence[Item],
+        reviews: int,
+        notifications: int,
         unlocated: Sequence[Unlocated],
         flag: int,
     ) -> Backlog:
+        """``reviews`` and ``notifications`` are counts: the block shows no more of them, and
+        a scan may have counted them without listing them (``scan(count_only=...)``)."""
         by_risk, by_age, _ = overdue_mix(overdue)
         worst = most_overdue(overdue)
         return cls(
@@ -101,8 +103,8 @@ class Backlog:
             most_overdue_ref=worst.ref if worst else None,
             most_overdue_risk=worst.risk_level if worst else None,
             due_soon=len(due_soon),
-            overdue_risk_reviews=len(reviews),
-            overdue_notifications=len(notifications),
+            overdue_risk_reviews=reviews,
+            overdue_notifications=notifications,
             whereabouts_unknown=len(unlocated),
             warrant_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
         )

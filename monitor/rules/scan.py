@@ -177,22 +177,17 @@ def _scan(
     absent.sort(key=_SORT_KEY)
     reactive_high.sort(key=_SORT_KEY)
 
+    # Each of the two lists is either listed or only counted: one of the two terms is 0.
     summary = _summary(
         policy,
         overdue,
         due_soon,
-        reviews,
-        notifications,
+        len(reviews) + review_cells.total(),
+        len(notifications) + notification_cells.total(),
         unlocated,
         caseload,
     )
-    summary = replace(
-        summary,
-        overdue_risk_reviews=summary.overdue_risk_reviews + review_cells.total(),
-        overdue_notifications=summary.overdue_notifications + notification_cells.total(),
-        not_in_extract=len(absent),
-        reactive_high_risk=len(reactive_high),
-    )
+    summary = replace(summary, not_in_extract=len(absent), reactive_high_risk=len(reactive_high))
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
@@ -247,8 +242,8 @@ def _summary(
     policy: Policy,
     overdue: list[Item],
     due_soon: list[Item],
-    reviews: list[Item],
-    notifications: list[Item],
+    reviews: int,
+    notifications: int,
     unlocated: list[Unlocated],
     caseload: Counter[tuple[str, str, str]],
 ) -> Summary:
@@ -272,8 +267,8 @@ def _summary(
         most_overdue_days=worst.days_overdue if worst else None,
         most_overdue_ref=worst.ref if worst else None,
         due_soon=len(due_soon),
-        overdue_risk_reviews=len(reviews),
-        overdue_notifications=len(notifications),
+        overdue_risk_reviews=reviews,
+        overdue_notifications=notifications,
         whereabouts_unknown=len(unlocated),
         failed_attempt_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
         caseload_by_team=dict(sorted(caseload_by_team.items())),

@@ -89,21 +89,14 @@ def due_within(items: Sequence[Item], days: int) -> list[Item]:
 
 
 def backlog(ob: Obligations, caseload: int, due_soon_days: int) -> Backlog:
-    b = Backlog.of(
+    return Backlog.of(
         caseload=caseload,
         overdue=ob.overdue_visits,
         due_soon=due_within(ob.due_soon, due_soon_days),
-        reviews=ob.overdue_risk_reviews,
-        notifications=ob.overdue_notifications,
+        reviews=ob.count("overdue_risk_reviews"),  # listed, or only counted (the force page)
+        notifications=ob.count("overdue_notifications"),
         unlocated=ob.whereabouts_unknown,
         flag=ob.failed_attempts_flag,
-    )
-    if not ob.unlisted:
-        return b
-    return dataclasses.replace(  # reviews and notifications counted by the scan, not listed
-        b,
-        overdue_risk_reviews=ob.count("overdue_risk_reviews"),
-        overdue_notifications=ob.count("overdue_notifications"),
     )
 
 
