@@ -27,7 +27,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from monitor.reports.formats import case_link, format_date, overdue_words, plural, risk_label
+from monitor.reports.formats import UK_DATES, Memo, case_link, format_date, overdue_words, plural, risk_label
 from monitor.reports.mailstyle import STYLES, risk_css
 
 _TD = STYLES["td"]
@@ -47,33 +47,15 @@ def escape(value: object) -> str:
     return str(value).translate(_ESCAPES)
 
 
-class _Memo(dict[Any, str]):
-    """Text made once per distinct value: the cells that repeat down a national run's
-    750,000 rows (officer ids, teams, risk cells, day counts, dates) are made a few thousand
-    times, not once per row. Cleared when it grows past ``limit`` (hostile data could make
-    every value distinct)."""
-
-    def __init__(self, make: Callable[[Any], str], limit: int = 100_000) -> None:
-        super().__init__()
-        self.make = make
-        self.limit = limit
-
-    def __missing__(self, value: Any) -> str:
-        if len(self) >= self.limit:
-            self.clear()
-        text = self[value] = self.make(value)
-        return text
-
-
-_ESCAPED = _Memo(escape)  # officer ids and team codes under a reference
+_ESCAPED = Memo(escape)  # officer ids and team codes under a reference
 #: A risk cell without personal data, by risk level (an unknown level fails as risk_css does).
-_RISK_CELL = _Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
-_OVERDUE = _Memo(overdue_words)
-_DATE = _Memo(format_date)  # "never" for None, as format_date
+_RISK_CELL = Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
+_OVERDUE = Memo(overdue_words)
+_DATE = UK_DATES  # format_date, read directly
 #: The same, padded as the text tables pad them.
-_RISK_TEXT = _Memo(lambda risk: f"{risk_label(risk):<10}")
-_OVERDUE_TEXT = _Memo(lambda days: f"{overdue_words(days):<18}")
-_DATE_TEXT = _Memo(lambda day: f"{format_date(day):<12}")
+_RISK_TEXT = Memo(lambda risk: f"{risk_label(risk):<10}")
+_OVERDUE_TEXT = Memo(lambda days: f"{overdue_words(days):<18}")
+_DATE_TEXT = Memo(lambda day: f"{format_date(day):<12}")
 
 
 class _Row:

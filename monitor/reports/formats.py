@@ -6,29 +6,44 @@ and the templates' filters are the very same functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from monitor.rules.obligations import RISK_LABELS
 
 UK_DATE = "%d %b %Y"
-#: ``format_date`` of plain dates in the default format: a national digest run formats a
-#: few hundred thousand dates, drawn from a few thousand distinct days.
-_UK_DATES: dict[date, str] = {}
+
+
+class Memo(dict[Any, str]):
+    """Text made once per distinct value: a national digest run formats a few hundred
+    thousand dates, day counts and cells drawn from a few thousand distinct values
+    (``format_date`` here, the table cells of ``case_rows``). Cleared when it grows past
+    ``limit``, so hostile data that makes every value distinct cannot grow it."""
+
+    def __init__(self, make: Callable[[Any], str], limit: int = 100_000) -> None:
+        super().__init__()
+        self.make = make
+        self.limit = limit
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        text = self[value] = self.make(value)
+        return text
+
+
+#: ``format_date(day)`` in the default format, by day ("never" for None); the case-table
+#: rows read it directly.
+UK_DATES = Memo(lambda day: "never" if day is None else day.strftime(UK_DATE))
 
 
 def format_date(value: date | datetime | None, fmt: str = UK_DATE) -> str:
     """UK-style date for people ("03 Nov 2026"); "never" for a missing date."""
-    if value is None:
-        return "never"
-    if fmt != UK_DATE or type(value) is not date:
-        return value.strftime(fmt)
-    text = _UK_DATES.get(value)
-    if text is None:
-        if len(_UK_DATES) > 100_000:
-            _UK_DATES.clear()
-        text = _UK_DATES[value] = value.strftime(fmt)
-    return text
+    if value is None or (fmt == UK_DATE and type(value) is date):
+        return UK_DATES[value]
+    return value.strftime(fmt)
 
 
 def date_words(d: date | None, none: str = "Never") -> str:
