@@ -62,10 +62,14 @@ def read_json(run: Run, path: Path, what: str) -> Any:
         return None
 
 
-def check_report(run: Run, manifest: messy_extract.Manifest, report: dict[str, Any], lean_path: Path) -> None:
+def check_report(
+    run: Run, manifest: messy_extract.Manifest, report: dict[str, Any], lean_path: Path
+) -> list[tuple[Any, ...]] | None:
+    """The report's overdue visits against the lean query's and the generator's truth;
+    returns the lean query's rows (None if unreadable) for the checks that follow."""
     lean_json = read_json(run, lean_path, "lean query")
     if lean_json is None:
-        return
+        return None
     lean = lean_json.get("overdue_visits", [])
     product, yard = rows(report.get("overdue_visits", [])), rows(lean)
     truth = [(ref, due, days, last, failed) for ref, _risk, due, days, last, failed in manifest.overdue]
@@ -79,6 +83,7 @@ def check_report(run: Run, manifest: messy_extract.Manifest, report: dict[str, A
     run.check(f"lean query == generator's truth ({len(truth)} rows)", yard == truth, first_difference(yard, truth))
     caseload = report.get("summary", {}).get("active_caseload")
     run.check("report active_caseload == truth", caseload == manifest.caseload, f"{caseload} vs {manifest.caseload}")
+    return yard
 
 
 def check_all_lists(run: Run, report: dict[str, Any], full_path: Path) -> None:
@@ -96,13 +101,13 @@ def check_all_lists(run: Run, report: dict[str, Any], full_path: Path) -> None:
         )
 
 
-def check_sectioned(run: Run, report: dict[str, Any], sectioned_path: Path, lean_path: Path) -> None:
-    """``report --section overdue_visit``: the lean query's rows, in order, and the whole
-    report's summary (it still counts what it does not list)."""
-    sectioned, lean_json = read_json(run, sectioned_path, "report --section"), read_json(run, lean_path, "lean")
-    if sectioned is None or lean_json is None:
+def check_sectioned(run: Run, report: dict[str, Any], sectioned_path: Path, yard: list[tuple[Any, ...]]) -> None:
+    """``report --section overdue_visit``: the lean query's rows (``yard``), in order, and
+    the whole report's summary (it still counts what it does not list)."""
+    sectioned = read_json(run, sectioned_path, "report --section")
+    if sectioned is None:
         return
-    product, yard = rows(sectioned.get("overdue_visits", [])), rows(lean_json.get("overdue_visits", []))
+    product = rows(sectioned.get("overdue_visits", []))
     run.check(
         f"report --section overdue_visit == lean query ({len(yard)} rows, in order)",
         product == yard,
