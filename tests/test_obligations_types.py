@@ -1,5 +1,5 @@
 """The scan's result types are built by a quicker ``__init__`` than dataclasses generate
-(``obligations._stores_through_slots``); they must behave exactly as the generated one did.
+(``core.slots.stores_through_slots``); they must behave exactly as the generated one did.
 
 For any values, positional or by keyword, with defaults left out or given, an instance holds
 what a plain frozen dataclass of the same fields holds, compares, hashes and prints the same,
@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.rules.obligations import Item, Personal, Unlocated, _stores_through_slots
+from monitor.core.slots import stores_through_slots
+from monitor.rules.obligations import Item, Personal, Unlocated
 
 TYPES = (Item, Personal, Unlocated)
 
@@ -67,4 +68,4 @@ def test_a_default_factory_is_refused() -> None:
         tags: list[str] = dataclasses.field(default_factory=list)
 
     with pytest.raises(TypeError, match="default factory"):
-        _stores_through_slots(WithFactory)
+        stores_through_slots(WithFactory)

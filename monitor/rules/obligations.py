@@ -10,12 +10,12 @@ Ordering everywhere: risk (very_high first), then days overdue (most first), the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import MISSING, dataclass, field, fields, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-_T = TypeVar("_T")
+from monitor.core.slots import stores_through_slots
 
 RISK_ORDER: dict[str, int] = {"very_high": 0, "high": 1, "medium": 2, "low": 3}
 RISK_LABELS: dict[str, str] = {
@@ -64,38 +64,7 @@ def warrant_flagged(items: Iterable[Item], flag: int) -> list[Item]:
     return [i for i in items if i.failed_attempts >= flag]
 
 
-def _stores_through_slots(cls: type[_T]) -> type[_T]:
-    """Replace a frozen, slotted dataclass's ``__init__`` with one that fills each slot
-    through the slot's own descriptor.
-
-    Why: a frozen dataclass's generated ``__init__`` sets every field through
-    ``object.__setattr__`` (looked up and called per field), which made an :class:`Item` cost
-    about 2 microseconds: a fifth of a national scan, which builds 140,000 of them. Storing
-    through the slot descriptors does the same stores for a third of that. Nothing else
-    changes: the same parameters and defaults, and the instance stays frozen (assigning to a
-    field still raises ``FrozenInstanceError``); tests/test_obligations_types.py holds both.
-    """
-    params, body = [], []
-    namespace: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.default_factory is not MISSING:
-            raise TypeError(f"{cls.__name__}.{f.name}: a default factory is not supported here")
-        if f.default is MISSING:
-            params.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-        namespace[f"_store_{f.name}"] = cls.__dict__[f.name].__set__
-        body.append(f"    _store_{f.name}(self, {f.name})")
-    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
-    exec(source, namespace)  # noqa: S102 - the source is made above from the class's own field names
-    init: Callable[..., None] = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
-
-
-@_stores_through_slots
+@stores_through_slots
 @dataclass(frozen=True, slots=True)
 class Personal:
     """Personal data, present only when ``policy.include_names`` is on."""
@@ -105,7 +74,7 @@ class Personal:
     date_of_birth: date | None
 
 
-@_stores_through_slots
+@stores_through_slots
 @dataclass(frozen=True, slots=True)
 class Item:
     """One obligation for one person.
@@ -159,7 +128,7 @@ class Item:
         return out
 
 
-@_stores_through_slots
+@stores_through_slots
 @dataclass(frozen=True, slots=True)
 class Unlocated:
     """A person whose whereabouts are unknown (status ``missing``): listed, never dropped."""
