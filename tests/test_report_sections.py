@@ -24,7 +24,7 @@ from monitor.cli.app import cli
 from monitor.core.config import Config
 from monitor.register.db import reading
 from monitor.reports.export import SECTIONS
-from monitor.reports.report import SECTION_LISTS
+from monitor.reports.sections import SECTION_LISTS
 from monitor.rules.obligations import LISTS
 from monitor.rules.scan import COUNTABLE, scan
 

@@ -23,7 +23,8 @@ import click
 
 from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
-from monitor.reports.report import FORMATS, SECTION_FORMATS, SECTION_LISTS  # light: formats load when used
+from monitor.reports.report import FORMATS  # light: each format's module loads when used
+from monitor.reports.sections import SECTION_FORMATS, SECTION_LISTS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

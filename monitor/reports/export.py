@@ -15,16 +15,13 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
+from monitor.reports.sections import SECTION_LISTS
 from monitor.rules.obligations import Item, Obligations, Unlocated
 
-#: CSV ``section`` values, in report order, with the Obligations attribute each comes from.
-SECTIONS: tuple[tuple[str, str], ...] = (
-    ("overdue_visit", "overdue_visits"),
-    ("due_soon", "due_soon"),
-    ("overdue_risk_review", "overdue_risk_reviews"),
-    ("overdue_notification", "overdue_notifications"),
-    ("whereabouts_unknown", "whereabouts_unknown"),
-)
+#: CSV ``section`` values of the five lists of obligations, in report order, with the
+#: Obligations attribute each comes from (one vocabulary with ``report --section``: the last
+#: two sections, not_in_extract and reactive_high_risk, have rows of their own below).
+SECTIONS: tuple[tuple[str, str], ...] = tuple(SECTION_LISTS.items())[:5]
 
 CSV_COLUMNS: tuple[str, ...] = (
     "section",
