@@ -3,46 +3,76 @@
 Why apart from the scan: the rules' date arithmetic (calendar months clamped to the month's
 end, the first-visit window, notification after a return) is the part people check against
 the statute, and the part SQL dialects disagree on, so it is kept in Python and in one
-place. A register holds a few thousand distinct dates, so the scan looks most due dates up
-in a memo table instead of computing them again for each of a national register's people.
+place. The scan reads dates as day ordinals (``date.toordinal()``, computed by the
+database), so the rules here compare and look up integers. A register holds a few thousand
+distinct dates, so the scan looks most due dates up in a memo table instead of computing them
+again for each of a national register's people.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING, overload
 
 from monitor.core.config import Policy
 from monitor.core.durations import Duration
 
 
-class _After(dict[date, date]):
-    """Memo table of one interval's calendar arithmetic: ``table[start]`` is the date due.
+class _After(dict[int, int]):
+    """Memo table of one interval's calendar arithmetic: ``table[start]`` is the day due.
 
-    A register holds a few thousand distinct dates, so a national scan does a few
-    thousand month-clamp calculations and otherwise dictionary lookups.
+    Days are ordinals (``date.toordinal()``), as the scan reads them from the database: a
+    register holds a few thousand distinct dates, so a national scan does a few thousand
+    month-clamp calculations and otherwise dictionary lookups, with no date object made
+    for a person who owes nothing.
     """
 
     def __init__(self, duration: Duration) -> None:
         super().__init__()
         self.duration = duration
 
-    def __missing__(self, start: date) -> date:
-        due = self[start] = self.duration.after(start)
+    def __missing__(self, start: int) -> int:
+        due = self[start] = self.duration.after(date.fromordinal(start)).toordinal()
         return due
 
 
+class _Dates(dict[int | None, date | None]):
+    """Ordinal -> date, made once per distinct day (None stays None)."""
+
+    if TYPE_CHECKING:  # what a lookup gives, for the type checker only: dict's own lookup runs
+
+        @overload
+        def __getitem__(self, day: int) -> date: ...
+        @overload
+        def __getitem__(self, day: None) -> None: ...
+        @overload
+        def __getitem__(self, day: int | None) -> date | None: ...
+        def __getitem__(self, day: int | None) -> date | None: ...
+
+    def __missing__(self, day: int | None) -> date | None:
+        if len(self) > MEMO_MAX:
+            self.clear()
+            self[None] = None
+        found = self[day] = date.fromordinal(day)  # type: ignore[arg-type]  # None is always present
+        return found
+
+
+#: Entries a memo table may hold before it starts again (hostile data cannot grow it).
+MEMO_MAX = 200_000
 _TABLES: dict[Duration, _After] = {}
+#: ``DATES[n]`` is ``date.fromordinal(n)``; ``DATES[None]`` is None.
+DATES = _Dates({None: None})
 
 
 def _after_table(duration: Duration) -> _After:
     table = _TABLES.get(duration)
-    if table is None or len(table) > 200_000:
+    if table is None or len(table) > MEMO_MAX:
         table = _TABLES[duration] = _After(duration)
     return table
 
 
 class Calendar:
-    """The policy's due-date rules over memo tables (see :class:`_After`)."""
+    """The policy's due-date rules over memo tables (see :class:`_After`), on day ordinals."""
 
     def __init__(self, policy: Policy) -> None:
         self.intervals = {risk: _after_table(d) for risk, d in policy.intervals.items()}
@@ -52,11 +82,11 @@ class Calendar:
         self.notify_nfa = _after_table(policy.notification_interval_no_fixed_abode)
         self.after_return = _after_table(policy.notification_after_return)
 
-    def visit_due(self, risk: str, start: date, last_visit: date | None) -> date:
+    def visit_due(self, risk: str, start: int, last_visit: int | None) -> int:
         """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
         return self.intervals[risk][last_visit] if last_visit else self.window[start]
 
-    def review_due(self, risk: str, start: date, assessed: date | None) -> date:
+    def review_due(self, risk: str, start: int, assessed: int | None) -> int:
         """Next risk review; a new or returning person always gets the first-visit window."""
         window = self.window[start]
         if assessed is None:
@@ -65,8 +95,8 @@ class Calendar:
         return max(due, window) if assessed < start else due
 
     def notification_due(
-        self, status: str, start: date, registered_on: date, last_notified: date | None, no_fixed_abode: bool
-    ) -> date:
+        self, status: str, start: int, registered_on: int, last_notified: int | None, no_fixed_abode: bool
+    ) -> int:
         """Next periodic notification (s.85): yearly, weekly without a fixed abode.
 
         If it fell due while the person was away (custody, hospital, abroad) the deadline is
@@ -79,14 +109,18 @@ class Calendar:
         return due
 
 
+def _day(value: date | None) -> int | None:
+    return value.toordinal() if value is not None else None
+
+
 def visit_due(policy: Policy, risk: str, start: date, last_visit: date | None) -> date:
     """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
-    return Calendar(policy).visit_due(risk, start, last_visit)
+    return date.fromordinal(Calendar(policy).visit_due(risk, start.toordinal(), _day(last_visit)))
 
 
 def review_due(policy: Policy, risk: str, start: date, assessed: date | None) -> date:
     """Next risk review; a new or returning person always gets the first-visit window."""
-    return Calendar(policy).review_due(risk, start, assessed)
+    return date.fromordinal(Calendar(policy).review_due(risk, start.toordinal(), _day(assessed)))
 
 
 def notification_due(
@@ -98,4 +132,7 @@ def notification_due(
     no_fixed_abode: bool,
 ) -> date:
     """Next periodic notification (s.85); see :meth:`Calendar.notification_due`."""
-    return Calendar(policy).notification_due(status, start, registered_on, last_notified, no_fixed_abode)
+    due = Calendar(policy).notification_due(
+        status, start.toordinal(), registered_on.toordinal(), _day(last_notified), no_fixed_abode
+    )
+    return date.fromordinal(due)

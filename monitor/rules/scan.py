@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.gcpause import paused_gc
-from monitor.rules.calendar import Calendar
+from monitor.rules.calendar import DATES, Calendar
 from monitor.rules.obligations import (
     RISK_ORDER,
     Item,
@@ -87,6 +87,8 @@ def _scan(
     session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None, count_only: frozenset[str]
 ) -> Obligations:
     cal = Calendar(policy)
+    today = as_of.toordinal()  # the rows' dates are day ordinals (rules.rows.day_number)
+    day = DATES  # ordinal -> date, for what is listed
     overdue: list[Item] = []
     due_soon: list[Item] = []
     reviews: list[Item] = []
@@ -126,49 +128,71 @@ def _scan(
         failed,
     ) in scan_rows(session.connection(), as_of, team, officer, names):
         caseload[team_code, risk, manager] += 1
-        start: date = status_since or registered_on
+        start: int = status_since or registered_on
         if names:
-            personal = Personal(surname, forenames, born)
+            personal = Personal(surname, forenames, day[born])
         # Before S (an --as-of in the past) they were not yet in this status: nothing that
         # runs from S is owed or listed yet, and no day count goes negative.
-        in_status = start <= as_of
-        if absent_since is not None and absent_since <= as_of:  # marked on or before the as-of date
-            absent.append(
-                NotInExtract(ref, risk, team_code, manager, status, absent_since, (as_of - absent_since).days)
-            )
+        in_status = start <= today
+        if absent_since is not None and absent_since <= today:  # marked on or before the as-of date
+            absent.append(NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since))
         if management == "reactive" and risk in REACTIVE_FLAGGED:
             reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status))
 
         if status == "community":
             if management == "active" and in_status:
                 due = cal.visit_due(risk, start, last_visit)
-                days = (as_of - due).days
+                days = today - due
                 if days >= soon:
-                    item = Item("visit", ref, risk, team_code, manager, due, days, last_visit, failed, False, personal)
+                    item = Item(
+                        "visit", ref, risk, team_code, manager, day[due], days, day[last_visit], failed, False, personal
+                    )
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
-            if as_of > due and in_status and not list_reviews:
+            if today > due and in_status and not list_reviews:
                 review_cells[team_code, risk] += 1
-            elif as_of > due and in_status:
-                late = (as_of - due).days
+            elif today > due and in_status:
                 reviews.append(
-                    Item("risk_review", ref, risk, team_code, manager, due, late, assessed, 0, False, personal)
+                    Item(
+                        "risk_review",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        day[due],
+                        today - due,
+                        day[assessed],
+                        0,
+                        False,
+                        personal,
+                    )
                 )
         elif status != "missing":
             continue
 
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
-        if as_of > due and not list_notifications:
+        if today > due and not list_notifications:
             notification_cells[team_code, risk] += 1
-        elif as_of > due:
-            late = (as_of - due).days
+        elif today > due:
             notifications.append(
-                Item("notification", ref, risk, team_code, manager, due, late, notified, 0, nfa, personal)
+                Item(
+                    "notification",
+                    ref,
+                    risk,
+                    team_code,
+                    manager,
+                    day[due],
+                    today - due,
+                    day[notified],
+                    0,
+                    nfa,
+                    personal,
+                )
             )
         if status == "missing" and in_status:
             unlocated.append(
-                Unlocated(ref, risk, team_code, manager, start, (as_of - start).days, last_visit_any, personal)
+                Unlocated(ref, risk, team_code, manager, day[start], today - start, day[last_visit_any], personal)
             )
 
     for items in (overdue, due_soon, reviews, notifications):
