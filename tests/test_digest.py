@@ -750,3 +750,19 @@ def test_queueing_in_chunks_survives_a_failure_between_chunks(
     run = queue_digests(engine, config, "officer", AS_OF)
     assert (run.queued, run.already_queued) == (3, 2)
     assert sorted(r.recipient for r in outbox_rows(engine)) == sorted(oms)
+
+
+def test_kept_templates_come_back_and_extra_globals_still_apply() -> None:
+    """The environments keep each template they load in a dictionary
+    (monitor.reports.render._Environment): the same object comes back for a name or for
+    itself, in both environments, and a lookup with extra globals still gives a template
+    that sees them, without adding them to the environment (it goes Jinja's own way)."""
+    from monitor.reports.render import html_environment, text_environment
+
+    for env in (html_environment(), text_environment()):
+        first = env.get_template("email/officer.txt")
+        assert env.get_template("email/officer.txt") is first
+        assert env.get_template(first) is first
+    probe = html_environment().get_template("partials/email_footer.html", globals={"probe_global": 1})
+    assert probe.globals["probe_global"] == 1
+    assert "probe_global" not in html_environment().globals

@@ -14,7 +14,9 @@ with a later visit, facts older than the last import) the same aggregates are co
 set-based from the visits, for just those people, by the same definition. Python then sees
 exactly one row per person and does the calendar arithmetic (calendar months clamped to
 month end), which SQL dialects disagree on, with one memo table per interval so a national
-register costs a dictionary lookup per due date. Personal data is selected only when policy
+register costs a dictionary lookup per due date. Dates arrive as day ordinals (the database
+computes them, :class:`monitor.rules.rows.day_number`), so a person who owes nothing costs
+no ``date`` object at all. Personal data is selected only when policy
 allows it, so it is never even loaded into memory otherwise.
 """
 
