@@ -202,7 +202,11 @@ def driver_rows(conn: Connection, statement: Select[Any]) -> Iterator[Sequence[A
     is read through SQLAlchemy's result, ``Row`` objects and all.
     """
     if conn.dialect.name != "sqlite":
-        yield from conn.execute(statement.execution_options(stream_results=True, max_row_buffer=STREAM_BATCH))
+        streamed = conn.execute(statement.execution_options(stream_results=True, max_row_buffer=STREAM_BATCH))
+        try:
+            yield from streamed
+        finally:
+            streamed.close()
         return
     result = conn.execute(statement)
     try:
