@@ -154,20 +154,9 @@ def _scan(
             if today > due and in_status and not list_reviews:
                 review_cells[team_code, risk] += 1
             elif today > due and in_status:
+                due_day, late = day[due], today - due
                 reviews.append(
-                    Item(
-                        "risk_review",
-                        ref,
-                        risk,
-                        team_code,
-                        manager,
-                        day[due],
-                        today - due,
-                        day[assessed],
-                        0,
-                        False,
-                        personal,
-                    )
+                    Item("risk_review", ref, risk, team_code, manager, due_day, late, day[assessed], 0, False, personal)
                 )
         elif status != "missing":
             continue
@@ -177,20 +166,9 @@ def _scan(
         if today > due and not list_notifications:
             notification_cells[team_code, risk] += 1
         elif today > due:
+            due_day, late = day[due], today - due
             notifications.append(
-                Item(
-                    "notification",
-                    ref,
-                    risk,
-                    team_code,
-                    manager,
-                    day[due],
-                    today - due,
-                    day[notified],
-                    0,
-                    nfa,
-                    personal,
-                )
+                Item("notification", ref, risk, team_code, manager, due_day, late, day[notified], 0, nfa, personal)
             )
         if status == "missing" and in_status:
             unlocated.append(
