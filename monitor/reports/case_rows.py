@@ -21,13 +21,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from monitor.reports.formats import UK_DATES, Memo, case_link, format_date, overdue_words, plural, risk_label
+from monitor.core.memo import Memo
+from monitor.reports.formats import UK_DATES, case_link, format_date, overdue_words, plural, risk_label
 from monitor.reports.mailstyle import STYLES, risk_css
 
 _TD = STYLES["td"]
@@ -49,13 +51,13 @@ def escape(value: object) -> str:
 
 _ESCAPED = Memo(escape)  # officer ids and team codes under a reference
 #: A risk cell without personal data, by risk level (an unknown level fails as risk_css does).
-_RISK_CELL = Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
+_RISK_CELL: Memo[str, str] = Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
 _OVERDUE = Memo(overdue_words)
 _DATE = UK_DATES  # format_date, read directly
 #: The same, padded as the text tables pad them.
-_RISK_TEXT = Memo(lambda risk: f"{risk_label(risk):<10}")
-_OVERDUE_TEXT = Memo(lambda days: f"{overdue_words(days):<18}")
-_DATE_TEXT = Memo(lambda day: f"{format_date(day):<12}")
+_RISK_TEXT: Memo[str, str] = Memo(lambda risk: f"{risk_label(risk):<10}")
+_OVERDUE_TEXT: Memo[int, str] = Memo(lambda days: f"{overdue_words(days):<18}")
+_DATE_TEXT: Memo[date | None, str] = Memo(lambda day: f"{format_date(day):<12}")
 
 
 class _Row:

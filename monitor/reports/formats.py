@@ -6,37 +6,18 @@ and the templates' filters are the very same functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 from urllib.parse import quote
 
+from monitor.core.memo import Memo
 from monitor.rules.obligations import RISK_LABELS
 
 UK_DATE = "%d %b %Y"
 
 
-class Memo(dict[Any, str]):
-    """Text made once per distinct value: a national digest run formats a few hundred
-    thousand dates, day counts and cells drawn from a few thousand distinct values
-    (``format_date`` here, the table cells of ``case_rows``). Cleared when it grows past
-    ``limit``, so hostile data that makes every value distinct cannot grow it."""
-
-    def __init__(self, make: Callable[[Any], str], limit: int = 100_000) -> None:
-        super().__init__()
-        self.make = make
-        self.limit = limit
-
-    def __missing__(self, value: Any) -> str:
-        if len(self) >= self.limit:
-            self.clear()
-        text = self[value] = self.make(value)
-        return text
-
-
 #: ``format_date(day)`` in the default format, by day ("never" for None); the case-table
 #: rows read it directly.
-UK_DATES = Memo(lambda day: "never" if day is None else day.strftime(UK_DATE))
+UK_DATES: Memo[date | None, str] = Memo(lambda day: "never" if day is None else day.strftime(UK_DATE))
 
 
 def format_date(value: date | datetime | None, fmt: str = UK_DATE) -> str:

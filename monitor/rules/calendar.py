@@ -16,27 +16,10 @@ from typing import TYPE_CHECKING, overload
 
 from monitor.core.config import Policy
 from monitor.core.durations import Duration
+from monitor.core.memo import Memo
 
 
-class _After(dict[int, int]):
-    """Memo table of one interval's calendar arithmetic: ``table[start]`` is the day due.
-
-    Days are ordinals (``date.toordinal()``), as the scan reads them from the database: a
-    register holds a few thousand distinct dates, so a national scan does a few thousand
-    month-clamp calculations and otherwise dictionary lookups, with no date object made
-    for a person who owes nothing.
-    """
-
-    def __init__(self, duration: Duration) -> None:
-        super().__init__()
-        self.duration = duration
-
-    def __missing__(self, start: int) -> int:
-        due = self[start] = self.duration.after(date.fromordinal(start)).toordinal()
-        return due
-
-
-class _Dates(dict[int | None, date | None]):
+class _Dates(Memo[int | None, date | None]):
     """Ordinal -> date, made once per distinct day (None stays None)."""
 
     if TYPE_CHECKING:  # what a lookup gives, for the type checker only: dict's own lookup runs
@@ -49,30 +32,31 @@ class _Dates(dict[int | None, date | None]):
         def __getitem__(self, day: int | None) -> date | None: ...
         def __getitem__(self, day: int | None) -> date | None: ...
 
-    def __missing__(self, day: int | None) -> date | None:
-        if len(self) > MEMO_MAX:
-            self.clear()
-            self[None] = None
-        found = self[day] = date.fromordinal(day)  # type: ignore[arg-type]  # None is always present
-        return found
-
 
 #: Entries a memo table may hold before it starts again (hostile data cannot grow it).
 MEMO_MAX = 200_000
-_TABLES: dict[Duration, _After] = {}
 #: ``DATES[n]`` is ``date.fromordinal(n)``; ``DATES[None]`` is None.
-DATES = _Dates({None: None})
+DATES = _Dates(lambda day: None if day is None else date.fromordinal(day), MEMO_MAX)
+#: One memo table per interval: ``table[start]`` is the day due (see :func:`_after_table`).
+_TABLES: dict[Duration, Memo[int, int]] = {}
 
 
-def _after_table(duration: Duration) -> _After:
+def _after_table(duration: Duration) -> Memo[int, int]:
+    """The memo table of one interval's calendar arithmetic, shared by every scan.
+
+    Days are ordinals (``date.toordinal()``), as the scan reads them from the database: a
+    register holds a few thousand distinct dates, so a national scan does a few thousand
+    month-clamp calculations and otherwise dictionary lookups, with no date object made
+    for a person who owes nothing.
+    """
     table = _TABLES.get(duration)
-    if table is None or len(table) > MEMO_MAX:
-        table = _TABLES[duration] = _After(duration)
+    if table is None:
+        table = _TABLES[duration] = Memo(lambda start: duration.after(date.fromordinal(start)).toordinal(), MEMO_MAX)
     return table
 
 
 class Calendar:
-    """The policy's due-date rules over memo tables (see :class:`_After`), on day ordinals."""
+    """The policy's due-date rules over memo tables (see :func:`_after_table`), on day ordinals."""
 
     def __init__(self, policy: Policy) -> None:
         self.intervals = {risk: _after_table(d) for risk, d in policy.intervals.items()}
