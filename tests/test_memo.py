@@ -12,7 +12,12 @@ from monitor.core.memo import Memo
 
 def test_a_value_is_made_once_per_key() -> None:
     made: list[int] = []
-    memo: Memo[int, str] = Memo(lambda n: made.append(n) or str(n))
+
+    def make(n: int) -> str:
+        made.append(n)
+        return str(n)
+
+    memo: Memo[int, str] = Memo(make)
     assert [memo[1], memo[2], memo[1], memo[2]] == ["1", "2", "1", "2"]
     assert made == [1, 2]
 
