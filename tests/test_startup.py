@@ -17,7 +17,7 @@ import click
 import pytest
 
 from monitor.cli import app
-from monitor.register import db
+from monitor.register import db, sqlite_file
 
 PROBE = """
 import json, sys
@@ -51,10 +51,14 @@ def test_help_imports_no_database_templates_or_mail_stack() -> None:
 
 @pytest.mark.slow
 def test_json_report_loads_the_database_but_not_templates_migrations_or_mail(tmp_path: Path) -> None:
+    """Force-wide on a SQLite file the report reads it without SQLAlchemy (cli/report.py:
+    stored_scan); for a team it goes through the engine. Neither loads what it does not use."""
     url = f"sqlite:///{tmp_path / 'm.db'}"
     db.upgrade(db.make_engine(url))
     env = {"MONITOR_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     loaded = loaded_by(["report", "--format", "json", "--as-of", "2026-11-23"], env)
+    assert not loaded & {"sqlalchemy", "alembic", "jinja2", "rich", "css_inline", "psycopg", "msal"}
+    loaded = loaded_by(["report", "--format", "json", "--as-of", "2026-11-23", "--team", "NORTH"], env)
     assert "sqlalchemy" in loaded
     assert not loaded & {"alembic", "jinja2", "rich", "css_inline", "psycopg", "msal"}
 
@@ -72,4 +76,4 @@ def test_short_help_matches_each_command() -> None:
 
 def test_schema_head_read_without_alembic_is_alembics(sqlite_url: str) -> None:
     """check_schema's fast path reads the head revision from the migration files' text."""
-    assert db._shipped_head() == db.head_revision(db.make_engine(sqlite_url))
+    assert sqlite_file.shipped_head() == db.head_revision(db.make_engine(sqlite_url))

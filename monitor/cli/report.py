@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +28,9 @@ from monitor.reports.sections import SECTION_FORMATS, SECTION_LISTS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from monitor.core.config import Policy
+    from monitor.rules.obligations import Obligations
 
 TREND_DAYS = 90
 
@@ -72,9 +75,8 @@ def command(
     output: Path | None,
 ) -> None:
     """Overdue visits, risk reviews and notifications, worst first."""
-    from monitor.register.db import reading
     from monitor.reports.report import render_report
-    from monitor.rules.scan import COUNTABLE, scan
+    from monitor.rules.scan import COUNTABLE
 
     if sections and fmt not in SECTION_FORMATS:
         raise fail(f"--section applies to --format {' or '.join(SECTION_FORMATS)} only", EXIT_USAGE)
@@ -86,12 +88,19 @@ def command(
     lists = [SECTION_LISTS[name] for name in sections]
     count_only = COUNTABLE.difference(lists) if lists else ()
 
-    engine = app.engine()
-    with reading(engine) as session:
-        for warning in unknown_scope_warnings(session, team, officer):
-            click.echo(f"visit-monitor: warning: {warning}", err=True)
-        obligations = scan(session, config.policy, as_of, team=team, officer=officer, count_only=count_only)
-        trend = _trend(session, as_of, team) if fmt == "html" and officer is None else None
+    trend = None
+    obligations = None
+    if team is None and officer is None and fmt != "html":  # force-wide, no trend to read
+        obligations = stored_scan(config.database_url, config.policy, as_of, count_only)
+    if obligations is None:
+        from monitor.register.db import reading
+        from monitor.rules.scan import scan
+
+        with reading(app.engine()) as session:
+            for warning in unknown_scope_warnings(session, team, officer):
+                click.echo(f"visit-monitor: warning: {warning}", err=True)
+            obligations = scan(session, config.policy, as_of, team=team, officer=officer, count_only=count_only)
+            trend = _trend(session, as_of, team) if fmt == "html" and officer is None else None
 
     if lists:
         obligations = obligations.only(lists)
@@ -118,6 +127,36 @@ def command(
         f"({obligations.summary.overdue_visits} overdue visit(s)).",
         err=True,
     )
+
+
+def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[str]) -> Obligations | None:
+    """The force-wide scan read straight from a SQLite file, or None to scan through the engine.
+
+    Why: on SQLite, importing SQLAlchemy was a quarter of a force-wide report's work
+    (:mod:`monitor.register.sqlite_file`). This reads the scan's one statement
+    (:mod:`monitor.rules.stored_rows`) over a connection with the engine's own settings, in
+    one read transaction, and gives the same result as :func:`monitor.rules.scan.scan`.
+    None, and the caller takes the engine's path, whenever this one does not apply or
+    does not hold: not a plain SQLite file, a schema that is not current, someone's stored
+    facts not holding on ``as_of``, or any database error (which the engine's path then
+    reports in its usual words).
+    """
+    import sqlite3
+
+    from monitor.register.sqlite_file import open_current
+    from monitor.rules.scan import scan_from
+    from monitor.rules.stored_rows import FactsDoNotHold, stored_rows
+
+    conn = open_current(url)
+    if conn is None:
+        return None
+    try:
+        conn.execute("BEGIN DEFERRED")  # one snapshot, as reading() takes; never the write lock
+        return scan_from(stored_rows(conn, as_of, policy.include_names), policy, as_of, count_only=count_only)
+    except (FactsDoNotHold, sqlite3.Error):
+        return None
+    finally:
+        conn.close()  # read only: closing ends the transaction
 
 
 def unknown_scope_warnings(session: Session, team: str | None, officer: str | None) -> list[str]:

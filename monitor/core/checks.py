@@ -179,8 +179,16 @@ def listen_problem(listen: str) -> str | None:
     return None
 
 
+#: A SQLite file as ``sqlite:///PATH``: SQLAlchemy accepts any such URL (its path is taken as
+#: given), so it is accepted here without loading SQLAlchemy (see register.sqlite_file).
+_PLAIN_SQLITE = re.compile(r"sqlite(\+pysqlite)?:///[^?#%]+")
+
+
 def database_url_problem(url: str) -> str | None:
-    # SQLAlchemy loads only when a database URL is checked, so `visit-monitor --help` stays light.
+    if _PLAIN_SQLITE.fullmatch(url):
+        return None
+    # SQLAlchemy loads only when another database URL is checked: `visit-monitor --help`
+    # and a report on a SQLite file stay light.
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -8,10 +8,8 @@ real deployment target. ``upgrade`` runs the Alembic migrations shipped in the p
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -20,8 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.core.files import private_touch
-
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+from monitor.register import sqlite_file
 
 
 class SchemaError(Exception):
@@ -44,7 +41,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             private_touch(database)  # 0600 before SQLite opens it; -wal and -shm copy its mode
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": sqlite_file.SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -53,15 +50,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Take transaction control from pysqlite so BEGIN IMMEDIATE can be issued for
-        # writers (claims, imports): otherwise two writers deadlock on lock upgrade.
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-        cur.close()
+        sqlite_file.configure_connection(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -124,31 +113,6 @@ def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
-def _shipped_head() -> str | None:
-    """The single head revision of the shipped migrations, read without importing Alembic.
-
-    Each migration names ``revision`` and ``down_revision`` as literals; the head is the
-    revision nobody names as its parent. None when that is not clear-cut (then the caller
-    asks Alembic itself).
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (Path(__file__).parent / "migrations" / "versions").glob("*.py"):
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                name = node.targets[0].id
-                if name not in ("revision", "down_revision"):
-                    continue
-                try:
-                    value = ast.literal_eval(node.value)
-                except ValueError:
-                    return None
-                names = value if isinstance(value, tuple) else (value,)
-                (revisions if name == "revision" else parents).update(n for n in names if isinstance(n, str))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def check_schema(engine: Engine) -> None:
     """Fail clearly when the schema is missing or behind the code.
 
@@ -161,7 +125,7 @@ def check_schema(engine: Engine) -> None:
             recorded = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
         except SQLAlchemyError:
             recorded = []
-    if len(recorded) == 1 and recorded[0] == _shipped_head():
+    if len(recorded) == 1 and recorded[0] == sqlite_file.shipped_head():
         return
     current = current_revision(engine)
     head = head_revision(engine)

@@ -30,7 +30,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, insert, or_, select, text, union
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
@@ -68,7 +82,9 @@ class Aggregates:
 
 
 def visit_aggregates(
-    as_of: date | None, where: Sequence[ColumnElement[bool]] = (), refs: Sequence[str] | None = None
+    as_of: date | BindParameter[date] | None,
+    where: Sequence[ColumnElement[bool]] = (),
+    refs: Sequence[str] | BindParameter[Any] | None = None,
 ) -> Aggregates:
     """The visit facts as of ``as_of`` (None: no bound), grouped by ref, set-based.
 

@@ -13,7 +13,20 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, func, null, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -67,7 +80,9 @@ def _day_number_postgresql(element: day_number, compiler: SQLCompiler, **kw: Any
     return f"({compiler.process(element.clauses, **kw)} - DATE '0001-01-01' + 1)"
 
 
-def _scope_filters(as_of: date, team: str | None, officer: str | None) -> list[ColumnElement[bool]]:
+def _scope_filters(
+    as_of: date | BindParameter[date], team: str | None, officer: str | None
+) -> list[ColumnElement[bool]]:
     """Active registrants on ``as_of`` (a registration ending today is still in force)."""
     filters: list[ColumnElement[bool]] = [
         Offender.registered_on <= as_of,
@@ -108,10 +123,15 @@ def stored_facts_query(as_of: date, team: str | None, officer: str | None, inclu
 
     The facts columns are NULL (``failed_attempts`` included, which is otherwise never
     NULL) for people whose stored facts do not hold on ``as_of``.
+
+    The date is one parameter named ``as_of``, and the rest is constant for a given
+    ``include_names`` when neither ``team`` nor ``officer`` is given: so the statement can
+    be kept as text (:mod:`monitor.rules.stored_rows`) and sent without SQLAlchemy.
     """
+    day = bindparam("as_of", as_of, type_=Date())
     holds = and_(
         VisitFacts.ref == Offender.ref,
-        or_(VisitFacts.horizon.is_(None), VisitFacts.horizon <= as_of),
+        or_(VisitFacts.horizon.is_(None), VisitFacts.horizon <= day),
         fresh_condition(),
     )
     return (
@@ -123,16 +143,22 @@ def stored_facts_query(as_of: date, team: str | None, officer: str | None, inclu
         )
         .select_from(Offender)
         .outerjoin(VisitFacts, holds)
-        .where(*_scope_filters(as_of, team, officer))
+        .where(*_scope_filters(day, team, officer))
     )
 
 
 def live_facts_query(
     as_of: date, team: str | None, officer: str | None, include_names: bool, refs: Sequence[str] | None = None
 ) -> Select[Any]:
-    """The same rows as :func:`stored_facts_query`, with the facts computed from the visits."""
-    scope = _scope_filters(as_of, team, officer)
-    agg = visit_aggregates(as_of, scope, refs)
+    """The same rows as :func:`stored_facts_query`, with the facts computed from the visits.
+
+    As there, the date is one parameter named ``as_of``; ``refs`` is one list parameter
+    named ``refs`` wherever it is bound.
+    """
+    day = bindparam("as_of", as_of, type_=Date())
+    chosen: BindParameter[Any] | None = bindparam("refs", list(refs), expanding=True) if refs is not None else None
+    scope = _scope_filters(day, team, officer)
+    agg = visit_aggregates(day, scope, chosen)
     query = (
         select(
             *_register_columns(include_names),
@@ -145,7 +171,7 @@ def live_facts_query(
         .outerjoin(agg.failed, agg.failed.c.ref == Offender.ref)
         .where(*scope)
     )
-    return query.where(Offender.ref.in_(refs)) if refs is not None else query
+    return query.where(Offender.ref.in_(chosen)) if chosen is not None else query
 
 
 def scan_rows(

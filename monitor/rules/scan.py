@@ -23,12 +23,11 @@ allows it, so it is never even loaded into memory otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from operator import attrgetter
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.gcpause import paused_gc
@@ -46,7 +45,9 @@ from monitor.rules.obligations import (
     overdue_mix,
     warrant_flagged,
 )
-from monitor.rules.rows import scan_rows
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by scan(), not by a caller that brings its own rows
+    from sqlalchemy.orm import Session
 
 #: Risk levels at which reactive management (no routine visits) is flagged.
 REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
@@ -78,15 +79,38 @@ def scan(
     overdue visits, the daily snapshot, the web app's force page) should not pay for an
     item each, and a sort, nor hold them.
     """
+    from monitor.rules.rows import scan_rows
+
+    rows = scan_rows(session.connection(), as_of, team, officer, policy.include_names)
+    return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only)
+
+
+def scan_from(
+    rows: Iterable[Sequence[Any]],
+    policy: Policy,
+    as_of: date,
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    count_only: Collection[str] = (),
+) -> Obligations:
+    """:func:`scan` of rows read elsewhere: one per person in the scope that ``team`` and
+    ``officer`` name, as :func:`monitor.rules.rows.scan_rows` gives them (for instance
+    :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy)."""
     unknown = set(count_only) - COUNTABLE
     if unknown:
         raise ValueError(f"cannot count without listing: {sorted(unknown)}")
     with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
-        return _scan(session, policy, as_of, team, officer, frozenset(count_only))
+        return _scan(rows, policy, as_of, team, officer, frozenset(count_only))
 
 
 def _scan(
-    session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None, count_only: frozenset[str]
+    rows: Iterable[Sequence[Any]],
+    policy: Policy,
+    as_of: date,
+    team: str | None,
+    officer: str | None,
+    count_only: frozenset[str],
 ) -> Obligations:
     cal = Calendar(policy)
     today = as_of.toordinal()  # the rows' dates are day ordinals (rules.rows.day_number)
@@ -128,7 +152,7 @@ def _scan(
         last_visit,
         last_visit_any,
         failed,
-    ) in scan_rows(session.connection(), as_of, team, officer, names):
+    ) in rows:
         caseload[team_code, risk, manager] += 1
         start: int = status_since or registered_on
         if names:

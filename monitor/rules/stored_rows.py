@@ -1,0 +1,208 @@
+"""The scan's statements on SQLite as text, for a force-wide report that does not import SQLAlchemy.
+
+Why: a force-wide scan after an import is one statement (:func:`monitor.rules.rows.
+stored_facts_query`: the register joined to its stored visit facts), plus one per few hundred
+people whose stored facts do not hold (:func:`monitor.rules.rows.live_facts_query`). On
+SQLite, importing SQLAlchemy to build and send them cost as many instructions as the rules
+and the JSON together for the rows the lean query gives (``benchmarks/instructions.py``).
+Here are those statements as SQLAlchemy writes them for SQLite (line breaks aside), with
+their constant parameters; ``as_of`` and ``refs`` are the only ones that change.
+tests/test_stored_rows.py compiles the statements and requires the same text (whitespace
+aside) and parameters, so the two cannot drift apart: change ``rows.py`` or
+``register/derived.py`` and that test prints what to put here.
+
+A list parameter appears as ``__[POSTCOMPILE_name]``, SQLAlchemy's own mark for it, and
+:func:`bind` writes it out as SQLAlchemy does (``:name_1, :name_2, ...``).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+#: Rows per fetch (as :data:`monitor.rules.rows.STREAM_BATCH`).
+BATCH = 2000
+#: People whose facts are computed from the visits, per statement, and statements at most
+#: (as :data:`monitor.rules.rows.LIVE_BY_REF` and ``LIVE_STATEMENTS``).
+LIVE_BY_REF = 300
+LIVE_STATEMENTS = 40
+#: The column that is NULL when a person's stored facts do not hold (``failed_attempts``).
+_FAILED = 17
+_LIST = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+
+#: (statement, include_names): its text. "stored" reads the stored facts of everyone in
+#: scope; "live" computes the facts from the visits for the people in ``refs``.
+STATEMENTS: dict[tuple[str, bool], str] = {
+    ("stored", False): """
+SELECT offenders.ref, offenders.risk_level, offenders.status, offenders.team,
+offenders.offender_manager, CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS
+day_number_1, CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
+offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
+day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
+day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
+INTEGER) AS day_number_5, NULL AS anon_1, NULL AS anon__1, NULL AS anon__2,
+CAST(julianday(visit_facts.last_visit) - 1721424.5 AS INTEGER) AS day_number_6,
+CAST(julianday(visit_facts.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_7,
+visit_facts.failed_attempts FROM offenders LEFT OUTER JOIN visit_facts ON visit_facts.ref =
+offenders.ref AND (visit_facts.horizon IS NULL OR visit_facts.horizon <= :as_of) AND (SELECT
+visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) IS NOT
+NULL AND NOT (EXISTS (SELECT * FROM import_runs WHERE import_runs.id > (SELECT
+visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) AND
+import_runs.outcome != :outcome_1)) WHERE offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) ORDER BY offenders.ref
+""",
+    ("stored", True): """
+SELECT offenders.ref, offenders.risk_level, offenders.status, offenders.team,
+offenders.offender_manager, CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS
+day_number_1, CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
+offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
+day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
+day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
+INTEGER) AS day_number_5, offenders.surname, offenders.forenames,
+CAST(julianday(offenders.date_of_birth) - 1721424.5 AS INTEGER) AS day_number_6,
+CAST(julianday(visit_facts.last_visit) - 1721424.5 AS INTEGER) AS day_number_7,
+CAST(julianday(visit_facts.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_8,
+visit_facts.failed_attempts FROM offenders LEFT OUTER JOIN visit_facts ON visit_facts.ref =
+offenders.ref AND (visit_facts.horizon IS NULL OR visit_facts.horizon <= :as_of) AND (SELECT
+visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) IS NOT
+NULL AND NOT (EXISTS (SELECT * FROM import_runs WHERE import_runs.id > (SELECT
+visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) AND
+import_runs.outcome != :outcome_1)) WHERE offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) ORDER BY offenders.ref
+""",
+    ("live", False): """
+WITH latest AS (SELECT visits.ref AS ref, max(CASE WHEN (visits.outcome = :outcome_1 AND
+coalesce(offenders.status_since, offenders.registered_on) <= visits.visit_date) THEN
+visits.visit_date END) AS last_visit, max(CASE WHEN (visits.outcome = :outcome_1) THEN
+visits.visit_date END) AS last_visit_any, max(visits.visit_date) AS horizon FROM visits JOIN
+offenders ON offenders.ref = visits.ref WHERE visits.outcome IN (__[POSTCOMPILE_outcome_2]) AND
+visits.visit_type = :visit_type_1 AND offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND visits.visit_date <= :as_of AND
+visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) SELECT offenders.ref,
+offenders.risk_level, offenders.status, offenders.team, offenders.offender_manager,
+CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS day_number_1,
+CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
+offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
+day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
+day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
+INTEGER) AS day_number_5, NULL AS anon_1, NULL AS anon__1, NULL AS anon__2,
+CAST(julianday(latest.last_visit) - 1721424.5 AS INTEGER) AS day_number_6,
+CAST(julianday(latest.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_7,
+coalesce(failed.failed_attempts, :coalesce_1) AS failed_attempts FROM offenders LEFT OUTER JOIN
+latest ON latest.ref = offenders.ref LEFT OUTER JOIN (SELECT visits.ref AS ref, count(*) AS
+failed_attempts FROM visits JOIN offenders ON offenders.ref = visits.ref LEFT OUTER JOIN latest
+ON latest.ref = visits.ref WHERE visits.outcome = :outcome_3 AND visits.visit_type =
+:visit_type_2 AND visits.visit_date >= coalesce(offenders.status_since, offenders.registered_on)
+AND (latest.last_visit IS NULL OR visits.visit_date > latest.last_visit) AND
+offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
+offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
+AND visits.visit_date <= :as_of AND visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) AS
+failed ON failed.ref = offenders.ref WHERE offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND offenders.ref IN (__[POSTCOMPILE_refs])
+""",
+    ("live", True): """
+WITH latest AS (SELECT visits.ref AS ref, max(CASE WHEN (visits.outcome = :outcome_1 AND
+coalesce(offenders.status_since, offenders.registered_on) <= visits.visit_date) THEN
+visits.visit_date END) AS last_visit, max(CASE WHEN (visits.outcome = :outcome_1) THEN
+visits.visit_date END) AS last_visit_any, max(visits.visit_date) AS horizon FROM visits JOIN
+offenders ON offenders.ref = visits.ref WHERE visits.outcome IN (__[POSTCOMPILE_outcome_2]) AND
+visits.visit_type = :visit_type_1 AND offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND visits.visit_date <= :as_of AND
+visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) SELECT offenders.ref,
+offenders.risk_level, offenders.status, offenders.team, offenders.offender_manager,
+CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS day_number_1,
+CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
+offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
+day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
+day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
+INTEGER) AS day_number_5, offenders.surname, offenders.forenames,
+CAST(julianday(offenders.date_of_birth) - 1721424.5 AS INTEGER) AS day_number_6,
+CAST(julianday(latest.last_visit) - 1721424.5 AS INTEGER) AS day_number_7,
+CAST(julianday(latest.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_8,
+coalesce(failed.failed_attempts, :coalesce_1) AS failed_attempts FROM offenders LEFT OUTER JOIN
+latest ON latest.ref = offenders.ref LEFT OUTER JOIN (SELECT visits.ref AS ref, count(*) AS
+failed_attempts FROM visits JOIN offenders ON offenders.ref = visits.ref LEFT OUTER JOIN latest
+ON latest.ref = visits.ref WHERE visits.outcome = :outcome_3 AND visits.visit_type =
+:visit_type_2 AND visits.visit_date >= coalesce(offenders.status_since, offenders.registered_on)
+AND (latest.last_visit IS NULL OR visits.visit_date > latest.last_visit) AND
+offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
+offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
+AND visits.visit_date <= :as_of AND visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) AS
+failed ON failed.ref = offenders.ref WHERE offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND offenders.ref IN (__[POSTCOMPILE_refs])
+""",
+}
+#: Each statement's parameters other than ``as_of`` and ``refs``.
+CONSTANTS: dict[str, dict[str, Any]] = {
+    "stored": {"id_1": 1, "outcome_1": "failed", "status_1": ["deceased", "deregistered"]},
+    "live": {
+        "coalesce_1": 0,
+        "outcome_1": "completed",
+        "outcome_2": ["completed", "no_access"],
+        "visit_type_1": "home",
+        "status_1": ["deceased", "deregistered"],
+        "outcome_3": "no_access",
+        "visit_type_2": "home",
+    },
+}
+
+
+class FactsDoNotHold(Exception):
+    """Too many people's stored facts do not hold (an as-of date in the past): use the engine."""
+
+
+def bind(statement: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``statement`` with each list parameter written out, and the parameters to send."""
+    bound = {name: value for name, value in params.items() if not isinstance(value, list)}
+
+    def expand(match: re.Match[str]) -> str:
+        name = match.group(1)
+        values = params[name]
+        if not values:
+            raise ValueError(f"empty list parameter {name!r}")
+        bound.update({f"{name}_{n}": value for n, value in enumerate(values, 1)})
+        return ", ".join(f":{name}_{n}" for n in range(1, len(values) + 1))
+
+    return _LIST.sub(expand, statement), bound
+
+
+def stored_rows(conn: sqlite3.Connection, as_of: date, include_names: bool) -> Iterator[Sequence[Any]]:
+    """The scan's rows, as :func:`monitor.rules.rows.scan_rows` gives them, force-wide.
+
+    Stored facts where they hold, streamed; then, for the rest, the facts computed from the
+    visits, a few hundred people per statement. Raises :class:`FactsDoNotHold` after the
+    stored rows when that would take more than :data:`LIVE_STATEMENTS` statements or the
+    people are over a quarter of the register (``scan_rows`` then computes everyone's at
+    once): the caller discards what it has read and scans through the engine. Dates are
+    bound as ISO text, as SQLAlchemy stores and binds them on SQLite.
+    """
+    day = as_of.isoformat()
+    sql, params = bind(STATEMENTS["stored", include_names], {**CONSTANTS["stored"], "as_of": day})
+    pending: list[str] = []
+    seen = 0
+    cursor = conn.execute(sql, params)
+    try:
+        while batch := cursor.fetchmany(BATCH):
+            seen += len(batch)
+            for row in batch:
+                if row[_FAILED] is None:
+                    pending.append(row[0])
+                else:
+                    yield row
+    finally:
+        cursor.close()
+    if len(pending) > LIVE_BY_REF * LIVE_STATEMENTS or len(pending) * 4 > seen:
+        raise FactsDoNotHold(f"the stored visit facts of {len(pending)} of {seen} people do not hold")
+    for start in range(0, len(pending), LIVE_BY_REF):
+        refs = pending[start : start + LIVE_BY_REF]
+        sql, params = bind(STATEMENTS["live", include_names], {**CONSTANTS["live"], "as_of": day, "refs": refs})
+        yield from conn.execute(sql, params).fetchall()
