@@ -15,6 +15,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
+from monitor.core.memo import Memo
 from monitor.reports.sections import SECTION_LISTS
 from monitor.rules.obligations import Item, Obligations, Unlocated
 
@@ -96,38 +97,27 @@ class _ItemJSON:
 
     Why: a national report holds about 140,000 items; making a dict per item and handing it
     to the encoder was most of the time spent writing the file. Texts that repeat (risk
-    levels, teams, officers) and dates are encoded once each. ``Item.to_json`` stays the
-    definition: an item with personal data takes that path, and tests/test_report_json.py
-    requires both to give the same text for any item.
+    levels, teams, officers) and dates are encoded once each, in memo tables a lookup of
+    which runs in C (``core.memo``). ``Item.to_json`` stays the definition: an item with
+    personal data takes that path, and tests/test_report_json.py requires both to give the
+    same text for any item.
     """
 
     def __init__(self, flag: int) -> None:
         self.flag = flag
-        self.texts: dict[str, str] = {}
-        self.dates: dict[object, str] = {None: "null"}
-
-    def text(self, value: str) -> str:
-        found = self.texts.get(value)
-        if found is None:
-            found = self.texts[value] = _STRING(value)
-        return found
-
-    def date(self, value: object) -> str:
-        found = self.dates.get(value)
-        if found is None:
-            found = self.dates[value] = f'"{value.isoformat()}"'  # type: ignore[attr-defined]
-        return found
+        self.texts: Memo[str, str] = Memo(_STRING, MEMO_LIMIT)
+        self.dates: Memo[date | None, str] = Memo(_date_json, MEMO_LIMIT)
 
     def encode(self, item: Item) -> str:
         if item.personal is not None:
             return _COMPACT.encode(item.to_json(self.flag))
-        text, date = self.text, self.date
+        text, day = self.texts, self.dates
         head = (
-            f'{{"ref": {_STRING(item.ref)}, "risk_level": {text(item.risk_level)}, "team": {text(item.team)}, '
-            f'"offender_manager": {text(item.offender_manager)}, "due_date": {date(item.due_date)}, '
+            f'{{"ref": {_STRING(item.ref)}, "risk_level": {text[item.risk_level]}, "team": {text[item.team]}, '
+            f'"offender_manager": {text[item.offender_manager]}, "due_date": {day[item.due_date]}, '
             f'"days_overdue": {int(item.days_overdue)}, '
         )
-        last = date(item.last_done)
+        last = day[item.last_done]
         if item.kind == "visit":
             failed = int(item.failed_attempts)
             warrant = "true" if failed >= self.flag else "false"
@@ -137,6 +127,14 @@ class _ItemJSON:
             return f'{head}"last_assessed": {last}}}'
         nfa = "true" if item.no_fixed_abode else "false"
         return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}}}'
+
+
+#: Distinct texts or dates a report's memo tables hold before they start again.
+MEMO_LIMIT = 100_000
+
+
+def _date_json(value: date | None) -> str:
+    return "null" if value is None else f'"{value.isoformat()}"'
 
 
 def _list_chunks(encoded: Iterator[str]) -> Iterator[str]:
