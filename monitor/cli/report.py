@@ -132,14 +132,14 @@ def command(
 def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[str]) -> Obligations | None:
     """The force-wide scan read straight from a SQLite file, or None to scan through the engine.
 
-    Why: on SQLite, importing SQLAlchemy was a quarter of a force-wide report's work
-    (:mod:`monitor.register.sqlite_file`). This reads the scan's one statement
+    Why: on SQLite, importing SQLAlchemy was a sixth of a force-wide report's work
+    (:mod:`monitor.register.sqlite_file`). This sends the scan's statements
     (:mod:`monitor.rules.stored_rows`) over a connection with the engine's own settings, in
     one read transaction, and gives the same result as :func:`monitor.rules.scan.scan`.
     None, and the caller takes the engine's path, whenever this one does not apply or
-    does not hold: not a plain SQLite file, a schema that is not current, someone's stored
-    facts not holding on ``as_of``, or any database error (which the engine's path then
-    reports in its usual words).
+    does not hold: not a plain SQLite file, a schema that is not current, most people's
+    stored visit facts not holding on ``as_of``, or any database error (which the engine's
+    path then reports in its usual words).
     """
     import sqlite3
 

@@ -3,10 +3,10 @@
 Why a module apart from :mod:`monitor.register.db`: every connection the engine makes gets
 the settings here (WAL, foreign keys, a busy timeout, transactions under our control), and
 one read path uses them without the engine at all. ``report`` on a force-wide register is
-one statement (the scan's, :mod:`monitor.rules.stored_rows`); importing SQLAlchemy to send
-it cost a quarter of the command's instructions (1,200 million of 6,800 at 100,000 people,
-``benchmarks/instructions.py``), so that report opens the file with :mod:`sqlite3` and the
-settings below, and anything else goes through the engine. Nothing here imports more than
+the scan's statements (:mod:`monitor.rules.stored_rows`); importing SQLAlchemy to send them
+cost a sixth of the command's instructions (1,200 million of 6,800 million at 100,000 people
+for the overdue visits, ``benchmarks/instructions.py``), so that report opens the file with
+:mod:`sqlite3` and the settings below, and anything else goes through the engine. Nothing here imports more than
 the standard library.
 """
 

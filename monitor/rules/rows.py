@@ -34,19 +34,15 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from monitor.register.derived import fresh_condition, visit_aggregates
 from monitor.register.models import Offender, VisitFacts
+from monitor.rules import stored_rows
 
 #: Statuses out of scope whatever the dates.
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
-#: People whose stored facts do not hold on the as-of date are computed from the visits by
-#: reference, this many per statement (the list is bound three times, which stays under
-#: SQLite's oldest limit of 999 parameters)...
-LIVE_BY_REF = 300
-#: ...in up to this many statements, while they are at most a quarter of the scope; beyond
-#: that (an as-of date in the past, facts from before an older version's import) one
-#: statement for the whole scope is cheaper.
-LIVE_STATEMENTS = 40
-#: Rows per fetch from a streamed scan.
-STREAM_BATCH = 2000
+# People computed from the visits per statement, statements at most, rows per fetch: one
+# value for both ways of reading the rows (stored_rows has no SQLAlchemy to import).
+LIVE_BY_REF = stored_rows.LIVE_BY_REF
+LIVE_STATEMENTS = stored_rows.LIVE_STATEMENTS
+STREAM_BATCH = stored_rows.BATCH
 
 
 class day_number(FunctionElement[int]):

@@ -3,8 +3,8 @@
 Why: a force-wide scan after an import is one statement (:func:`monitor.rules.rows.
 stored_facts_query`: the register joined to its stored visit facts), plus one per few hundred
 people whose stored facts do not hold (:func:`monitor.rules.rows.live_facts_query`). On
-SQLite, importing SQLAlchemy to build and send them cost as many instructions as the rules
-and the JSON together for the rows the lean query gives (``benchmarks/instructions.py``).
+SQLite, importing SQLAlchemy to build and send them was a sixth of the instructions of a
+national report of the overdue visits (``benchmarks/instructions.py``).
 Here are those statements as SQLAlchemy writes them for SQLite (line breaks aside), with
 their constant parameters; ``as_of`` and ``refs`` are the only ones that change.
 tests/test_stored_rows.py compiles the statements and requires the same text (whitespace
@@ -23,11 +23,14 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-#: Rows per fetch (as :data:`monitor.rules.rows.STREAM_BATCH`).
+#: Rows per fetch from a streamed scan (here and in ``rows.py``).
 BATCH = 2000
-#: People whose facts are computed from the visits, per statement, and statements at most
-#: (as :data:`monitor.rules.rows.LIVE_BY_REF` and ``LIVE_STATEMENTS``).
+#: People whose stored facts do not hold on the as-of date are computed from the visits by
+#: reference, this many per statement (under SQLite's oldest limit of 999 parameters)...
 LIVE_BY_REF = 300
+#: ...in up to this many statements, while they are at most a quarter of the scope; beyond
+#: that (an as-of date in the past, facts from before an older version's import) one
+#: statement for the whole scope is cheaper.
 LIVE_STATEMENTS = 40
 #: The column that is NULL when a person's stored facts do not hold (``failed_attempts``).
 _FAILED = 17
