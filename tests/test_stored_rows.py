@@ -57,7 +57,8 @@ def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool) ->
     compiled = _compiled(kind, names)
     wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
     assert _words(stored_rows.STATEMENTS[kind, names]) == _words(str(compiled)), (
-        f"rows.py changed: put this in monitor/rules/stored_rows.py as STATEMENTS[{kind!r}, {names}]:\n{wrapped}"
+        f"rows.py changed: the statement is now (in monitor/rules/stored_rows.py, _WITHOUT_NAMES[{kind!r}] holds"
+        f" it without names and _with_names adds them; names={names}):\n{wrapped}"
     )
     constants = {k: v for k, v in compiled.params.items() if k not in ("as_of", "refs")}
     assert stored_rows.CONSTANTS[kind] == constants

@@ -36,10 +36,10 @@ LIVE_STATEMENTS = 40
 _FAILED = 17
 _LIST = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
 
-#: (statement, include_names): its text. "stored" reads the stored facts of everyone in
+#: Each statement's text without names: "stored" reads the stored facts of everyone in
 #: scope; "live" computes the facts from the visits for the people in ``refs``.
-STATEMENTS: dict[tuple[str, bool], str] = {
-    ("stored", False): """
+_WITHOUT_NAMES: dict[str, str] = {
+    "stored": """
 SELECT offenders.ref, offenders.risk_level, offenders.status, offenders.team,
 offenders.offender_manager, CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS
 day_number_1, CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
@@ -58,27 +58,7 @@ import_runs.outcome != :outcome_1)) WHERE offenders.registered_on <= :as_of AND
 (offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
 (offenders.status NOT IN (__[POSTCOMPILE_status_1])) ORDER BY offenders.ref
 """,
-    ("stored", True): """
-SELECT offenders.ref, offenders.risk_level, offenders.status, offenders.team,
-offenders.offender_manager, CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS
-day_number_1, CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
-offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
-day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
-day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
-INTEGER) AS day_number_5, offenders.surname, offenders.forenames,
-CAST(julianday(offenders.date_of_birth) - 1721424.5 AS INTEGER) AS day_number_6,
-CAST(julianday(visit_facts.last_visit) - 1721424.5 AS INTEGER) AS day_number_7,
-CAST(julianday(visit_facts.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_8,
-visit_facts.failed_attempts FROM offenders LEFT OUTER JOIN visit_facts ON visit_facts.ref =
-offenders.ref AND (visit_facts.horizon IS NULL OR visit_facts.horizon <= :as_of) AND (SELECT
-visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) IS NOT
-NULL AND NOT (EXISTS (SELECT * FROM import_runs WHERE import_runs.id > (SELECT
-visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) AND
-import_runs.outcome != :outcome_1)) WHERE offenders.registered_on <= :as_of AND
-(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
-(offenders.status NOT IN (__[POSTCOMPILE_status_1])) ORDER BY offenders.ref
-""",
-    ("live", False): """
+    "live": """
 WITH latest AS (SELECT visits.ref AS ref, max(CASE WHEN (visits.outcome = :outcome_1 AND
 coalesce(offenders.status_since, offenders.registered_on) <= visits.visit_date) THEN
 visits.visit_date END) AS last_visit, max(CASE WHEN (visits.outcome = :outcome_1) THEN
@@ -110,39 +90,29 @@ failed ON failed.ref = offenders.ref WHERE offenders.registered_on <= :as_of AND
 (offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
 (offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND offenders.ref IN (__[POSTCOMPILE_refs])
 """,
-    ("live", True): """
-WITH latest AS (SELECT visits.ref AS ref, max(CASE WHEN (visits.outcome = :outcome_1 AND
-coalesce(offenders.status_since, offenders.registered_on) <= visits.visit_date) THEN
-visits.visit_date END) AS last_visit, max(CASE WHEN (visits.outcome = :outcome_1) THEN
-visits.visit_date END) AS last_visit_any, max(visits.visit_date) AS horizon FROM visits JOIN
-offenders ON offenders.ref = visits.ref WHERE visits.outcome IN (__[POSTCOMPILE_outcome_2]) AND
-visits.visit_type = :visit_type_1 AND offenders.registered_on <= :as_of AND
-(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
-(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND visits.visit_date <= :as_of AND
-visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) SELECT offenders.ref,
-offenders.risk_level, offenders.status, offenders.team, offenders.offender_manager,
-CAST(julianday(offenders.registered_on) - 1721424.5 AS INTEGER) AS day_number_1,
-CAST(julianday(offenders.status_since) - 1721424.5 AS INTEGER) AS day_number_2,
-offenders.management, CAST(julianday(offenders.risk_assessed_on) - 1721424.5 AS INTEGER) AS
-day_number_3, CAST(julianday(offenders.last_notified_on) - 1721424.5 AS INTEGER) AS
-day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) - 1721424.5 AS
-INTEGER) AS day_number_5, offenders.surname, offenders.forenames,
-CAST(julianday(offenders.date_of_birth) - 1721424.5 AS INTEGER) AS day_number_6,
-CAST(julianday(latest.last_visit) - 1721424.5 AS INTEGER) AS day_number_7,
-CAST(julianday(latest.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_8,
-coalesce(failed.failed_attempts, :coalesce_1) AS failed_attempts FROM offenders LEFT OUTER JOIN
-latest ON latest.ref = offenders.ref LEFT OUTER JOIN (SELECT visits.ref AS ref, count(*) AS
-failed_attempts FROM visits JOIN offenders ON offenders.ref = visits.ref LEFT OUTER JOIN latest
-ON latest.ref = visits.ref WHERE visits.outcome = :outcome_3 AND visits.visit_type =
-:visit_type_2 AND visits.visit_date >= coalesce(offenders.status_since, offenders.registered_on)
-AND (latest.last_visit IS NULL OR visits.visit_date > latest.last_visit) AND
-offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
-offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
-AND visits.visit_date <= :as_of AND visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) AS
-failed ON failed.ref = offenders.ref WHERE offenders.registered_on <= :as_of AND
-(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
-(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND offenders.ref IN (__[POSTCOMPILE_refs])
-""",
+}
+#: Where the personal columns go, with and without names (``include_names``).
+_NO_NAMES = "NULL AS anon_1, NULL AS anon__1, NULL AS anon__2"
+_NAMES = (
+    "offenders.surname, offenders.forenames, "
+    "CAST(julianday(offenders.date_of_birth) - 1721424.5 AS INTEGER) AS day_number_6"
+)
+
+
+def _with_names(statement: str) -> str:
+    """``statement`` selecting the personal columns: SQLAlchemy numbers its ``day_number``
+    labels in order, so the two after them move up by one."""
+    words = " ".join(statement.split())
+    words = words.replace("AS day_number_7", "AS day_number_8").replace("AS day_number_6", "AS day_number_7")
+    if words.count(_NO_NAMES) != 1:
+        raise ValueError("the personal columns are not where they were")
+    return words.replace(_NO_NAMES, _NAMES)
+
+
+#: (statement, include_names): its text.
+STATEMENTS: dict[tuple[str, bool], str] = {
+    **{(kind, False): text for kind, text in _WITHOUT_NAMES.items()},
+    **{(kind, True): _with_names(text) for kind, text in _WITHOUT_NAMES.items()},
 }
 #: Each statement's parameters other than ``as_of`` and ``refs``.
 CONSTANTS: dict[str, dict[str, Any]] = {
