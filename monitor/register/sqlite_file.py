@@ -6,8 +6,8 @@ one read path uses them without the engine at all. ``report`` on a force-wide re
 the scan's statements (:mod:`monitor.rules.stored_rows`); importing SQLAlchemy to send them
 cost a sixth of the command's instructions (1,200 million of 6,800 million at 100,000 people
 for the overdue visits, ``benchmarks/instructions.py``), so that report opens the file with
-:mod:`sqlite3` and the settings below, and anything else goes through the engine. Nothing here imports more than
-the standard library.
+:mod:`sqlite3` and the settings below, and anything else goes through the engine. Nothing
+here imports more than the standard library.
 """
 
 from __future__ import annotations
