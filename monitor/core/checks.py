@@ -179,13 +179,28 @@ def listen_problem(listen: str) -> str | None:
     return None
 
 
-#: A SQLite file as ``sqlite:///PATH``: SQLAlchemy accepts any such URL (its path is taken as
-#: given), so it is accepted here without loading SQLAlchemy (see register.sqlite_file).
-_PLAIN_SQLITE = re.compile(r"sqlite(\+pysqlite)?:///[^?#%]+")
+#: URL prefixes of a SQLite file as SQLAlchemy reads them (the default driver, pysqlite).
+_SQLITE_FILE_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
+
+
+def sqlite_file_path(url: str) -> str | None:
+    """The file a plain ``sqlite:///PATH`` URL names, or None for anything else.
+
+    None also for what only SQLAlchemy reads right (an in-memory database, ``file:`` URIs,
+    query options, escaped characters). SQLAlchemy takes such a path as given, so a URL
+    this accepts is valid without loading SQLAlchemy, and ``register.sqlite_file`` can open
+    the file itself.
+    """
+    for prefix in _SQLITE_FILE_PREFIXES:
+        if url.startswith(prefix):
+            path = url[len(prefix) :]
+            if path and path != ":memory:" and not path.startswith("file:") and not any(c in path for c in "?%#"):
+                return path
+    return None
 
 
 def database_url_problem(url: str) -> str | None:
-    if _PLAIN_SQLITE.fullmatch(url):
+    if sqlite_file_path(url) is not None:
         return None
     # SQLAlchemy loads only when another database URL is checked: `visit-monitor --help`
     # and a report on a SQLite file stay light.

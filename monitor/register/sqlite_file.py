@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from monitor.core.checks import sqlite_file_path
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: URL prefixes of a SQLite file as SQLAlchemy reads them (the default driver, pysqlite).
-_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
+#: The file a plain ``sqlite:///PATH`` URL names, else None (one reading for the config
+#: check and this module).
+file_path = sqlite_file_path
 
 
 def configure_connection(dbapi_conn: Any) -> None:
@@ -34,20 +37,6 @@ def configure_connection(dbapi_conn: Any) -> None:
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
-
-
-def file_path(url: str) -> str | None:
-    """The file a plain ``sqlite:///PATH`` URL names, or None for anything else.
-
-    None also for what only SQLAlchemy reads right (an in-memory database, ``file:`` URIs,
-    query options, escaped characters): the caller then uses the engine.
-    """
-    for prefix in _PREFIXES:
-        if url.startswith(prefix):
-            path = url[len(prefix) :]
-            if path and path != ":memory:" and not path.startswith("file:") and not any(c in path for c in "?%#"):
-                return path
-    return None
 
 
 def open_current(url: str) -> sqlite3.Connection | None:
