@@ -38,10 +38,9 @@ from monitor.rules import stored_rows
 
 #: Statuses out of scope whatever the dates.
 OUT_OF_SCOPE_STATUSES: tuple[str, ...] = ("deceased", "deregistered")
-# People computed from the visits per statement, statements at most, rows per fetch: one
-# value for both ways of reading the rows (stored_rows has no SQLAlchemy to import).
+# People computed from the visits per statement and rows per fetch: one value for both
+# ways of reading the rows (stored_rows has no SQLAlchemy to import).
 LIVE_BY_REF = stored_rows.LIVE_BY_REF
-LIVE_STATEMENTS = stored_rows.LIVE_STATEMENTS
 STREAM_BATCH = stored_rows.BATCH
 
 
@@ -196,7 +195,7 @@ def scan_rows(
             yield row
     if not pending:
         return
-    if len(pending) <= LIVE_BY_REF * LIVE_STATEMENTS and len(pending) * 4 <= seen:
+    if stored_rows.by_reference(len(pending), seen, LIVE_BY_REF):
         # A few hundred people with visits after the as-of date: aggregating the whole
         # register's visits for them cost more than the rest of a national scan.
         for start in range(0, len(pending), LIVE_BY_REF):

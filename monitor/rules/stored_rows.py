@@ -129,6 +129,14 @@ CONSTANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def by_reference(pending: int, seen: int, per_statement: int) -> bool:
+    """Whether ``pending`` people of ``seen`` in scope, whose stored facts do not hold, are
+    computed from the visits ``per_statement`` at a time (see :data:`LIVE_STATEMENTS`);
+    otherwise one statement for the whole scope is cheaper. Both ways of reading the scan's
+    rows (this module's and ``rows.scan_rows``) ask this."""
+    return pending <= per_statement * LIVE_STATEMENTS and pending * 4 <= seen
+
+
 class FactsDoNotHold(Exception):
     """Too many people's stored facts do not hold (an as-of date in the past): use the engine."""
 
@@ -173,7 +181,7 @@ def stored_rows(conn: sqlite3.Connection, as_of: date, include_names: bool) -> I
                     yield row
     finally:
         cursor.close()
-    if len(pending) > LIVE_BY_REF * LIVE_STATEMENTS or len(pending) * 4 > seen:
+    if not by_reference(len(pending), seen, LIVE_BY_REF):
         raise FactsDoNotHold(f"the stored visit facts of {len(pending)} of {seen} people do not hold")
     for start in range(0, len(pending), LIVE_BY_REF):
         refs = pending[start : start + LIVE_BY_REF]
