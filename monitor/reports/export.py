@@ -105,8 +105,8 @@ class _ItemJSON:
 
     def __init__(self, flag: int) -> None:
         self.flag = flag
-        self.texts: Memo[str, str] = Memo(_STRING, MEMO_LIMIT)
-        self.dates: Memo[date | None, str] = Memo(_date_json, MEMO_LIMIT)
+        self.texts: Memo[str, str] = Memo(_STRING)
+        self.dates: Memo[date | None, str] = Memo(_date_json)
 
     def encode(self, item: Item) -> str:
         if item.personal is not None:
@@ -127,10 +127,6 @@ class _ItemJSON:
             return f'{head}"last_assessed": {last}}}'
         nfa = "true" if item.no_fixed_abode else "false"
         return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}}}'
-
-
-#: Distinct texts or dates a report's memo tables hold before they start again.
-MEMO_LIMIT = 100_000
 
 
 def _date_json(value: date | None) -> str:
