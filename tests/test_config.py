@@ -145,3 +145,32 @@ def test_cli_help_lists_every_contract_command() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     for name in ("db", "import", "report", "digest", "deliver", "run", "health", "demo"):
         assert name in result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "guess"),
+    [
+        ("[policy]\ndue_son_days = 3", "policy.due_son_days", "policy.due_soon_days"),
+        ('[schedule]\nofficer_digests = "off"', "schedule.officer_digests", "schedule.officer_digest"),
+        ('[smtp]\nHost = "relay.police.example"', "smtp.Host", "smtp.host"),
+        ('[mail]\nhost = "relay.police.example"', "mail.host", "smtp.host"),  # the right key, the wrong table
+        ("due_soon_days = 3", "due_soon_days", "policy.due_soon_days"),
+        ("[polcy]\ndue_soon_days = 3", "polcy", "policy"),
+    ],
+)
+def test_a_mistyped_key_is_answered_with_the_closest_known_one(tmp_path: Path, toml: str, key: str, guess: str) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(config_module.ConfigError) as info:
+        config_module.load(path)
+    assert info.value.key == key
+    assert f"did you mean {guess}?" in str(info.value)
+    assert "visit-monitor config example" in str(info.value)  # works for a wheel install too
+
+
+def test_an_unknown_key_with_nothing_close_offers_no_guess(tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    path.write_text("[policy]\nsurprise = 1\n")
+    with pytest.raises(config_module.ConfigError) as info:
+        config_module.load(path)
+    assert "did you mean" not in str(info.value) and "a known key" in str(info.value)

@@ -165,6 +165,8 @@ def test_deliver_and_digest_exit_1_while_the_relay_is_down(
     assert "sent 0, pending 3, failed 0, blocked 0" in result.output
     assert "3 message(s) not delivered" in result.output
     assert "relay unreachable" in result.output and "ConnectionRefusedError" in result.output
+    # The host and port tried, so a typo in [smtp] host or port shows in the first line read.
+    assert f"relay unreachable at {smtp_relay.host}:{smtp_relay.port}: ConnectionRefusedError" in result.output
     assert PASSWORD not in result.output and "Traceback" not in result.output
 
     digest = _invoke(path, "digest", "--kind", "officer", "--as-of", "2026-11-26")

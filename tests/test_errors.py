@@ -300,3 +300,61 @@ def test_import_rejects_file_failures_are_plain_in_a_real_process(
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and len(lines) <= 2, proc.stderr
     assert words in proc.stderr
+
+
+# --------------------------------------------------------------------------- what a newcomer tripped over
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://var/monitor.db", "sqlite+pysqlite://var/monitor.db", "sqlite://user@host/monitor.db"]
+)
+def test_a_sqlite_url_with_two_slashes_is_a_configuration_error_showing_the_form(tmp_path: Path, url: str) -> None:
+    """``sqlite://var/monitor.db`` reads "var" as a host: it was "database error: ArgumentError", exit 1."""
+    proc = console(tmp_path, "report", env={"MONITOR_DATABASE_URL": url})
+    assert_plain(proc.stderr + proc.stdout, proc.returncode, 2)
+    assert "sqlite:///var/monitor.db" in proc.stderr and "three slashes" in proc.stderr
+    path = tmp_path / "monitor.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n')
+    with pytest.raises(config_module.ConfigError) as info:
+        config_module.load(path)
+    assert info.value.key == "database.url" and "four before an absolute one" in str(info.value)
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    demo = console(folder, "demo")
+    assert demo.returncode == 0, demo.stderr
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("args", "codes"),
+    [
+        (["report", "--format", "json"], (141,)),  # hundreds of KB: the reader leaves first
+        (["report", "--format", "csv"], (0, 141)),
+        (["outbox", "list", "--status", "all"], (0, 141)),
+    ],
+    ids=["json", "csv", "outbox"],
+)
+def test_output_into_a_closed_pipe_stops_quietly(demo_folder: Path, args: list[str], codes: tuple[int, ...]) -> None:
+    """``visit-monitor report | head`` printed "visit-monitor: Broken pipe" and exited 1."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    env["MONITOR_DATABASE_URL"] = f"sqlite:///{demo_folder / 'var' / 'monitor.db'}"
+    proc = subprocess.Popen(
+        [
+            str(CONSOLE),
+            *args,
+        ],
+        cwd=demo_folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()  # read one line, like `| head -1`, and go away
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=60)
+    assert err == ""  # no "Broken pipe", no "Exception ignored"
+    assert code in codes  # stopped like cat (128 + SIGPIPE), or done before the reader left

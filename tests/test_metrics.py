@@ -133,9 +133,11 @@ def test_served_over_loopback(sqlite_engine: Engine, sqlite_url: str, make_confi
         status, ctype, body = fetch(f"http://127.0.0.1:{server.port}/metrics")
         assert status == 200 and ctype == CONTENT_TYPE
         assert samples(body)["visit_monitor_messages_sent_total"] == 2
-        with pytest.raises(urllib.error.HTTPError) as missing:
-            fetch(f"http://127.0.0.1:{server.port}/admin")
-        assert missing.value.code == 404
+        for path in ("/admin", "/", "/metrics/", "/favicon.ico"):  # only /metrics answers
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                fetch(f"http://127.0.0.1:{server.port}{path}")
+            assert missing.value.code == 404, path
+            assert b"/metrics" in missing.value.read()
     finally:
         server.stop()
 

@@ -446,20 +446,30 @@ def test_command_uk_date_and_filters(engine: Engine, db_url: str) -> None:
     assert {r["offender_manager"] for r in rows} == {"OM1"}
 
 
-def test_command_unknown_team_or_officer_warns_but_works(engine: Engine, db_url: str) -> None:
+def test_command_unknown_team_or_officer_is_a_usage_error_naming_the_closest(engine: Engine, db_url: str) -> None:
+    """A typo must not read as "no backlog": exit 2, nothing on stdout, the closest codes named."""
     build_register(engine)
     result = invoke(db_url, "--as-of", "2026-06-01", "--format", "json", "--team", "NORHT")
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    assert "warning: team 'NORHT'" in result.stderr  # type: ignore[attr-defined]
-    assert json.loads(result.stdout)["summary"]["active_caseload"] == 0  # type: ignore[attr-defined]
-    result = invoke(db_url, "--as-of", "2026-06-01", "--format", "csv", "--officer", "OM9")
-    assert result.exit_code == 0  # type: ignore[attr-defined]
-    assert "warning: officer 'OM9'" in result.stderr  # type: ignore[attr-defined]
-    # An officer in the directory with no caseload is known: no warning.
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert result.stdout == ""  # type: ignore[attr-defined]
+    assert "--team 'NORHT' is not a team" in result.stderr and "did you mean NORTH?" in result.stderr  # type: ignore[attr-defined]
+    result = invoke(db_url, "--as-of", "2026-06-01", "--team", "north")  # wrong case: exact codes only
+    assert result.exit_code == 2 and "did you mean NORTH?" in result.stderr  # type: ignore[attr-defined]
+    result = invoke(db_url, "--as-of", "2026-06-01", "--team", "QQQQQQ")  # nothing close: the teams known
+    assert result.exit_code == 2 and "known teams: NORTH, SOUTH" in result.stderr  # type: ignore[attr-defined]
+    result = invoke(db_url, "--as-of", "2026-06-01", "--format", "csv", "--officer", "om1")
+    assert result.exit_code == 2 and "--officer 'om1' is not an officer" in result.stderr  # type: ignore[attr-defined]
+    assert "did you mean OM1?" in result.stderr  # type: ignore[attr-defined]
+    # An officer in the directory with no caseload is known: an empty report, no complaint.
     with transaction(engine) as s:
         add_officer(s, "OM3", team="EAST")
     result = invoke(db_url, "--as-of", "2026-06-01", "--officer", "OM3", "--team", "EAST")
     assert result.exit_code == 0 and result.stderr == ""  # type: ignore[attr-defined]
+
+
+def test_unknown_scope_on_an_empty_register_says_to_import_first(sqlite_url: str) -> None:
+    result = invoke(sqlite_url, "--team", "TEAM-01")
+    assert result.exit_code == 2 and "import an extract first" in result.stderr  # type: ignore[attr-defined]
 
 
 def test_command_bad_date_is_a_usage_error(sqlite_url: str) -> None:

@@ -126,3 +126,20 @@ def test_demo_serves_on_loopback_with_waitress(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=20)
     assert "synthetic register as of 2026-11-23" in out
     assert (tmp_path / "var" / "demo.db").is_file()
+
+
+def test_demo_creates_its_folder_private_whatever_the_umask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``web --demo`` made var/ 0755 though everything the service writes is 0700/0600."""
+    import monitor.web.demo as demo_module
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise NotDemoDatabase("stop here")  # the folder is made before the database is opened
+
+    monkeypatch.setattr(demo_module, "prepare_demo_database", refuse)
+    old = os.umask(0o022)
+    try:
+        CliRunner().invoke(cli, ["web", "--demo", "--port", "1", "--var", "fresh/var"], standalone_mode=False)
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "fresh", tmp_path / "fresh" / "var"):
+        assert folder.is_dir() and (folder.stat().st_mode & 0o777) == 0o700, folder

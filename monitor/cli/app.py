@@ -24,7 +24,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from monitor import __version__
-from monitor.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_REJECTED_ROWS, EXIT_USAGE, PlainFailure, explain
+from monitor.cli.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_REJECTED_ROWS,
+    EXIT_USAGE,
+    PlainFailure,
+    explain,
+    silence_stdout,
+    stdout_gone,
+)
 from monitor.core import config as config_module
 from monitor.core.logs import RedactingFilter
 
@@ -32,6 +42,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_REJECTED_ROWS",
@@ -143,6 +154,11 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError) and stdout_gone():
+                # The reader of our output went away (`visit-monitor report | head`): stop
+                # without "Broken pipe" noise, as cat or seq do (exit 141, 128 + SIGPIPE).
+                silence_stdout()
+                raise click.exceptions.Exit(EXIT_BROKEN_PIPE) from None
             if os.environ.get("MONITOR_DEBUG") == "1":
                 raise
             app = ctx.find_object(App)
@@ -210,6 +226,11 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # the same, outside a command (the group's own --help)
+        if not stdout_gone():
+            raise
+        silence_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception as exc:  # raised outside a command (e.g. while loading one)
         if os.environ.get("MONITOR_DEBUG") == "1":
             raise

@@ -23,6 +23,9 @@ from monitor.core.config import ConfigError
 from monitor.core.redact import mask_url, redact
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED_ROWS = 0, 1, 2, 3
+#: What a shell reports for a command whose reader went away (``| head``): 128 + SIGPIPE,
+#: as for ``cat`` or ``seq``. The command stops quietly; its output was not all read.
+EXIT_BROKEN_PIPE = 141
 
 #: Driver messages longer than this are cut: the first line says what went wrong.
 MAX_DETAIL = 300
@@ -38,6 +41,35 @@ class PlainFailure(click.ClickException):
     def show(self, file: object = None) -> None:
         for line in self.message.splitlines():
             click.echo(f"visit-monitor: {line}" if not line.startswith(" ") else line, err=True)
+
+
+def stdout_gone() -> bool:
+    """True when standard output is a pipe whose reader has gone (``visit-monitor report | head``).
+
+    Told apart from a broken pipe elsewhere (a relay's socket), which is a real failure.
+    """
+    import select
+    import sys
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # closed, not a real file, no poll()
+        return False
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's last flush cannot complain."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _first_line(text: str) -> str:

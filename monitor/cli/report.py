@@ -4,9 +4,9 @@ On demand, read-only: it runs the same scan the digests and the daemon use, insi
 read transaction, and never writes to the database. "Today" is the date in the
 configured timezone (at 23:30 UTC on 30 June it is already 1 July in London).
 
-An unknown ``--team`` or ``--officer`` is not an error (a brand-new team has no one
-yet, and a script should not break on it), but it is almost always a typo, so the
-command warns on stderr and still prints the (empty) report.
+An unknown ``--team`` or ``--officer`` is a usage error (exit 2) naming the closest known
+codes (:mod:`monitor.cli.scope`): an empty report for a typo would read as "no backlog".
+A team or officer in the directory with no cases yet is known, and reports empty.
 """
 
 from __future__ import annotations
@@ -93,12 +93,12 @@ def command(
     if team is None and officer is None and fmt != "html":  # force-wide, no trend to read
         obligations = stored_scan(config.database_url, config.policy, as_of, count_only)
     if obligations is None:
+        from monitor.cli.scope import check_scope
         from monitor.register.db import reading
         from monitor.rules.scan import scan
 
         with reading(app.engine()) as session:
-            for warning in unknown_scope_warnings(session, team, officer):
-                click.echo(f"visit-monitor: warning: {warning}", err=True)
+            check_scope(session, team, officer)
             obligations = scan(session, config.policy, as_of, team=team, officer=officer, count_only=count_only)
             trend = _trend(session, as_of, team) if fmt == "html" and officer is None else None
 
@@ -157,40 +157,6 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
         return None
     finally:
         conn.close()  # read only: closing ends the transaction
-
-
-def unknown_scope_warnings(session: Session, team: str | None, officer: str | None) -> list[str]:
-    """Warnings for a team or officer that neither the register nor the directory knows."""
-    from sqlalchemy import exists, or_, select
-
-    from monitor.register.models import Offender, Officer
-
-    warnings = []
-    if team is not None:
-        known = session.execute(
-            select(
-                or_(
-                    exists().where(Offender.team == team),
-                    exists().where(Officer.team == team),
-                )
-            )
-        ).scalar()
-        if not known:
-            warnings.append(f"team {team!r} is not in the register or the officer directory; the report is empty")
-    if officer is not None:
-        known = session.execute(
-            select(
-                or_(
-                    exists().where(Officer.officer_id == officer),
-                    exists().where(Offender.offender_manager == officer),
-                )
-            )
-        ).scalar()
-        if not known:
-            warnings.append(
-                f"officer {officer!r} is not in the officer directory and manages no one; the report is empty"
-            )
-    return warnings
 
 
 def _trend(session: Session, as_of: date, team: str | None) -> list[tuple[date, int]] | None:

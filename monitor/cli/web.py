@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from pathlib import Path
 
 import click
 
 from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
+from monitor.core.files import private_mkdir
 from monitor.core.web_settings import SECRET_ENV, is_loopback
 
 #: The date the committed demo register was generated for (see ``visit-monitor demo``).
@@ -49,8 +49,7 @@ def command(
 
         if not is_loopback(host):
             raise fail("--demo serves only on a loopback address (127.0.0.1, localhost or ::1)", EXIT_USAGE)
-        var = Path(var_dir)
-        var.mkdir(parents=True, exist_ok=True)
+        var = private_mkdir(var_dir)  # 0700: the demo database is as private as a real one
         as_of = resolve_as_of(config, as_of_text or DEMO_AS_OF)
         shown_host = f"[{host}]" if ":" in host else host
         config = dataclasses.replace(

@@ -11,9 +11,11 @@ Kept apart from config.py so that file stays about *which* keys exist and this o
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import string
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,6 +32,10 @@ SUPPORTED_DATABASES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "p
 DATABASE_URL_EXPECTED = (
     "a SQLAlchemy URL for SQLite or PostgreSQL, such as sqlite:///var/monitor.db or "
     "postgresql://monitor@db.police.example/register (driver psycopg)"
+)
+SQLITE_URL_EXPECTED = (
+    "a SQLite URL with three slashes before a relative path (sqlite:///var/monitor.db) "
+    "or four before an absolute one (sqlite:////var/lib/visit-monitor/monitor.db)"
 )
 CASE_URL_EXPECTED = (
     "an https:// (or http://) URL with a host name, no spaces, and only {ref} as placeholder, e.g. "
@@ -53,13 +59,38 @@ SECRET_KEYS: dict[str, str] = {
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "api_key", "apikey", "credential")
 
 
-def unknown_key_expectation(dotted: str) -> str:
-    """What to say about a key the config does not know; a secret's says where it belongs."""
+def unknown_key_expectation(dotted: str, known: Iterable[str] = ()) -> str:
+    """What to say about a key the config does not know; a secret's says where it belongs.
+
+    ``known`` holds the dotted keys that do exist: the closest of them is offered ("did you
+    mean policy.due_soon_days?"), found by the mistyped key's own name, so a key typed into
+    the wrong table (``[mail] host``) is pointed to the right one (``smtp.host``).
+    """
     name = dotted.rsplit(".", 1)[-1].lower()
     if dotted in SECRET_KEYS or any(word in name for word in _SECRET_WORDS):
         instead = SECRET_KEYS.get(dotted, "an environment variable (e.g. $MONITOR_SMTP_PASSWORD)")
         return f"no secret in the config file: remove it and set {instead} instead"
-    return "a known key (see config/monitor.toml)"
+    guess = closest_key(dotted, known)
+    hint = f" (did you mean {guess}?)" if guess else ""
+    return f"a known key{hint}; `visit-monitor config example` prints every key with its default"
+
+
+def closest_key(dotted: str, known: Iterable[str]) -> str | None:
+    """The known key most like ``dotted``: same table first, then the same name anywhere."""
+    keys = list(known)
+    lowered = {k.lower(): k for k in keys}
+    if dotted.lower() in lowered:  # a case slip: Policy.Due_Soon_Days
+        return lowered[dotted.lower()]
+    table, _, name = dotted.lower().rpartition(".")
+    siblings = {k.lower().rpartition(".")[2]: k for k in keys if k.lower().rpartition(".")[0] == table}
+    close = difflib.get_close_matches(name, list(siblings), n=1, cutoff=0.75)
+    if close:
+        return siblings[close[0]]
+    elsewhere = [k for k in keys if k.lower().rpartition(".")[2] == name]
+    if len(elsewhere) == 1:
+        return elsewhere[0]
+    close = difflib.get_close_matches(dotted.lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[close[0]] if close else None
 
 
 def one_line_problem(value: str, what: str) -> str | None:
@@ -213,4 +244,7 @@ def database_url_problem(url: str) -> str | None:
         return DATABASE_URL_EXPECTED
     if parsed.drivername not in SUPPORTED_DATABASES:
         return DATABASE_URL_EXPECTED
+    if parsed.drivername.startswith("sqlite") and (parsed.host or parsed.port or parsed.username):
+        # sqlite://var/monitor.db reads "var" as a host name, which SQLite has no use for.
+        return SQLITE_URL_EXPECTED
     return None

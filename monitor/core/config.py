@@ -144,13 +144,25 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, sourc
     for key, value in override.items():
         dotted = f"{prefix}{key}"
         if key not in base:  # perhaps a password typed into the file: never echo the value
-            raise ConfigError(dotted, value, checks.unknown_key_expectation(dotted), source, secret=True)
+            expected = checks.unknown_key_expectation(dotted, dotted_keys(DEFAULTS))
+            raise ConfigError(dotted, value, expected, source, secret=True)
         if isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
             if not isinstance(value, Mapping):
                 raise ConfigError(dotted, value, "a table", source)
             _merge(base[key], value, f"{dotted}.", source)
         else:
             base[key] = value
+
+
+def dotted_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Every key of ``table`` as ``section.key`` (tables inside tables included)."""
+    keys: list[str] = []
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        keys.append(dotted)
+        if isinstance(value, Mapping):
+            keys.extend(dotted_keys(value, f"{dotted}."))
+    return keys
 
 
 def _per_risk_scalar(dotted: str, value: object) -> bool:

@@ -55,7 +55,9 @@ log = logging.getLogger("monitor.daemon.metrics")
 #: The classic text format, which prometheus_client answers a scraper that asks for no other.
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-PATHS = ("/metrics", "/")
+#: The one path that answers: a scraper pointed at "/" by mistake gets a 404 that says where
+#: the metrics are, rather than a 200 that looks like a working but empty target.
+PATHS = ("/metrics",)
 
 
 @dataclass

@@ -35,7 +35,7 @@ import re
 import time
 import uuid
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -130,7 +130,7 @@ class GraphTransport(Transport):
             raise StopBatch("Graph TLS certificate not trusted (check smtp.ca_file / graph.base_url)") from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
             if isinstance(exc, requests.exceptions.ConnectTimeout) or _not_connected(exc):
-                raise Unreachable(f"Graph unreachable: {type(exc).__name__}") from None
+                raise Unreachable(f"Graph unreachable at {urlsplit(self.url).netloc}: {type(exc).__name__}") from None
             lost = f"connection to Graph lost after the request was sent ({type(exc).__name__})"
             raise UnknownOutcome(lost) from None
         except requests.exceptions.ReadTimeout:

@@ -167,7 +167,7 @@ class SmtpTransport(Transport):
             self._log_in(conn)
         except (SendError, OSError, smtplib.SMTPResponseException, smtplib.SMTPNotSupportedError) as exc:
             _close_quietly(conn)
-            failure = _session_failure(exc)
+            failure = _session_failure(exc, _where(s.host, s.port))
             if failure is exc:
                 raise
             raise failure from None
@@ -299,12 +299,20 @@ def _classify(code: int, resp: bytes | str, stage: str) -> SendError:
     return PermanentFailure(f"{reply} (refused at {stage})")
 
 
-def _session_failure(exc: Exception) -> SendError:
+def _where(host: str, port: int) -> str:
+    """``relay.police.example:587`` (``[::1]:25`` for an IPv6 address)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _session_failure(exc: Exception, where: str = "") -> SendError:
     """How the run treats a failure to set up the relay session (checked most specific first).
 
     Anything about trust (certificate, TLS, login, missing extensions, a 5xx greeting)
-    stops the batch; a 4xx greeting or no connection at all is transient.
+    stops the batch; a 4xx greeting or no connection at all is transient. ``where`` (host
+    and port) goes into the reason when the relay could not be reached, so a typo in
+    ``[smtp] host`` or a wrong port is seen in the first line an operator reads.
     """
+    at = f" at {where}" if where else ""
     if isinstance(exc, SendError):
         return exc
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -318,9 +326,9 @@ def _session_failure(exc: Exception) -> SendError:
     if isinstance(exc, smtplib.SMTPResponseException):
         reply = _reply_text(exc.smtp_code, exc.smtp_error)
         if 400 <= exc.smtp_code < 500:
-            return Unreachable(f"relay not accepting connections: {reply}")
+            return Unreachable(f"relay{at} not accepting connections: {reply}")
         return StopBatch(f"relay refused the session: {reply}")
-    return Unreachable(f"relay unreachable: {type(exc).__name__}: {exc}")
+    return Unreachable(f"relay unreachable{at}: {type(exc).__name__}: {exc}")
 
 
 def _close_quietly(conn: smtplib.SMTP | None) -> None:
