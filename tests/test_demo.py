@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import monitor
 from monitor.cli.app import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,3 +94,21 @@ def test_wheel_install_then_demo_in_an_empty_folder(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _check_demo_output(empty)
+    # The operator guide's first steps work from the wheel alone: the documented config and
+    # units that name the wheel's own console script (not /usr/local/bin).
+    script = target / "bin" / "visit-monitor"
+    example = subprocess.run(
+        [sys.executable, "-m", "monitor", "config", "example"], cwd=empty, env=env, capture_output=True, text=True
+    )
+    assert example.returncode == 0 and example.stdout == (REPO / "config" / "monitor.toml").read_text()
+    units = subprocess.run(
+        [sys.executable, "-m", "monitor", "systemd-units", "--bin", str(script), "--out", "units"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert units.returncode == 0, units.stderr
+    assert f"ExecStart={script} run\n" in (empty / "units" / "visit-monitor.service").read_text()
+    version = subprocess.run([str(script), "--version"], env=env, capture_output=True, text=True)
+    assert version.stdout.strip() == f"visit-monitor, version {monitor.__version__}"

@@ -67,11 +67,14 @@ COMMANDS: dict[str, str] = {
     "demo": "monitor.cli.demo",
     "seed": "monitor.cli.seed",
     "web": "monitor.cli.web",
+    "config": "monitor.cli.config",
+    "systemd-units": "monitor.cli.systemd_units",
 }
 
 #: One line per command for ``--help``, so listing them imports none (a test keeps each in
 #: step with its command's own help). A command missing here is imported to ask it.
 SHORT_HELP: dict[str, str] = {
+    "config": "Print the documented configuration file; check the one in use.",
     "db": "Create, migrate or inspect the database schema.",
     "deliver": "Send what is pending in the outbox (retrying at once what waits on backoff).",
     "demo": "Import the synthetic demo register, write the report and every digest.",
@@ -82,6 +85,7 @@ SHORT_HELP: dict[str, str] = {
     "report": "Overdue visits, risk reviews and notifications, worst first.",
     "run": "Run the scheduled jobs: officer/team digests, force report, escalation, snapshot, deliver, import.",
     "seed": "Write a synthetic register (fake people, fake officers) for demos and tests.",
+    "systemd-units": "Write the systemd units with this installation's paths (ExecStart, config, user).",
     "web": "Serve the web app for supervisors and leads (signed in through the force's identity provider).",
 }
 
@@ -193,7 +197,10 @@ class _Failure(PlainFailure):
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="MONITOR_CONFIG",
-    help="Config file (default: $MONITOR_CONFIG, else config/monitor.toml, else built-in defaults).",
+    help=(
+        "Config file (default: $MONITOR_CONFIG, else ./config/monitor.toml in the working directory, "
+        "else the built-in defaults)."
+    ),
 )
 @click.version_option(__version__, prog_name="visit-monitor")
 @click.pass_context
