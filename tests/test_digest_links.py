@@ -13,6 +13,7 @@ import email
 import email.policy
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 from builders import add_offender, add_officer, add_visit
 from sqlalchemy import Engine, select
@@ -99,3 +100,57 @@ def test_all_clear_digest_links_too(make_config: Callable[..., Config]) -> None:
     assert "All clear" in rendered.text
     assert f"Open in the web app: {BASE}/officers/OM-0001" in rendered.text.splitlines()
     assert f'href="{BASE}/officers/OM-0001"' in rendered.html
+
+
+GUIDE = "https://intranet.police.example/visit-monitor"
+
+
+def test_each_digest_links_to_the_guide_for_its_reader(
+    engine: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path
+) -> None:
+    """The footer names the guide page for whoever reads that digest ([docs] url)."""
+    config = make_config(db_url, policy=POLICY, docs={"url": GUIDE + "/"})
+    bodies = _queue_all(engine, config)
+    expected = {
+        "officer": f"{GUIDE}/guide/offender-managers/",
+        "team": f"{GUIDE}/guide/supervisors/",
+        "escalation": f"{GUIDE}/guide/supervisors/",
+        "force": f"{GUIDE}/guide/force-lead/",
+    }
+    for kind, url in expected.items():
+        text, html = bodies[kind]
+        assert f"How to read this digest and what each flag asks of you: {url}" in text.splitlines(), kind
+        assert f'href="{url}"' in html, kind
+    # Each guide named is a page of the docs site.
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    for url in expected.values():
+        assert (docs / (url.removeprefix(GUIDE + "/").rstrip("/") + ".md")).is_file(), url
+
+
+def test_the_guide_served_by_the_web_app_is_the_default_address(
+    engine: Engine, make_config: Callable[..., Config], db_url: str, tmp_path: Path
+) -> None:
+    """No [docs] url, but the web app serves a built guide: digests link to BASE_URL/help."""
+    config = make_config(db_url, policy=POLICY, web={"base_url": BASE}, docs={"site_dir": str(tmp_path / "site")})
+    text, html = _queue_all(engine, config)["team"]
+    assert f"{BASE}/help/guide/supervisors/" in text and f'href="{BASE}/help/guide/supervisors/"' in html
+
+
+def test_no_guide_link_when_no_address_is_known(make_config: Callable[..., Config]) -> None:
+    empty = Backlog.of(caseload=3, overdue=[], due_soon=[], reviews=0, notifications=0, unlocated=[], flag=2)
+    ctx = OfficerDigest(
+        kind="officer",
+        period="2026-W48",
+        as_of=AS_OF,
+        recipient=Recipient("OM-0001", "Officer Testname 0001", "om-0001@police.example"),
+        marking="OFFICIAL-SENSITIVE",
+        include_names=False,
+        failed_attempts_flag=2,
+        due_soon_days=14,
+        all_clear=True,
+        backlog=empty,
+    )
+    # site_dir without a base URL: the app's address is unknown, so no link can be made.
+    for config in (make_config(), make_config(docs={"site_dir": "/srv/guide"})):
+        rendered = render_digest(ctx, config)
+        assert "How to read this digest" not in rendered.text + rendered.html

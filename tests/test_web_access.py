@@ -160,6 +160,9 @@ def test_every_route_declares_an_access_rule(app: Flask) -> None:
         "/force": "lead",
         "/ops": "lead",
         "/access-log": "lead",
+        "/help": "public",
+        "/help/": "public",
+        "/help/<path:page>": "public",
     }
 
 

@@ -76,6 +76,9 @@ def command(
         engine = app.engine()
         flask_app = create_app(config, engine)
         click.echo(f"Serving on {host}:{port} for {web.base_url or 'loopback'} (identity provider {web.issuer})")
+    site = config.docs.site_dir
+    if site is not None and not (site / "index.html").is_file():
+        click.echo(f"Warning: docs.site_dir {site} holds no built guide (index.html): /help answers 404.", err=True)
     # The force page's scan is cached per register version: keep it warm across imports.
     warmer = threading.Thread(target=warm_cache, args=(flask_app,), kwargs={"forever": True}, daemon=True)
     warmer.start()

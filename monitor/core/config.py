@@ -27,6 +27,8 @@ from typing import Any
 from monitor.core import checks
 from monitor.core.clock import zone_info
 from monitor.core.cron import cron_trigger
+from monitor.core.docs_settings import DOCS_DEFAULTS, DocsSettingError
+from monitor.core.docs_settings import parse as parse_docs
 from monitor.core.durations import Duration
 from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
@@ -120,6 +122,7 @@ DEFAULTS: dict[str, Any] = {
     "metrics": {"listen": ""},
     "logging": {"format": "text", "level": "INFO"},
     "web": WEB_DEFAULTS,
+    "docs": DOCS_DEFAULTS,
 }
 
 
@@ -345,6 +348,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         web = parse_web(raw["web"])
     except SettingError as exc:
         raise ConfigError(exc.key, exc.value, exc.expected, source) from None
+    try:
+        docs = parse_docs(raw["docs"])
+    except DocsSettingError as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     return Config(
         timezone=tz_name,
         database_url=db_url,
@@ -364,6 +371,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         import_max_missing_percent=float(max_missing),
         raw=raw,
         database_origin=db_origin,
+        docs=docs,
     )
 
 

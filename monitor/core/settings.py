@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.core.clock import zone_info
+from monitor.core.docs_settings import DocsSettings
 from monitor.core.durations import Duration
 from monitor.core.mail_auth import GraphSettings, OAuthSettings
 from monitor.core.web_settings import WebSettings
@@ -117,6 +118,12 @@ class Config:
     #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
     #: "database.url in FILE" (so a bad environment variable is never blamed on the file).
     database_origin: str = "database.url"
+    #: Where readers find the guide ([docs]): digests and the web app link to it.
+    docs: DocsSettings = field(default_factory=DocsSettings)
+
+    def guide_url(self, role: str) -> str | None:
+        """The guide page for a reader in ``role``, or None when no guide address is known."""
+        return self.docs.guide_for(role, self.web.base_url)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -11,7 +11,8 @@ When ``[web] base_url`` is set, each digest names the web page that shows the sa
 scope (:func:`web_link`), so a reader can go from Monday's email to the live figures,
 filters and exports without finding the page by hand. The link carries only the officer
 id or team code the digest is already about, each path segment percent-encoded (team
-codes come from the extract and may hold ``/``, ``%`` or spaces).
+codes come from the extract and may hold ``/``, ``%`` or spaces). When a guide address is
+known (``[docs]``), the footer links to the guide for the digest's reader.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from monitor.core.docs_settings import DIGEST_READERS
 from monitor.digests.contexts import DigestContext, ForceDigest, OfficerDigest
 from monitor.mail.messages import build_message, new_message_id
 from monitor.reports import render
@@ -71,6 +73,7 @@ def render_digest(context: DigestContext, config: Config) -> Rendered:
         "marking": config.mail.marking,
         "case_url": config.mail.case_url,
         "web_url": web_link(context, config.web.base_url),
+        "guide_url": config.guide_url(DIGEST_READERS[context.kind]),
         "include_names": config.policy.include_names,
         "risks": RISKS,
         "age_bands": AGE_BANDS,

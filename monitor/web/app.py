@@ -41,7 +41,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from monitor.core.config import Config
 from monitor.register.db import reading, transaction
-from monitor.web import auth, demo, force, officer, ops, public, team
+from monitor.web import auth, demo, force, help, officer, ops, public, team
 from monitor.web.access import Refusal, allowed, current_viewer, declared_rule, scope_words
 from monitor.web.audit import Audit, record
 from monitor.web.figures import ScanCache, force_figures
@@ -87,7 +87,7 @@ def create_app(
     app.extensions[EXTENSION] = web
     app.session_interface = DatabaseSessionInterface()
     app.url_map.converters["key"] = RegisterKey  # before the blueprints' rules are built
-    for blueprint in (public.bp, auth.bp, team.bp, officer.bp, force.bp, ops.bp):
+    for blueprint in (public.bp, auth.bp, team.bp, officer.bp, force.bp, ops.bp, help.bp):
         app.register_blueprint(blueprint)
     if demo_mode:
         app.register_blueprint(demo.bp)

@@ -5,7 +5,8 @@ template, StrictUndefined), the same one digests and reports use, so a register 
 is escaped the same way everywhere and a misspelt variable fails a test. Every page gets
 the protective marking (top and bottom), the navigation for the viewer's role, the
 CSRF token for its forms and the register's freshness: "register as of the last import
-at TIME", with a warning when that import is older than ``web.stale_import_hours``.
+at TIME", with a warning when that import is older than ``web.stale_import_hours``, and a
+link to the guide for the viewer's role when a guide address is known (``[docs]``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,15 @@ def navigation(viewer: Viewer | None) -> list[NavLink]:
     return [NavLink(label, url, request.path == url) for label, url in links]
 
 
+def guide_url(viewer: Viewer | None) -> str | None:
+    """The guide for the viewer's role; before sign-in, the guide's front page (None: no guide known)."""
+    config = state().config
+    if viewer is not None:
+        return config.guide_url(viewer.role)
+    address = config.docs.address(config.web.base_url)
+    return f"{address}/" if address else None
+
+
 def render(template: str, *, title: str, db: Session | None = None, status: int = 200, **context: Any) -> Response:
     web = state()
     viewer: Viewer | None = g.get("viewer")
@@ -92,6 +102,7 @@ def render(template: str, *, title: str, db: Session | None = None, status: int 
             fresh=fresh,
             as_of=web.today(),
             demo=web.demo,
+            guide_url=guide_url(viewer),
             csrf_token=csrf_token,
             url_for=url_for,
             **context,
