@@ -30,7 +30,14 @@ SEED_AS_OF = date(2026, 11, 23)
     show_default=True,
     help="Date to report and digest as of (the demo register was generated for this date).",
 )
-@click.option("--var", "var_dir", default="var", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--var",
+    "var_dir",
+    default="var",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the demo's database, report, outbox and previews (made 0700).",
+)
 @click.pass_context
 def command(ctx: click.Context, as_of_text: str, var_dir: str) -> None:
     """Import the synthetic demo register, write the report and every digest."""

@@ -51,11 +51,23 @@ def command() -> None:
 
 
 @command.command("list")
-@click.option("--status", type=click.Choice(LIST_STATUSES), default="dead", show_default=True)
+@click.option(
+    "--status",
+    type=click.Choice(LIST_STATUSES),
+    default="dead",
+    show_default=True,
+    help="Which messages: dead letters (failed), or by status, or all.",
+)
 @click.option("--id", "ids", type=int, multiple=True, metavar="N", help="Only this outbox id (repeatable).")
 @click.option("--kind", type=click.Choice(KINDS), help="Only this kind of digest.")
 @click.option("--since", metavar="DATE", help="Only messages queued on or after DATE.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Show at most this many, in outbox id order.",
+)
 @click.pass_context
 def list_(
     ctx: click.Context, status: str, ids: tuple[int, ...], kind: str | None, since: str | None, limit: int

@@ -30,7 +30,14 @@ DEMO_AS_OF = "2026-11-23"
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--demo", is_flag=True, help="Serve the synthetic demo register with a local sign-in (loopback only).")
 @click.option("--as-of", "as_of_text", metavar="DATE", help=f"With --demo: the date to show (default {DEMO_AS_OF}).")
-@click.option("--var", "var_dir", default="var", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--var",
+    "var_dir",
+    default="var",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="With --demo: the folder for the demo database (made 0700).",
+)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Worker threads.")
 @click.pass_context
 def command(

@@ -131,6 +131,11 @@ class _Families:
         return [getattr(self, f.name) for f in fields(self)]
 
 
+def families() -> list[Metric]:
+    """Every family the endpoint exports, empty (names, types, help and labels: the reference)."""
+    return _Families.empty().all()
+
+
 class DatabaseCollector(Collector):
     """Reads the current figures from the database on every scrape.
 
