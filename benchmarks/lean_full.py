@@ -6,7 +6,7 @@ overdue risk reviews, overdue notifications and whoever's whereabouts are unknow
 program does all of that work and nothing more, so its time is what the whole report costs
 without the product's framework (SQLAlchemy, click, the configuration, the typed results),
 and its lists are an independent check of the report's, row for row, at national size.
-It is written from the rules (RULES.md, and tests/oracle.py's reading of them), imports
+It is written from the rules (docs/rules.md, and tests/oracle.py's reading of them), imports
 nothing from ``monitor``, and is run the same way as the product: a whole process.
 
     python benchmarks/lean_full.py DATABASE_URL AS_OF OUT.json

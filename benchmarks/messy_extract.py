@@ -2,8 +2,8 @@
 
 Why: the product's own generator (``monitor.synthetic``) writes the tidy registers the
 importer was tuned on; a benchmark must run on data the product has not seen. This module
-imports nothing from ``monitor``: it knows only the CSV contract in DESIGN.md (columns,
-"case, spaces and hyphens forgiven", ``DD/MM/YYYY``, a datetime's date in Europe/London).
+imports nothing from ``monitor``: it knows only the input format (docs/reference/input-format.md:
+columns, "case, spaces and hyphens forgiven", ``DD/MM/YYYY``, a datetime's date in Europe/London).
 
 What it writes, deterministically from a seed:
 

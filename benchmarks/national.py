@@ -8,7 +8,7 @@ on the same engine, in the same run, on the same machine. For each size and engi
     import DIR                       raw_load.py: csv + executemany / COPY, no validation
     report --format json             lean_report.py: one SQL query + date arithmetic
                                      lean_full.py, like for like: every list the report holds
-    report ... --section overdue_visit the lean query: the very rows it gives (README: --section)
+    report ... --section overdue_visit the lean query: the very rows it gives (report --section: docs/reference/cli.md)
     digest --kind all --preview      the same lean query (and, like for like, lean_full.py)
     scan(), one team and force-wide  the lean query, both in-process (median of runs)
     --help                           python -c pass
@@ -269,7 +269,7 @@ def _run_engine(
                 )
             )
             report_runs.append(children.run("report", [*report_cmd, "--output", str(workdir / f"report-{n}.json")]))
-            visits_runs.append(  # the report of just the lean query's rows (README: --section)
+            visits_runs.append(  # the report of just the lean query's rows (report --section: docs/reference/cli.md)
                 children.run(
                     "report-visits", [*report_cmd, *SECTION_ARGS, "--output", str(workdir / f"report-visits-{n}.json")]
                 )

@@ -1,4 +1,4 @@
-"""An independent, deliberately naive implementation of RULES.md, for cross-checking the engine.
+"""An independent, deliberately naive implementation of docs/rules.md, for cross-checking the engine.
 
 Why: the engine (monitor.rules.scan) is set-based SQL tuned for a national register; a second
 implementation written separately, in plain Python loops over the CSV files, is the
@@ -114,7 +114,7 @@ def oracle(
     officer: str | None = None,
     absent: Mapping[str, date] | None = None,
 ) -> dict[str, Any]:
-    """The JSON report RULES.md prescribes for the register in ``directory`` on ``as_of``.
+    """The JSON report docs/rules.md prescribes for the register in ``directory`` on ``as_of``.
 
     ``absent`` maps refs that a later full extract left out to the date they were marked
     (the register in ``directory`` still holds them).

@@ -277,8 +277,11 @@ def test_outbox_command_is_registered_and_documented() -> None:
     from monitor.cli.app import COMMANDS
 
     assert COMMANDS["outbox"] == "monitor.cli.outbox"
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert "visit-monitor outbox requeue" in readme and "visit-monitor outbox list" in readme
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    reference = (docs / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert "visit-monitor outbox requeue" in reference and "visit-monitor outbox list" in reference
+    guide = (docs / "operate" / "mail.md").read_text(encoding="utf-8")
+    assert "vm outbox requeue" in guide and "vm outbox list" in guide
     out = subprocess.run(
         [sys.executable, "-m", "monitor", "outbox", "requeue", "--help"], capture_output=True, text=True, check=True
     ).stdout

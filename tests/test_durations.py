@@ -12,7 +12,7 @@ from monitor.core.durations import Duration, add_months
 @pytest.mark.parametrize(
     ("start", "months", "expected"),
     [
-        (date(2026, 8, 31), 6, date(2027, 2, 28)),  # DESIGN.md's own example
+        (date(2026, 8, 31), 6, date(2027, 2, 28)),  # docs/rules.md's own example
         (date(2027, 8, 31), 6, date(2028, 2, 29)),  # ...and in a leap year
         (date(2026, 1, 31), 1, date(2026, 2, 28)),
         (date(2028, 1, 31), 1, date(2028, 2, 29)),

@@ -1,7 +1,7 @@
 """The engine and an independent oracle agree, row for row and in order, on synthetic registers.
 
 Why: the scan is set-based SQL written for speed; tests/oracle.py is a naive loop written
-separately from RULES.md. Feeding both the same generated register (returned people,
+separately from docs/rules.md. Feeding both the same generated register (returned people,
 missing people, failed attempts, reactive cases, month ends) on many as-of dates catches
 boundary and ordering mistakes that hand-written cases miss. Runs on SQLite and PostgreSQL.
 """

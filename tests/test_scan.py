@@ -1,4 +1,4 @@
-"""The obligations engine, rule by rule (RULES.md), on SQLite and PostgreSQL.
+"""The obligations engine, rule by rule (docs/rules.md), on SQLite and PostgreSQL.
 
 Each test builds the smallest register that shows one rule and asserts the exact due
 date / days overdue, so an off-by-one in either the SQL or the calendar arithmetic fails.

@@ -2,7 +2,7 @@
 
 Why: at national scale a JSON report is about a second of work, and importing the whole
 stack (Alembic, Jinja2, rich, the SMTP and Graph transports) used to cost more than that;
-``--help`` took a second. These tests pin the behaviour the figures in the README rest on
+``--help`` took a second. These tests pin the behaviour the figures in docs/develop/benchmarks.md rest on
 (which modules load), not times, which vary from machine to machine.
 """
 

@@ -72,8 +72,29 @@ def live(
     server.close()
 
 
+#: Why these tests cannot run, said once and plainly, instead of Playwright's launch error.
+NO_CHROMIUM = (
+    f"the browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium; "
+    ".ci/run installs it). Nothing is downloaded, so without it these tests cannot run."
+)
+
+
+def require_chromium(path: str = CHROMIUM) -> None:
+    """Fail (never skip) with the reason when the browser is missing."""
+    import os
+
+    if not os.access(path, os.X_OK):
+        pytest.fail(NO_CHROMIUM.replace(CHROMIUM, path), pytrace=False)
+
+
+def test_a_missing_browser_is_named_with_how_to_install_it() -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"apt-get install -y chromium"):
+        require_chromium("/nonexistent/chromium")
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    require_chromium()
     with playwright_api.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium

@@ -153,9 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                             page.goto(found.as_uri())
                         png = args.out_dir / f"{shot.name}-{label}.png"
                         png.write_bytes(_small_png(_capture(page, shot.height, width)))
-                        print(
-                            f"{png.relative_to(REPO) if png.is_relative_to(REPO) else png} ({png.stat().st_size // 1024} KB)"
-                        )
+                        shown = png.relative_to(REPO) if png.is_relative_to(REPO) else png
+                        print(f"{shown} ({png.stat().st_size // 1024} KB)")
                         context.close()
                 browser.close()
         finally:

@@ -18,7 +18,7 @@ import click
 from monitor.cli.app import EXIT_FAILURE, fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
 
-#: The date the committed demo register was generated for (seeds/: see README).
+#: The date the committed demo register was generated for (seeds/: see docs/develop/testing.md).
 SEED_AS_OF = date(2026, 11, 23)
 
 

@@ -22,7 +22,12 @@ import click
 
 from monitor.cli.app import EXIT_USAGE, fail
 
-UNITS: tuple[str, ...] = ("visit-monitor.service", "visit-monitor-once.service", "visit-monitor-once.timer")
+UNITS: tuple[str, ...] = (
+    "visit-monitor.service",
+    "visit-monitor-once.service",
+    "visit-monitor-once.timer",
+    "visit-monitor-web.service",
+)
 #: The paths the shipped units name, each replaced by the installation's own.
 SHIPPED_BIN = "/usr/local/bin/visit-monitor"
 SHIPPED_ETC = "/etc/visit-monitor"

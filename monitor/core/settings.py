@@ -49,7 +49,7 @@ class DigestSettings:
     all_clear: bool
     escalation_days_overdue: int
     officer_due_soon_days: int
-    #: Cases the force digest lists per list (worst first); the rest are counted (see README).
+    #: Cases the force digest lists per list (worst first); the rest are counted (docs/guide/force-lead.md).
     force_list_limit: int = 500
 
 

@@ -1,6 +1,6 @@
 """What each digest says: one frozen context dataclass per kind, built before any rendering.
 
-Four kinds (DOMAIN.md, "People"):
+Four kinds, one per reader (docs/guide/):
 
 * ``officer`` (weekly, ISO week): an offender manager's own overdue and soon-due visits,
   overdue risk reviews and notifications, failed-attempt (warrant) flags, missing people.

@@ -1,7 +1,7 @@
 """The report as data for scripts and spreadsheets: JSON (the contract) and CSV.
 
 JSON is exactly ``Obligations.to_json``; CSV is one row per obligation with a ``section``
-column first (the columns are a contract, see README). CSV cells that a spreadsheet would
+column first (the columns are a contract: docs/reference/reports.md). CSV cells that a spreadsheet would
 run as a formula are neutralised (see :func:`neutralise_cell`).
 """
 
@@ -34,7 +34,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "days_overdue",
     "last_done",
     "failed_attempts",
-    # Extensions (README): visits: warrant_flag, due_in_days (due soon only);
+    # Extensions (docs/reference/reports.md): visits: warrant_flag, due_in_days (due soon only);
     # notifications: no_fixed_abode; whereabouts unknown: missing_since, days_missing.
     "warrant_flag",
     "due_in_days",

@@ -2,8 +2,8 @@
 
 These types are the contract between the one engine (:func:`monitor.rules.scan.scan`) and
 everything that shows its results: reports, digests, snapshots, metrics, the daemon.
-``to_json`` produces exactly the JSON report contract in DESIGN.md (plus documented
-extensions); nothing downstream recomputes a due date.
+``to_json`` produces exactly the JSON report contract (docs/reference/reports.md, with its
+documented extensions); nothing downstream recomputes a due date.
 
 Ordering everywhere: risk (very_high first), then days overdue (most first), then ref.
 """
@@ -233,7 +233,7 @@ class Summary:
     ``active_caseload`` counts people in scope who are registered on the as-of date and
     whose registration has not ended, in any status except deceased and deregistered.
     ``by_risk``/``by_team``/``by_age`` count overdue *visits*. ``caseload_by_team`` and
-    ``risk_by_age`` are extensions (documented in the README).
+    ``risk_by_age`` are extensions (docs/reference/reports.md).
     """
 
     active_caseload: int

@@ -1,7 +1,7 @@
 """The one engine: who owes what, as of a date.
 
 Every report, digest, snapshot, metric and daemon job calls :func:`scan`; nothing else
-computes a due date. The rules are in RULES.md (and DESIGN.md / DOMAIN.md); this module
+computes a due date. The rules, with their sources, are in docs/rules.md; this module
 implements them literally.
 
 Why it is shaped like this: a force holds thousands of registrants and a decade of visits

@@ -189,7 +189,7 @@ def _grouped(parent: str, defaults: Mapping[str, Any], words: dict[str, str]) ->
     shown = ", ".join(f"{k} = {_toml(v)}" for k, v in table.items())
     lines += [f"A table: {code('{ ' + shown + ' }')}; each value accepted: {expected}.", ""]
     lines += [f"- {code(f'{parent}.{key}')}: default {code(_toml(value))}" for key, value in table.items()]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def missing_words() -> list[str]:

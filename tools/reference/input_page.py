@@ -28,17 +28,24 @@ MEANING: dict[str, dict[str, str]] = {
     },
     "offenders.csv": {
         "ref": "The case reference (as in ViSOR or the case system). Digests and reports name people only by it.",
-        "risk_level": "The current risk level (ARMS / RM2000 outcome).",
-        "status": "Where the person is now: only `community` owes home visits; `missing` is listed as whereabouts unknown.",
+        "risk_level": "The current risk level (of serious harm) as the force's assessment records it.",
+        "status": (
+            "Where the person is now: only `community` owes home visits; `missing` is listed as whereabouts unknown."
+        ),
         "team": "The team that manages the case.",
         "offender_manager": "The `officer_id` of the managing officer (not checked against officers.csv).",
         "registered_on": "The day the notification requirements began.",
-        "status_since": "The day the current status began (blank: `registered_on`). A return to the community restarts the first-visit clock.",
+        "status_since": (
+            "The day the current status began (blank: `registered_on`). A return to the community "
+            "restarts the first-visit clock."
+        ),
         "management": "`active` (default) or `reactive` (no routine home visits; risk reviews still due).",
         "risk_assessed_on": "The last risk assessment (ARMS).",
         "last_notified_on": "The last periodic notification in person (s.85).",
         "no_fixed_abode": "`true` when the person has no fixed abode: they notify weekly.",
-        "registration_ends": "The last day of the notification period (blank: indefinite). From the next day they are out of scope.",
+        "registration_ends": (
+            "The last day of the notification period (blank: indefinite). From the next day they are out of scope."
+        ),
         "surname": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "forenames": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "date_of_birth": "Personal data: stored, shown only with `[policy] include_names = true`.",
@@ -47,7 +54,10 @@ MEANING: dict[str, dict[str, str]] = {
         "visit_id": "The visit's identifier (unique across the extract).",
         "ref": "The person visited: a `ref` in this extract's offenders.csv or already in the register.",
         "visit_date": "When the visit was made or attempted (a datetime counts as its date in `timezone`).",
-        "outcome": "`completed` resets the clock; `no_access` is a failed attempt (counted towards the warrant flag); `cancelled` counts for nothing.",
+        "outcome": (
+            "`completed` resets the clock; `no_access` is a failed attempt (counted towards the warrant flag); "
+            "`cancelled` counts for nothing."
+        ),
         "visit_type": "`home` (default) or `other`: only home visits count.",
         "officer": "The `officer_id` of the officer who made it (optional).",
     },
