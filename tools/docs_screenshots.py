@@ -90,11 +90,20 @@ def _small_png(raw: bytes) -> bytes:
     return out.getvalue()
 
 
-def _capture(page: object, height: int | None, width: int) -> bytes:
+#: A digest's message column (the second table: the first is the full-width background).
+MESSAGE = "body > table table"
+
+
+def _capture(page: object, height: int | None, width: int, *, message: bool = False) -> bytes:
     if height is None:
         return page.screenshot()  # type: ignore[attr-defined,no-any-return]
     total = page.evaluate("document.documentElement.scrollHeight")  # type: ignore[attr-defined]
-    clip = {"x": 0, "y": 0, "width": width, "height": min(int(total), height)}
+    x, shown = 0.0, float(width)
+    if message:  # a mail client shows the 640 px message, not the grey around it
+        box = page.locator(MESSAGE).first.bounding_box()  # type: ignore[attr-defined]
+        if box:
+            x, shown = max(0.0, box["x"] - 12), min(float(width), box["width"] + 24)
+    clip = {"x": x, "y": 0, "width": shown, "height": min(int(total), height)}
     return page.screenshot(full_page=True, clip=clip)  # type: ignore[attr-defined,no-any-return]
 
 
@@ -152,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                             (found,) = sorted((work / "var" / "preview").glob(shot.target))[:1]
                             page.goto(found.as_uri())
                         png = args.out_dir / f"{shot.name}-{label}.png"
-                        png.write_bytes(_small_png(_capture(page, shot.height, width)))
+                        is_digest = not shot.target.startswith("/")
+                        png.write_bytes(_small_png(_capture(page, shot.height, width, message=is_digest)))
                         shown = png.relative_to(REPO) if png.is_relative_to(REPO) else png
                         print(f"{shown} ({png.stat().st_size // 1024} KB)")
                         context.close()
