@@ -121,3 +121,19 @@ def test_written_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
             env=env,
         )
         assert shipped.returncode != 0 and "not executable" in shipped.stderr
+
+
+def test_units_warn_when_the_python_behind_the_script_is_in_a_home_folder(tmp_path: Path) -> None:
+    """A virtualenv made from a Python under /root (pyenv) cannot start under the units'
+    ProtectHome=yes, nor be read by the service user: found in the operator walkthrough."""
+    script = tmp_path / "visit-monitor"
+    script.write_text("#!/home/nobody-here/.pyenv/versions/3.11.7/bin/python3\n")
+    script.chmod(0o755)
+    done = _units(tmp_path / "units", "--bin", str(script))
+    assert done.returncode == 0
+    assert "its Python (/home/nobody-here/.pyenv/versions/3.11.7/bin/python3) is under a home folder" in done.stderr
+    plain = tmp_path / "ok-script"
+    plain.write_text("#!/usr/bin/python3\n")
+    plain.chmod(0o755)
+    done = _units(tmp_path / "units2", "--bin", str(plain))
+    assert done.returncode == 0 and "warning" not in done.stderr

@@ -50,6 +50,20 @@ def installed_script() -> Path | None:
     return Path(found).absolute() if found else None
 
 
+def interpreter(script: Path) -> Path | None:
+    """The Python a console script runs (its ``#!`` line), symlinks resolved (a virtualenv's
+    ``bin/python3`` points at the Python it was made from, which the service must reach too)."""
+    try:
+        with open(script, "rb") as fh:
+            first = fh.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    command = first[2:].decode("utf-8", "replace").strip().split()
+    return Path(command[0]).resolve() if command and command[0].startswith("/") else None
+
+
 def render_unit(name: str, *, bin_path: str, etc_dir: str, user: str) -> str:
     text = resources.files("monitor.config").joinpath(name).read_text(encoding="utf-8")
     text = text.replace(SHIPPED_BIN, bin_path).replace(SHIPPED_ETC, etc_dir)
@@ -101,12 +115,14 @@ def command(out_dir: Path, bin_path: Path | None, prefix: Path | None, etc_dir: 
         raise fail(f"{script}: not an executable file (systemd would refuse ExecStart)", EXIT_USAGE)
     if not etc_dir.startswith("/") or any(c.isspace() for c in etc_dir + str(script) + user) or not user:
         raise fail("--etc must be an absolute path, and no path or user may hold spaces", EXIT_USAGE)
-    if str(script).startswith(HIDDEN_BY_PROTECT_HOME):
-        click.echo(
-            f"warning: {script} is under a home folder, which the units hide from the service "
-            "(ProtectHome=yes): install into a virtualenv under /opt instead",
-            err=True,
-        )
+    for what, path in (("the console script", script), ("its Python", interpreter(script))):
+        if path is not None and str(path).startswith(HIDDEN_BY_PROTECT_HOME):
+            click.echo(
+                f"warning: {what} ({path}) is under a home folder, which the units hide from the service "
+                "(ProtectHome=yes) and the service user cannot usually read: make the virtualenv under /opt "
+                "from the system's Python (/usr/bin/python3 -m venv), not from one under a home folder",
+                err=True,
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in UNITS:
         path = out_dir / name
