@@ -95,6 +95,12 @@ def make_app(config: Config, engine: Engine, *, demo: bool = False, cache_second
     return app
 
 
+def store(app: Flask) -> Engine:
+    """Where the app keeps sessions and the access log (on SQLite, the web store file)."""
+    found: Engine = app.extensions["visit_monitor"].store
+    return found
+
+
 def local(url: str) -> str:
     """The path and query of a URL, for the test client."""
     parts = urlsplit(url)
@@ -102,8 +108,12 @@ def local(url: str) -> str:
 
 
 def provider_user(provider: str, address: str, **claims: Any) -> str:
-    """Register a user at the provider (a fresh subject each time); returns the subject."""
+    """Register a user at the provider (a fresh subject each time); returns the subject.
+
+    The provider vouches for the address (``email_verified``) unless ``claims`` say otherwise.
+    """
     sub = f"sub-{uuid.uuid4().hex[:12]}"
+    claims = {"email_verified": True, **claims}
     body = {"email": address, **claims} if address else dict(claims)
     response = requests.put(f"{provider}/users/{quote(sub)}", json=body, timeout=10)
     assert response.status_code == 204, response.text
