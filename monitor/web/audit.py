@@ -42,14 +42,16 @@ class Audit:
 
 
 def escaped(value: str, limit: int) -> str:
-    """``value`` with every character a log reader could be fooled by written out, then cut.
+    """``value`` as it can be stored and read back: a value holding a control character written out.
 
     A probe's path may hold NUL (which PostgreSQL refuses to store, so its refusal would
     go unlogged), other controls (a terminal's escape sequences), line separators or lone
-    surrogates: each becomes ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN``, and a backslash is
-    doubled, so the row always stores and reads back unambiguously.
+    surrogates: in such a value each becomes ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN`` (and a
+    backslash is doubled), so the row is always stored and no control character reaches
+    whoever reads the log. Printable values (every key the register can hold) are stored
+    as they are, so filtering the log by officer id works as before.
     """
-    if value.isprintable() and "\\" not in value:
+    if value.isprintable():
         return value[:limit]
     out: list[str] = []
     for ch in value:

@@ -59,7 +59,7 @@ def check_input(view_args: Mapping[str, Any], args: MultiDict[str, str]) -> str 
     """
     for name, value in args.items(multi=True):
         if not name.isprintable() or len(name) > 100:
-            raise BadParameter("a parameter name", "letters and digits only")
+            raise BadParameter("a parameter name", "a short name without control characters")
         if not value.isprintable():
             raise BadParameter(name, "text without control or invisible characters")
     for name, value in view_args.items():
