@@ -11,8 +11,8 @@ Order of work on each request:
    page and the session ends), then checks the scope (out of scope: 404);
 2. the view scans its scope and renders;
 3. the audit hook (``after_request``) writes the access-log row for every request of a
-   signed-in browser (a page that does not exist and a refused probe included) and for
-   every sign-in, sign-out and refusal; if that write fails the response becomes a 500
+   signed-in browser beyond the public pages (an address that does not exist and a
+   refused probe included) and for every sign-in, sign-out and refusal; if that write fails the response becomes a 500
    page, so nothing is shown unlogged. The row goes to the web store
    (:mod:`monitor.web.store`), which on SQLite an import never locks;
 4. security headers: a strict Content-Security-Policy (no script at all, styles only
