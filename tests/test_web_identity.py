@@ -178,7 +178,7 @@ def test_sign_in_id_comes_through_the_import_and_stays_when_the_column_is_absent
     )
     import_directory(engine, config, second)
     with reading(engine) as db:
-        stored = dict(db.execute(select(Officer.officer_id, Officer.sign_in_id)).tuples().all())
+        stored = {row[0]: row[1] for row in db.execute(select(Officer.officer_id, Officer.sign_in_id))}
         reasons = db.scalars(select(ImportReject.reason)).all()
     assert stored == {
         "OM-S1": "kept-1",
