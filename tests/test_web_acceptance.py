@@ -39,7 +39,12 @@ def _free_port() -> int:
 
 def _sign_in(base: str, provider: str, address: str) -> tuple[requests.Session, requests.Response]:
     sub = f"acceptance-{address}"
-    assert requests.put(f"{provider}/users/{quote(sub)}", json={"email": address}, timeout=10).status_code == 204
+    assert (
+        requests.put(
+            f"{provider}/users/{quote(sub)}", json={"email": address, "email_verified": True}, timeout=10
+        ).status_code
+        == 204
+    )
     browser = requests.Session()
     form = browser.get(f"{base}/", timeout=10)  # not signed in: on to the provider's form
     assert form.url.startswith(f"{provider}/oauth2/authorize") and 'placeholder="sub"' in form.text

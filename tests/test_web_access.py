@@ -27,6 +27,7 @@ from web_support import (
     email,
     make_app,
     oidc_sign_in,
+    store,
     web_config,
 )
 
@@ -109,7 +110,7 @@ def test_unknown_inactive_or_emailless_identities_get_a_plain_403(app: Flask, oi
         assert response.status_code in (303, 404), route
         if response.status_code == 303:
             assert response.headers["Location"] == "/auth/login"
-    with reading(app.extensions["visit_monitor"].engine) as db:
+    with reading(store(app)) as db:
         refused = db.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "refused")).all()
     assert len(refused) == 1 and refused[0].officer_id is None and refused[0].subject
 

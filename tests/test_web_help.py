@@ -53,7 +53,15 @@ def test_the_built_guide_is_served_under_help(
     assert "guide guide/supervisors/" in client.get("/help/guide/supervisors/").get_data(as_text=True)
     css = client.get("/help/assets/site.css")
     assert css.status_code == 200 and css.mimetype == "text/css"
-    for outside in ("/help/../secret.txt", "/help/%2e%2e/secret.txt", "/help/nope/", "/help//etc/passwd"):
+    for outside in (
+        "/help/../secret.txt",
+        "/help/%2e%2e/secret.txt",
+        "/help/nope/",
+        "/help//etc/passwd",
+        "/help/%00",  # a NUL or control character in a page name: refused before the file system
+        "/help/guide/%01index.html",
+        "/help/" + "a" * 2000,
+    ):
         answer = client.get(outside, follow_redirects=True)
         assert answer.status_code == 404 and "outside the site" not in answer.get_data(as_text=True), outside
     with reading(sqlite_engine) as s:  # no register data: not an access to log

@@ -4,6 +4,8 @@ Codes come from the extract, so ``NORTH/1``, ``A B`` and ``50%`` are real possib
 WSGI server decodes ``%2F`` before routing, so these need a converter that takes ``/``;
 links are built with ``url_for`` (quoted), and the access rules must still hold: the
 supervisor of ``NORTH/1`` sees neither ``NORTH`` (a prefix of the path) nor anything else.
+Every test here runs on SQLite and PostgreSQL; ``test_web_hostile.py`` has the probes
+that hold NUL and other control characters.
 """
 
 from __future__ import annotations
@@ -112,7 +114,6 @@ def _url(team: str) -> str:
     return "/teams/" + quote(team, safe="/")
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_supervisor_of_a_slashed_team_sees_only_it(app: Flask, oidc_provider: str) -> None:
     sup, om, ref = TEAMS["NORTH/1"]
     client = signed_in(app, oidc_provider, sup)
@@ -131,7 +132,6 @@ def test_supervisor_of_a_slashed_team_sees_only_it(app: Flask, oidc_provider: st
         assert client.get(f"/officers/{seg(other)}").status_code == 404, other
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_sign_in_returns_to_a_quoted_team_page(app: Flask, oidc_provider: str) -> None:
     client = app.test_client()
     first = client.get("/teams/50%25?risk=very_high")

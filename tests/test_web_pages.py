@@ -28,6 +28,7 @@ from web_support import (
     demo_sign_in,
     email,
     make_app,
+    store,
     web_config,
 )
 
@@ -146,12 +147,12 @@ def test_trend_chart_has_a_table_alternative(app: Flask, engine: Engine) -> None
 
 
 def test_access_log_records_metadata_only_and_is_filterable(both_backends_app: tuple[Flask, Engine]) -> None:
-    app, engine = both_backends_app
+    app, _engine = both_backends_app
     client = signed_in(app, SUP_A)
     client.get(f"/teams/{TEAM_A}?risk=high")
     client.get(f"/teams/{TEAM_B}")
     client.get(f"/teams/{TEAM_A}/export.csv")
-    with reading(engine) as db:
+    with reading(store(app)) as db:
         rows = list(db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id)))
     seen = [(r.action, r.scope, r.outcome, r.status) for r in rows]
     assert seen == [
@@ -244,7 +245,7 @@ def test_nothing_is_shown_when_the_access_log_cannot_be_written(app: Flask, engi
     from sqlalchemy import text
 
     client = signed_in(app, SUP_A)
-    with engine.begin() as conn:
+    with store(app).begin() as conn:
         conn.execute(text("DROP TABLE web_access_log"))
     response = client.get(f"/teams/{TEAM_A}")
     assert response.status_code == 500 and "RSO-" not in response.get_data(as_text=True)

@@ -31,6 +31,7 @@ from web_support import (
     make_app,
     oidc_sign_in,
     provider_user,
+    store,
     web_config,
 )
 from werkzeug.serving import make_server
@@ -82,7 +83,7 @@ def test_sign_in_rotates_the_token_and_sign_out_ends_the_session(
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     after = _cookie(client)
     assert after and after != before
-    with reading(engine) as db:
+    with reading(store(app)) as db:
         assert db.get(WebSession, token_id(before)) is None
         row = db.get(WebSession, token_id(after))
         assert row is not None and row.officer_id == SUP_A and row.id != after  # the token itself is never stored
@@ -91,25 +92,24 @@ def test_sign_in_rotates_the_token_and_sign_out_ends_the_session(
     token = csrf_of(page.get_data(as_text=True))
     out = client.post("/sign-out", data={"csrf_token": token})
     assert (out.status_code, out.headers["Location"]) == (303, "/signed-out")
-    assert _cookie(client) is None and _rows(engine) == 0
+    assert _cookie(client) is None and _rows(store(app)) == 0
     assert client.get(f"/teams/{TEAM_A}").status_code == 303
     # A copy of the old cookie is worthless now.
     client.set_cookie("vm_session", after)
     assert client.get(f"/teams/{TEAM_A}").headers["Location"] == "/auth/login"
-    with reading(engine) as db:
+    with reading(store(app)) as db:
         actions = [r.action for r in db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id))]
     assert actions == ["sign_in", "view", "sign_out"]
 
 
 def test_posts_need_the_csrf_token(app: Flask, oidc_provider: str) -> None:
-    engine = app.extensions["visit_monitor"].engine
     client = app.test_client()
     oidc_sign_in(client, oidc_provider, email(SUP_A))
     for data in ({}, {"csrf_token": "forged"}, {"csrf_token": ""}):
         response = client.post("/sign-out", data=data)
         assert response.status_code == 400 and "This form has expired" in response.get_data(as_text=True)
     assert client.get(f"/teams/{TEAM_A}").status_code == 200  # still signed in
-    assert _rows(engine) == 1
+    assert _rows(store(app)) == 1
 
 
 def test_security_headers_and_cookie_flags(app: Flask, oidc_provider: str) -> None:
@@ -164,7 +164,7 @@ def test_idle_and_absolute_timeouts(sqlite_engine: Engine, make_config: Callable
         clock.tick(timedelta(minutes=25))  # 2 h 05 min after sign-in
         ended = client.get(f"/teams/{TEAM_A}")
         assert ended.headers["Location"] == "/sign-in?ended=absolute"
-    assert _rows(sqlite_engine) <= 1  # expired rows are deleted (the last one holds only the return path)
+    assert _rows(store(app)) <= 1  # expired rows are deleted (the last one holds only the return path)
 
 
 def test_deactivation_by_an_import_takes_effect_on_the_next_request(
@@ -182,11 +182,11 @@ def test_deactivation_by_an_import_takes_effect_on_the_next_request(
     import_directory(engine, app.extensions["visit_monitor"].config, extract)
     refused = client.get(f"/teams/{TEAM_A}")
     assert refused.status_code == 403 and "RSO-" not in refused.get_data(as_text=True)
-    assert _rows(engine) == 0  # every session of theirs ended
+    assert _rows(store(app)) == 0  # every session of theirs ended
     again = client.get(f"/teams/{TEAM_A}")
     assert again.status_code == 303  # back to sign in; signing in is refused too
     assert oidc_sign_in(client, oidc_provider, email(SUP_A)).status_code == 403
-    with reading(engine) as db:
+    with reading(store(app)) as db:
         last = db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first()
     assert last is not None and (last.action, last.outcome) == ("refused", "refused")
 

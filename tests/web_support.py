@@ -4,7 +4,9 @@ Team ALPHA and team B7Q (whose refs, officer ids and code are distinctive string
 leak is a plain substring search). Signing in goes through a real OpenID Connect
 provider (oidc-provider-mock on a loopback port): the test client asks the app to start
 sign-in, the provider's authorization form is posted like a browser would, and the
-provider's redirect comes back to the app's callback with the code and state.
+provider's redirect comes back to the app's callback with the code and state. The
+stand-in provider of ``oidc_idp`` issues planned (bad) tokens the same way
+(:func:`idp_sign_in`), and :func:`assert_refused` says what a refusal must leave behind.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import requests
 from builders import add_offender, add_officer, add_visit
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from oidc_idp import Plan, StandInProvider
+from sqlalchemy import Engine, select
 
 from monitor.core.config import Config
-from monitor.register.db import transaction
+from monitor.register.db import reading, transaction
+from monitor.register.models import AccessLogEntry, WebSession
 from monitor.web.app import create_app
+from monitor.web.sessions import token_id
 
 AS_OF = date(2026, 11, 23)
 
@@ -95,6 +100,12 @@ def make_app(config: Config, engine: Engine, *, demo: bool = False, cache_second
     return app
 
 
+def store(app: Flask) -> Engine:
+    """Where the app keeps sessions and the access log (on SQLite, the web store file)."""
+    found: Engine = app.extensions["visit_monitor"].store
+    return found
+
+
 def local(url: str) -> str:
     """The path and query of a URL, for the test client."""
     parts = urlsplit(url)
@@ -102,8 +113,12 @@ def local(url: str) -> str:
 
 
 def provider_user(provider: str, address: str, **claims: Any) -> str:
-    """Register a user at the provider (a fresh subject each time); returns the subject."""
+    """Register a user at the provider (a fresh subject each time); returns the subject.
+
+    The provider vouches for the address (``email_verified``) unless ``claims`` say otherwise.
+    """
     sub = f"sub-{uuid.uuid4().hex[:12]}"
+    claims = {"email_verified": True, **claims}
     body = {"email": address, **claims} if address else dict(claims)
     response = requests.put(f"{provider}/users/{quote(sub)}", json=body, timeout=10)
     assert response.status_code == 204, response.text
@@ -123,6 +138,39 @@ def oidc_sign_in(client: FlaskClient, provider: str, address: str, **claims: Any
     back = requests.post(authorize, data={"sub": sub}, allow_redirects=False, timeout=10)
     assert back.status_code == 302, back.text
     return client.get(local(back.headers["Location"]))
+
+
+def idp_sign_in(client: FlaskClient, idp: StandInProvider, plan: Plan) -> Any:
+    """Start sign-in at the app, let the provider answer with ``plan``'s token, return the callback's answer."""
+    idp.plan = plan
+    start = client.get("/auth/login")
+    assert start.status_code == 302, start.status_code
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert back.status_code == 302, back.text
+    return client.get(local(back.headers["Location"]))
+
+
+def assert_refused(app: Flask, client: FlaskClient, answer: Any, status: int, reason: str | None) -> None:
+    """Nobody signed in, nothing shown, and a refusal in the access log saying why."""
+    body = answer.get_data(as_text=True)
+    assert answer.status_code == status, (answer.status_code, body[:200])
+    assert "RSO-" not in body
+    follow = client.get("/force")
+    assert (follow.status_code, follow.headers.get("Location")) == (303, "/auth/login")
+    cookie = client.get_cookie("vm_session")
+    with reading(store(app)) as db:
+        if cookie is not None:  # whatever the browser still holds is no signed-in session
+            held = db.get(WebSession, token_id(cookie.value))
+            assert held is None or held.officer_id is None
+        row = db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first()
+    assert row is not None and (row.action, row.outcome, row.officer_id, row.status) == (
+        "refused",
+        "refused",
+        None,
+        status,
+    )
+    if reason is not None:  # a token that failed a check: its subject is not trusted, so not logged
+        assert (row.filters, row.subject) == (f"reason={reason}", None)
 
 
 def demo_sign_in(client: FlaskClient, address: str) -> Any:

@@ -4,7 +4,9 @@ Behind the force's TLS proxy: ``[web] base_url`` is the address people use (sign
 returns to it, cookies are Secure when it is https), ``[web] issuer`` and
 ``client_id`` name the OpenID Connect provider, and the client secret comes from
 ``$MONITOR_OIDC_CLIENT_SECRET``. Without them it refuses to start (exit 2) rather than
-serve an app nobody can sign in to.
+serve an app nobody can sign in to. The provider's discovery document and keys are read
+before serving: a failure is logged with the URL and the cause, and the server starts
+anyway and keeps trying (``monitor.web.provider``).
 
 ``--demo`` serves the synthetic demo register (its own SQLite file under ``--var``)
 with a local sign-in instead of a provider, and refuses any address but loopback.
@@ -17,7 +19,7 @@ import threading
 
 import click
 
-from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
+from monitor.cli.app import EXIT_FAILURE, EXIT_USAGE, fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir
 from monitor.core.web_settings import SECRET_ENV, is_loopback
 
@@ -47,7 +49,11 @@ def command(
     # Lazy imports: Flask, Authlib and waitress load only when this command runs.
     import waitress
 
+    from monitor.core.logs import setup_logging
+    from monitor.core.redact import register_secret
     from monitor.web.app import create_app, warm_cache
+    from monitor.web.provider import start_checks
+    from monitor.web.store import StoreError
 
     app = get_app(ctx)
     config = app.config
@@ -80,8 +86,14 @@ def command(
             raise fail("configuration error: web.base_url must be set to serve beyond loopback", EXIT_USAGE)
         if not web.client_secret:
             click.echo(f"Warning: ${SECRET_ENV} is not set: most identity providers will refuse sign-in.", err=True)
+        register_secret(web.client_secret)
+        setup_logging(config.log_format, config.log_level)
         engine = app.engine()
-        flask_app = create_app(config, engine)
+        try:
+            flask_app = create_app(config, engine)
+        except StoreError as exc:
+            raise fail(str(exc), EXIT_FAILURE) from None
+        start_checks(flask_app)  # logs where and why when the provider cannot be used yet
         click.echo(f"Serving on {host}:{port} for {web.base_url or 'loopback'} (identity provider {web.issuer})")
     site = config.docs.site_dir
     if site is not None and not (site / "index.html").is_file():

@@ -37,14 +37,14 @@ VISIT_TYPES = ("home", "other")
 ROLES = ("offender_manager", "supervisor", "lead")
 
 #: Fields whose values are never repeated back in reasons, warnings or logs.
-NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email"})
+NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email", "sign_in_id"})
 
 #: Free text: may hold a tab, invisible formatting marks (right-to-left names) and unusual
 #: spaces. Every other column is a code, key, date or choice, where such characters only
 #: ever hide a difference ("RSO-1" and "RSO-\u200b1" look alike).
 FREE_TEXT = frozenset({"name", "surname", "forenames"})
 #: Longest value accepted per column (the register's column sizes); others: ``MAX_LENGTH``.
-MAX_LENGTHS: dict[str, int] = {"name": 200, "surname": 200, "forenames": 200, "email": 320}
+MAX_LENGTHS: dict[str, int] = {"name": 200, "surname": 200, "forenames": 200, "email": 320, "sign_in_id": 255}
 MAX_LENGTH = 64
 #: Character categories refused even in free text: controls, line and paragraph separators,
 #: lone surrogates. A tab is the one control allowed there.
@@ -116,8 +116,10 @@ SPECS: dict[str, Spec] = {
         model=models.Officer,
         key="officer_id",
         required=("officer_id", "name", "email", "team", "role"),
-        optional=("active",),
-        insert_defaults={"active": True},
+        # sign_in_id: the identity provider's id for the officer (Entra oid, UPN or sub),
+        # matched at sign-in when [web] identity_claim is not "email".
+        optional=("active", "sign_in_id"),
+        insert_defaults={"active": True, "sign_in_id": None},
         derived=("absent_since",),
     ),
     OFFENDERS: Spec(
@@ -282,6 +284,8 @@ def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
     out["role"] = cells.choice("role", ROLES)
     if cells.present("active"):
         out["active"] = cells.flag("active", default=True)
+    if cells.present("sign_in_id"):
+        out["sign_in_id"] = cells.text("sign_in_id", required=False)
     out["absent_since"] = None  # named by this extract: present
     return out
 

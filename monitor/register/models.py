@@ -77,6 +77,9 @@ class Officer(Base):
     team: Mapped[str] = mapped_column(String(64), index=True)
     role: Mapped[str] = mapped_column(String(32))  # offender_manager | supervisor | lead
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The identity provider's identifier for this officer (an Entra ``oid``, a UPN, a
+    #: ``sub``), matched at sign-in when ``[web] identity_claim`` is not "email".
+    sign_in_id: Mapped[str | None] = mapped_column(String(255), index=True)
     #: Not in the latest full extract since this date (never deleted; see register.presence).
     absent_since: Mapped[date | None] = mapped_column(Date)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
@@ -302,6 +305,7 @@ class WebSession(Base):
     The browser holds only an opaque random token; ``id`` is its SHA-256, so a copy of
     this table cannot be replayed as cookies. ``officer_id``, ``subject`` and ``email``
     are set at sign-in and re-checked against the officers table on every request.
+    On SQLite the table lives in the web store file, not the register (``monitor.web.store``).
     """
 
     __tablename__ = "web_sessions"
@@ -312,6 +316,8 @@ class WebSession(Base):
     officer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     subject: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
+    #: The sign-in id the session was opened with (identity by ``oid``/UPN/``sub``).
+    sign_in_id: Mapped[str | None] = mapped_column(String(255))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -320,6 +326,7 @@ class AccessLogEntry(Base):
 
     Metadata only: who (officer id and IdP subject), what (page, scope, filters), how many
     cases were shown, and whether it was allowed. Never case references or personal data.
+    On SQLite the table lives in the web store file, not the register (``monitor.web.store``).
     """
 
     __tablename__ = "web_access_log"

@@ -90,12 +90,30 @@ def officer_for_email(db: Session, email: object) -> Officer | Refusal:
     return matches[0]
 
 
-def current_viewer(db: Session, officer_id: str, email: str | None, subject: str | None) -> Viewer | Refusal:
-    """Re-check a session's officer against the register as it is now."""
+def current_viewer(
+    db: Session,
+    officer_id: str,
+    email: str | None,
+    subject: str | None,
+    *,
+    sign_in_id: str | None = None,
+    by_sign_in_id: str | None = None,
+) -> Viewer | Refusal:
+    """Re-check a session's officer against the register as it is now.
+
+    ``by_sign_in_id`` names the identity claim when officers sign in by their
+    ``sign_in_id`` (``[web] identity_claim``): the register's must still be the one the
+    session was opened with. Otherwise the email must still be.
+    """
     officer = db.get(Officer, officer_id)
     if officer is None or not officer.active:
         return Refusal("not an active officer in the register")
-    if email is None or (officer.email or "").strip().lower() != email.lower():
+    if by_sign_in_id is not None:
+        stored = officer.sign_in_id or ""
+        stored = stored if by_sign_in_id == "sub" else stored.strip().lower()
+        if sign_in_id is None or not stored or stored != sign_in_id:
+            return Refusal("sign-in id changed in the register")
+    elif email is None or (officer.email or "").strip().lower() != email.lower():
         return Refusal("email changed in the register")
     if officer.role not in ROLES:
         return Refusal("role not allowed")

@@ -3,14 +3,18 @@
 Order of work on each request:
 
 1. the guard (``before_request``) finds the route's declared rule (none: 404, fail
-   closed), checks the CSRF token on every POST, sends anyone not signed in to the
-   force's identity provider (the sign-in page, saying why, when their session timed
-   out), re-reads the signed-in officer from the register (inactive, gone or
-   changed: a 403 page and the session ends), then checks the scope (out of scope: 404);
+   closed), checks the CSRF token on every POST, refuses a path key or GET parameter
+   holding a control character before any query (:func:`monitor.web.filters.check_input`:
+   404 for a key, 400 for a parameter), sends anyone not signed in to the force's
+   identity provider (the sign-in page, saying why, when their session timed out),
+   re-reads the signed-in officer from the register (inactive, gone or changed: a 403
+   page and the session ends), then checks the scope (out of scope: 404);
 2. the view scans its scope and renders;
-3. the audit hook (``after_request``) writes the access-log row for anything behind
-   sign-in and for every sign-in, sign-out and refusal; if that write fails the response
-   becomes a 500 page, so nothing is shown unlogged;
+3. the audit hook (``after_request``) writes the access-log row for every request of a
+   signed-in browser beyond the public pages (an address that does not exist and a
+   refused probe included) and for every sign-in, sign-out and refusal; if that write fails the response becomes a 500
+   page, so nothing is shown unlogged. The row goes to the web store
+   (:mod:`monitor.web.store`), which on SQLite an import never locks;
 4. security headers: a strict Content-Security-Policy (no script at all, styles only
    from the app, ``frame-ancestors 'none'``), ``Cache-Control: no-store``,
    ``Referrer-Policy: no-referrer`` and friends.
@@ -41,14 +45,15 @@ from werkzeug.wrappers import Response as WResponse
 
 from monitor.core.config import Config
 from monitor.register.db import reading, transaction
-from monitor.web import auth, demo, force, help, officer, ops, public, team
+from monitor.web import auth, demo, force, help, officer, ops, provider, public, team
 from monitor.web.access import Refusal, allowed, current_viewer, declared_rule, scope_words
 from monitor.web.audit import Audit, record
 from monitor.web.figures import ScanCache, force_figures
-from monitor.web.filters import BadParameter
+from monitor.web.filters import BadParameter, check_input
 from monitor.web.pages import render
 from monitor.web.sessions import DatabaseSessionInterface, ServerSession, end_sessions_of
 from monitor.web.state import EXTENSION, WebState, state
+from monitor.web.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,14 @@ def create_app(
     """Build the app for ``config`` on ``engine``; ``as_of`` pins "today" (demo, tests)."""
     app = Flask("monitor.web", static_folder=None)
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, PROPAGATE_EXCEPTIONS=False, TRAP_HTTP_EXCEPTIONS=False)
-    web = WebState(config=config, engine=engine, as_of=as_of, demo=demo_mode, cache_seconds=cache_seconds)
+    web = WebState(
+        config=config,
+        engine=engine,
+        store=open_store(engine),
+        as_of=as_of,
+        demo=demo_mode,
+        cache_seconds=cache_seconds,
+    )
     web.extras["scan_cache"] = ScanCache(cache_seconds)
     app.extensions[EXTENSION] = web
     app.session_interface = DatabaseSessionInterface()
@@ -92,7 +104,7 @@ def create_app(
     if demo_mode:
         app.register_blueprint(demo.bp)
     else:
-        auth.init_oidc(app)
+        provider.init_oidc(app)
     app.before_request(_guard)
     app.after_request(_audit_and_headers)
     app.register_error_handler(HTTPException, _http_error)
@@ -115,18 +127,28 @@ def _requested_path() -> str:
 
 
 def _guard() -> WResponse | None:
+    current = session
+    assert isinstance(current, ServerSession)
     if request.url_rule is None or request.endpoint is None:
-        return None  # routing already failed: 404/405 from the error handler
+        # Routing already failed (404/405 from the error handler); a signed-in browser's
+        # probe is logged all the same.
+        if current.signed_in:
+            g.audit = Audit(officer_id=current.officer_id, subject=current.subject, outcome="not_found")
+        return None
     name = declared_rule(current_app.view_functions.get(request.endpoint))
     if name is None:
         log.error("route %s has no declared access rule: refused", request.endpoint)
         return _page_error(404)
     if request.method == "POST" and not _csrf_ok():
         return render("web/error.html", title="This form has expired", status=400, kind="csrf")
+    args = dict(request.view_args or {})
+    if current.signed_in and current.officer_id is not None and name != "public":
+        g.audit = Audit(officer_id=current.officer_id, subject=current.subject, scope=scope_words(name, args))
+    # Before any query: a key or parameter no register can hold (NUL fails PostgreSQL).
+    if check_input(args, request.args) is not None:
+        return _page_error(404)
     if name == "public":
         return None
-    current = session
-    assert isinstance(current, ServerSession)
     if not current.signed_in or current.officer_id is None:
         if request.method == "GET":
             current["next"] = _requested_path()
@@ -135,14 +157,21 @@ def _guard() -> WResponse | None:
             return redirect(f"/sign-in{ended}", code=303)  # say why before signing in again
         return redirect("/auth/login", code=303)  # straight to the force's sign-in
     web = state()
-    args = dict(request.view_args or {})
-    g.audit = Audit(officer_id=current.officer_id, subject=current.subject, scope=scope_words(name, args))
+    settings = web.config.web
+    by_id = None if web.demo or settings.identity_claim == "email" else settings.identity_claim
     with reading(web.engine) as db:
-        viewer = current_viewer(db, current.officer_id, current.email, current.subject)
+        viewer = current_viewer(
+            db,
+            current.officer_id,
+            current.email,
+            current.subject,
+            sign_in_id=current.sign_in_id,
+            by_sign_in_id=by_id,
+        )
         if isinstance(viewer, Refusal):
             g.audit.action, g.audit.outcome = "refused", "refused"
             log.info("signed-in session refused: %s", viewer.reason)
-            with transaction(web.engine) as wdb:
+            with transaction(web.store) as wdb:
                 end_sessions_of(wdb, current.officer_id)
             current.end()
             return render("web/error.html", title="You cannot use this service", status=403, kind="refused")
@@ -160,7 +189,7 @@ def _audit_and_headers(response: Response) -> Response:
             audit.outcome = "not_found" if response.status_code == 404 else "refused"
             audit.cases = 0
         try:
-            record(state().engine, audit, page=request.path, status=response.status_code)
+            record(state().store, audit, page=request.path, status=response.status_code)
         except Exception as exc:  # the type only: a database error may quote ids and paths
             log.error("the access log could not be written (%s): response withheld", type(exc).__name__)
             g.audit = None

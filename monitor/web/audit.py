@@ -4,7 +4,11 @@ One row per request that touches anything behind sign-in, written before the res
 leaves; if the row cannot be written the response is replaced by an error page, so
 nothing is ever shown that was not logged. Metadata only: time, officer id, the IdP
 subject, the page, the scope asked for, the filters, how many cases were shown and
-whether it was allowed. Never case references, names or email addresses.
+whether it was allowed. Never case references, names or email addresses. Whatever a
+request sent is stored escaped (:func:`escaped`), so a hostile path is logged as well.
+
+The rows live in the web store (:mod:`monitor.web.store`): on SQLite a file of its own,
+so an import holding the register's write lock never delays or fails a page.
 """
 
 from __future__ import annotations
@@ -37,17 +41,42 @@ class Audit:
     outcome: str = "allowed"
 
 
+def escaped(value: str, limit: int) -> str:
+    """``value`` as it can be stored and read back: a value holding a control character written out.
+
+    A probe's path may hold NUL (which PostgreSQL refuses to store, so its refusal would
+    go unlogged), other controls (a terminal's escape sequences), line separators or lone
+    surrogates: in such a value each becomes ``\\xNN``, ``\\uNNNN`` or ``\\UNNNNNNNN`` (and a
+    backslash is doubled), so the row is always stored and no control character reaches
+    whoever reads the log. Printable values (every key the register can hold) are stored
+    as they are, so filtering the log by officer id works as before.
+    """
+    if value.isprintable():
+        return value[:limit]
+    out: list[str] = []
+    for ch in value:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)[:limit]
+
+
 def record(engine: Engine, audit: Audit, *, page: str, status: int, at: datetime | None = None) -> None:
+    """Write one row to the access log in ``engine`` (the web store); raises if it cannot."""
     with transaction(engine) as db:
         db.add(
             AccessLogEntry(
                 at=at or now_utc(),
-                officer_id=audit.officer_id,
-                subject=(audit.subject or "")[:255] or None,
+                officer_id=escaped(audit.officer_id, 64) if audit.officer_id else None,
+                subject=escaped(audit.subject or "", 255) or None,
                 action=audit.action,
-                page=page[:255],
-                scope=audit.scope[:100],
-                filters=audit.filters[:255],
+                page=escaped(page, 255),
+                scope=escaped(audit.scope, 100),
+                filters=escaped(audit.filters, 255),
                 cases_shown=audit.cases,
                 outcome=audit.outcome,
                 status=status,

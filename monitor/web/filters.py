@@ -3,12 +3,14 @@
 Filters narrow what is already in scope; they never widen it (the case list comes from
 the scope's own scan, so ``?officer=`` naming someone in another team finds nothing
 either way). An unexpected value is refused with a message naming the parameter and
-what it accepts, without echoing what was sent.
+what it accepts, without echoing what was sent. :func:`check_input` runs before any view
+or query: a path key or parameter holding NUL or another control character is refused
+there, the same way on SQLite and PostgreSQL (which cannot even compare text with NUL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -29,6 +31,8 @@ STATUSES: dict[str, str] = {
     "notification": "Overdue periodic notifications",
 }
 MAX_PAGES = 10_000
+#: Longest team code or officer id in the register (the importer refuses longer ones).
+MAX_KEY = 64
 
 
 class BadParameter(ValueError):
@@ -37,6 +41,39 @@ class BadParameter(ValueError):
     def __init__(self, name: str, expected: str):
         self.name, self.expected = name, expected
         super().__init__(f"{name}: expected {expected}")
+
+
+#: Path parts that name something in the register (a team code, an officer id).
+REGISTER_KEYS = frozenset({"code", "officer_id"})
+#: Longest other path part accepted (the guide's pages under /help).
+MAX_PATH = 1000
+
+
+def usable_key(value: object) -> bool:
+    """Could the register hold this team code or officer id? The importer stores only short
+    printable keys, so anything else (NUL, controls, line or bidi marks, surrogates, a huge
+    value) names nothing: it is refused before a query, which PostgreSQL would fail on NUL."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_KEY and value.isprintable()
+
+
+def check_input(view_args: Mapping[str, Any], args: MultiDict[str, str]) -> str | None:
+    """Refuse what no page can use, before any query: the name of a bad path key, or None.
+
+    A path key (team code, officer id) no register can hold is reported by name (the page
+    answers 404, as for one that does not exist); a GET parameter whose name or value holds
+    a control or invisible character raises :class:`BadParameter` (400), without echoing it.
+    """
+    for name, value in args.items(multi=True):
+        if not name.isprintable() or len(name) > 100:
+            raise BadParameter("a parameter name", "a short name without control characters")
+        if not value.isprintable():
+            raise BadParameter(name, "text without control or invisible characters")
+    for name, value in view_args.items():
+        if name in REGISTER_KEYS and not usable_key(value):
+            return name
+        if not (isinstance(value, str) and len(value) <= MAX_PATH and value.isprintable()):
+            return name  # any other path part (a page of the guide): printable and not huge
+    return None
 
 
 def _one(args: MultiDict[str, str], name: str) -> str:

@@ -88,8 +88,9 @@ def ops() -> Response:
 def access_log() -> Response:
     web = state()
     query = log_query(request.args)
+    with reading(web.store) as log_db:
+        rows, more = search(log_db, query, web.config.tz)
     with reading(web.engine) as db:
-        rows, more = search(db, query, web.config.tz)
         g.audit.filters = " ".join(f"{k}={v}" for k, v in sorted(request.args.items()))[:255]
         return render(
             "web/access_log.html",

@@ -11,6 +11,9 @@ carries the ``__Host-`` prefix (no Domain, so no sibling host can set or read it
 has no expiry of its own: the server decides when a session ends. Signing in rotates
 the token (no session fixation). Anonymous visitors get no row until something is
 stored (the OIDC state, a CSRF token), so a crawler cannot fill the table.
+
+The rows live in the web store (:mod:`monitor.web.store`), so updating one never waits
+for an import (on SQLite the register's write lock is the import's while it runs).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         officer_id: str | None = None,
         subject: str | None = None,
         email: str | None = None,
+        sign_in_id: str | None = None,
         ended_reason: str | None = None,
     ) -> None:
         def on_update(_self: CallbackDict[str, Any]) -> None:
@@ -66,6 +70,8 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.officer_id = officer_id
         self.subject = subject
         self.email = email
+        #: The provider's id the officer signed in with (None: identity by email).
+        self.sign_in_id = sign_in_id
         #: Why the browser's previous session is gone ("idle", "absolute"), for the sign-in page.
         self.ended_reason = ended_reason
         self.modified = False
@@ -76,10 +82,11 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
     def signed_in(self) -> bool:
         return self.officer_id is not None and not self.ended
 
-    def sign_in(self, officer_id: str, subject: str, email: str) -> None:
+    def sign_in(self, officer_id: str, subject: str, email: str, sign_in_id: str | None = None) -> None:
         """Bind this browser to an officer under a fresh token; drop anything stored before."""
         self.clear()
         self.officer_id, self.subject, self.email = officer_id, subject, email.lower()
+        self.sign_in_id = sign_in_id
         self.rotate = True
         self.modified = True
 
@@ -98,7 +105,7 @@ class DatabaseSessionInterface(SessionInterface):
             return ServerSession()
         web = state(app)
         settings = web.config.web
-        with reading(web.engine) as db:
+        with reading(web.store) as db:
             row = db.get(WebSession, token_id(token))
             if row is None:
                 return ServerSession(ended_reason="gone")
@@ -116,8 +123,9 @@ class DatabaseSessionInterface(SessionInterface):
                     officer_id=row.officer_id,
                     subject=row.subject,
                     email=row.email,
+                    sign_in_id=row.sign_in_id,
                 )
-        with transaction(web.engine) as db:
+        with transaction(web.store) as db:
             db.execute(delete(WebSession).where(WebSession.id == token_id(token)))
         return ServerSession(ended_reason=reason)
 
@@ -129,7 +137,7 @@ class DatabaseSessionInterface(SessionInterface):
         now = now_utc()
         if session.ended:
             if session.token:
-                with transaction(web.engine) as db:
+                with transaction(web.store) as db:
                     db.execute(delete(WebSession).where(WebSession.id == token_id(session.token)))
             response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="Lax")
             return
@@ -138,7 +146,7 @@ class DatabaseSessionInterface(SessionInterface):
         if session.token is not None and not session.rotate:
             stale = session.last_seen_at is None or now - session.last_seen_at >= TOUCH_EVERY
             if session.modified or stale:
-                with transaction(web.engine) as db:
+                with transaction(web.store) as db:
                     db.execute(
                         update(WebSession)
                         .where(WebSession.id == token_id(session.token))
@@ -147,7 +155,7 @@ class DatabaseSessionInterface(SessionInterface):
             return
         old = session.token
         token = secrets.token_urlsafe(32)
-        with transaction(web.engine) as db:
+        with transaction(web.store) as db:
             if old is not None:
                 db.execute(delete(WebSession).where(WebSession.id == token_id(old)))
             if session.rotate:
@@ -160,6 +168,7 @@ class DatabaseSessionInterface(SessionInterface):
                     officer_id=session.officer_id,
                     subject=session.subject,
                     email=session.email,
+                    sign_in_id=session.sign_in_id,
                     data=dict(session),
                 )
             )

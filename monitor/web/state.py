@@ -1,4 +1,4 @@
-"""What a running web app holds: configuration, the database engine, the scan cache.
+"""What a running web app holds: configuration, the database engines, the scan cache.
 
 Kept apart from the factory so that sessions, access rules and views can reach the
 engine through ``current_app`` without importing the module that imports them.
@@ -22,7 +22,10 @@ EXTENSION = "visit_monitor"
 @dataclass
 class WebState:
     config: Config
+    #: The register.
     engine: Engine
+    #: Sessions and the access log (``monitor.web.store``): on SQLite a file of its own.
+    store: Engine
     #: A fixed "today" (demo and tests); None means today in the configured timezone.
     as_of: date | None = None
     demo: bool = False

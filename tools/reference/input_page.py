@@ -25,6 +25,11 @@ MEANING: dict[str, dict[str, str]] = {
         "team": "The officer's team code (supervisors receive their team's digests).",
         "role": "`offender_manager` (own cases), `supervisor` (a team), `lead` (the force).",
         "active": "`false` for someone who has left: never mailed, refused by the web app.",
+        "sign_in_id": (
+            "The officer's identifier at the identity provider (Entra ID object id, UPN or `sub`), "
+            "matched when `[web] identity_claim` is not `email`; blank for officers who do not sign in "
+            "(see [Sign-in](../operate/sign-in.md))."
+        ),
     },
     "offenders.csv": {
         "ref": "The case reference (as in ViSOR or the case system). Digests and reports name people only by it.",
