@@ -742,7 +742,8 @@ def test_missing_required_column_fails_the_whole_import(engine: Engine, config: 
         run_import(engine, config, extract)
     assert (
         str(info.value)
-        == "visits.csv: missing required column 'outcome' (required: visit_id, ref, visit_date, outcome)"
+        == "visits.csv: missing required column 'outcome' (required: visit_id, ref, visit_date, outcome; "
+        "the header has: 'visit_id', 'ref', 'visit_date')"
     )
     assert snapshot(engine) == before
     with reading(engine) as s:
@@ -770,7 +771,7 @@ def test_missing_required_column_fails_the_whole_import(engine: Engine, config: 
         ),
         (
             b"visit_id,r\xe9f,visit_date,outcome\n",
-            "visits.csv: cannot read the header (line 1): not valid UTF-8 text (line 1)",
+            "visits.csv: line 1 is not valid UTF-8 text (byte 0xE9): set [import] encoding to the file's",
         ),
         (b"", "visits.csv: empty file (expected a header line with visit_id, ref, visit_date, outcome)"),
         (b"visit_id,ref,Visit_ID,visit_date,outcome\n", "visits.csv: column 'visit_id' appears twice in the header"),
@@ -844,7 +845,9 @@ def test_cli_exit_1_on_failure(cli_config: Path, extract: Path) -> None:
     write(extract, "offenders.csv", ["ref,risk_level", "RSO-000001,high"])
     result = invoke(cli_config, str(extract))
     assert result.exit_code == 1
-    assert "import failed, nothing was changed: offenders.csv: missing required column 'status'" in result.stderr
+    assert (
+        "import failed, nothing was changed: offenders.csv: missing required columns 'status', 'team'" in result.stderr
+    )
     assert "(recorded as import #1)" in result.stderr
 
 

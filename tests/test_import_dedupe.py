@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from monitor.core.config import Config
+from monitor.extract.records import Source
 from monitor.register import dedupe, models
 from monitor.register.db import make_engine, reading, upgrade
 from monitor.register.dedupe import FirstSeen
@@ -141,6 +142,6 @@ def test_filter_size_follows_the_file(tmp_path: Path) -> None:
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     small.write_bytes(b"x" * 100)
     big.write_bytes(b"x" * 3_200_000)
-    assert len(FirstSeen.for_file(small)._bits) == dedupe.MIN_BITS // 8
-    assert len(FirstSeen.for_file(big)._bits) * 8 >= 100_000 * dedupe.BITS_PER_KEY
+    assert len(FirstSeen.for_file(Source("offenders", small))._bits) == dedupe.MIN_BITS // 8
+    assert len(FirstSeen.for_file(Source("visits", big))._bits) * 8 >= 100_000 * dedupe.BITS_PER_KEY
     assert len(FirstSeen(1 << 40)._bits) * 8 == dedupe.MAX_BITS  # capped

@@ -19,9 +19,8 @@ one with a filter so small that nearly every row is held), at a few MB whatever 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from monitor.register.csvfile import Header, Rows
+from monitor.extract.mapping import Header
+from monitor.extract.records import Source
 
 #: Bits of filter per key the file's size suggests (~0.25 % of new keys held back).
 BITS_PER_KEY = 16
@@ -45,12 +44,8 @@ class FirstSeen:
         self._mask = size - 1
 
     @classmethod
-    def for_file(cls, path: Path) -> FirstSeen:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        return cls(size // BYTES_PER_ROW * BITS_PER_KEY)
+    def for_file(cls, source: Source) -> FirstSeen:
+        return cls(source.size_hint() // BYTES_PER_ROW * BITS_PER_KEY)
 
     def add(self, key: str) -> bool:
         """Note ``key``; True when it may have been noted before (always, if it was)."""
@@ -67,7 +62,9 @@ class FirstSeen:
         return seen
 
 
-def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: int) -> dict[str, int]:
+def first_lines(
+    source: Source, encoding: str, header: Header, key: str, wanted: set[str], until: int
+) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
     A line counts as the importer counts it: a record that was read, with as many values
@@ -77,7 +74,7 @@ def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: i
     """
     found: dict[str, int] = {}
     position, width = header.positions[key], header.width
-    rows = Rows(path)
+    rows = source.open(encoding)
     try:
         items = iter(rows)
         for _line, record, _problem in items:  # up to the header

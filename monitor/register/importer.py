@@ -2,11 +2,17 @@
 
 This module runs an import from end to end and is its public face (``import_directory``,
 ``ImportResult``, ``Reject``, ``ImportFailure``, ``ImportUsageError``). The work is split
-by job: ``csvfile`` reads a file into numbered records, ``fields`` turns a record into a
-row's values (or a reject), ``dedupe`` finds keys a file repeats in bounded memory,
-``writing`` stores rows set-based (new ones through ``bulk``, straight to the driver),
-``results`` holds what an import reports, ``runlog`` records a failed run and ``progress``
-draws the bar.
+by job: ``monitor.extract`` finds the files (the force's names, workbooks, sheets) and
+reads them into numbered records of text (CSV in the declared encoding, or a sheet),
+``contract`` checks the force's mapping against the contract and the header maps its
+columns and codes, ``fields`` turns a record into a row's values (or a reject), ``dedupe``
+finds keys a file repeats in bounded memory, ``writing`` stores rows set-based (new ones
+through ``bulk``, straight to the driver), ``results`` holds what an import reports,
+``runlog`` records a failed run and ``progress`` draws the bar.
+
+A dry run (``check=True``, ``import --check``) goes through every step but the writes, in
+a transaction the database keeps read-only (``db.dry_reading``), and reports exactly what
+the import would do, with each file's header mapping and first rows as parsed.
 
 Nothing is dropped silently: every row is stored, counted as unchanged, or reported back
 (and kept in ``import_rejects``). A row that cannot be understood is rejected with the
@@ -33,10 +39,13 @@ from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
 from monitor.core.config import Config
+from monitor.extract.csvfile import physical_lines
+from monitor.extract.mapping import FileMapping, Header
+from monitor.extract.records import Source, Unreadable, first_record
 from monitor.register import models
 from monitor.register.bulk import NewRows
-from monitor.register.csvfile import Header, Rows, physical_lines, read_header
-from monitor.register.db import transaction
+from monitor.register.contract import file_mappings
+from monitor.register.db import dry_reading, transaction
 from monitor.register.dedupe import FirstSeen, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
@@ -58,13 +67,14 @@ from monitor.register.presence import (
     absent_keys,
     check_count,
     check_files,
+    holds_files,
     locate_files,
     mark_absent,
     presence,
     read_manifest,
 )
 from monitor.register.progress import Advance, ProgressDisplay
-from monitor.register.results import ImportFailure, ImportResult, ImportUsageError, Presence, Reject
+from monitor.register.results import FilePreview, ImportFailure, ImportResult, ImportUsageError, Presence, Reject
 from monitor.register.runlog import db_error_text, record_failure
 from monitor.register.writing import (
     CHUNK_ROWS,
@@ -77,16 +87,24 @@ from monitor.register.writing import (
 )
 
 __all__ = [
+    "FilePreview",
     "ImportFailure",
     "ImportResult",
     "ImportUsageError",
     "Presence",
     "Reject",
+    "holds_files",
     "import_directory",
     "locate_files",
 ]
 
 log = logging.getLogger(__name__)
+
+
+#: Rows a dry run shows per file, as parsed.
+PREVIEW_ROWS = 5
+#: Characters beyond ASCII a dry run lists per field.
+PREVIEW_CHARACTERS = 40
 
 
 class _Importer:
@@ -95,25 +113,30 @@ class _Importer:
     def __init__(
         self,
         config: Config,
-        files: dict[str, Path],
+        files: dict[str, Source],
         progress: bool,
         *,
         full: bool = False,
         force: bool = False,
         manifest: Manifest | None = None,
+        dry: bool = False,
     ):
         self.files = files
         self.progress = progress
         self.full = full
         self.force = force
         self.manifest = manifest
+        self.dry = dry
         self.max_missing_percent = config.import_max_missing_percent
+        self.encoding = config.import_settings.encoding
+        self.mappings: dict[str, FileMapping] = {}
         self.presence: list[Presence] = []
         self.headers: dict[str, Header] = {}
+        self.previews: dict[str, FilePreview] = {}
         self.rejects: list[Reject] = []
         self.warnings: list[str] = []
         self.counts: dict[str, dict[str, int]] = {}
-        self.state = ParseState(config.tz)
+        self.state = ParseState(config.tz, config.import_settings.date_formats)
         self.import_id = 0
         self.now = now_utc()
         self.on = self.now.astimezone(config.tz).date()
@@ -121,46 +144,73 @@ class _Importer:
         self.fresh = False  # the current file's table was empty when it began
         self.new_rows: NewRows | None = None
         self.reactive_high: list[str] = []  # the current file's, for one warning
+        self.returned: set[str] = set()  # a dry run's: marked keys the current file names again
 
     # -- checks before any write ------------------------------------------------------
 
-    def check_headers(self) -> None:
+    def check_headers(self, mappings: dict[str, FileMapping]) -> None:
         """Read every header first so a missing column fails before anything is written."""
-        for name, path in self.files.items():
+        self.mappings = mappings
+        for name, source in self.files.items():
             spec = SPECS[name]
-            header = read_header(path, known=spec.known, required=spec.required)
+            records = source.open(self.encoding)
+            try:
+                first = first_record(records)
+            finally:
+                records.close()
+            if first is None:
+                raise ImportFailure(
+                    f"{source.label}: empty file (expected a header line with {', '.join(spec.required)})"
+                )
+            header = Header(
+                source.label, first[1], known=spec.known, required=spec.required, mapping=mappings.get(name)
+            )
             self.headers[name] = header
             self.warnings.extend(header.warnings)
+            if self.dry:
+                self.previews[name] = FilePreview(
+                    file=name,
+                    label=source.label,
+                    note=source.note,
+                    reading=f"sheet {source.sheet!r}" if source.is_workbook else f"encoding {self.encoding}",
+                    matched=header.matched,
+                    codes={f: list(m.pairs()) for f, m in header.value_maps.items()},
+                )
 
     # -- the run ------------------------------------------------------------------------
 
     def run(self, session: Session, source: str) -> ImportResult:
-        self.in_limit = prepare(session)
-        run = models.ImportRun(source=source, started_at=self.now, outcome="running", counts={})
-        session.add(run)
-        session.flush()
-        self.import_id = run.id
+        self.in_limit = prepare(session, dry=self.dry)
+        run: models.ImportRun | None = None
+        if not self.dry:
+            run = models.ImportRun(source=source, started_at=self.now, outcome="running", counts={})
+            session.add(run)
+            session.flush()
+            self.import_id = run.id
         with ProgressDisplay(self.progress) as advance:
-            for name, path in self.files.items():
-                self.counts[name] = self._import_file(session, SPECS[name], path, advance)
-        if self.rejects:
-            store_rejects(session, run.id, self.rejects)
-        refresh_statistics(session, self.counts)
-        refresh_after_import(session, run.id, self.counts)
+            for name, source_file in self.files.items():
+                self.counts[name] = self._import_file(session, SPECS[name], source_file, advance)
         result = ImportResult(
-            import_id=run.id,
+            import_id=self.import_id,
             counts=self.counts,
             rejects=self.rejects,
             warnings=self.warnings,
             full=self.full,
             presence=self.presence,
+            dry=self.dry,
+            previews=list(self.previews.values()),
         )
-        run.outcome = result.outcome
-        run.counts = self.counts
-        run.finished_at = now_utc()
+        if run is not None:
+            if self.rejects:
+                store_rejects(session, run.id, self.rejects)
+            refresh_statistics(session, self.counts)
+            refresh_after_import(session, run.id, self.counts)
+            run.outcome = result.outcome
+            run.counts = self.counts
+            run.finished_at = now_utc()
         return result
 
-    def _import_file(self, session: Session, spec: Spec, path: Path, advance: Advance) -> dict[str, int]:
+    def _import_file(self, session: Session, spec: Spec, source: Source, advance: Advance) -> dict[str, int]:
         header = self.headers[spec.name]
         counts = {"inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
         if spec.name == VISITS:
@@ -170,23 +220,26 @@ class _Importer:
         self.fresh = is_empty(session, spec)
         tracked = spec.name in PRESENCE_FILES
         absent_before = absent_keys(session, spec) if tracked else set()
+        self.returned = set()
         # Every key the file names, stored or rejected: only a full extract needs them.
         named: set[str] | None = set() if self.full and tracked else None
         key_pos = header.positions[spec.key]
         parse = PARSERS[spec.name]
+        translate = header.translate if header.translates else None
+        preview = self.previews.get(spec.name)
         # Keys seen so far, in bounded memory: rows whose key may repeat one are held
         # back and settled after the file (see ``dedupe``).
-        seen = FirstSeen.for_file(path)
+        seen = FirstSeen.for_file(source)
         held: list[tuple[int, str, dict[str, Any] | Bad]] = []
         buffer: list[dict[str, Any]] = []
         self.reactive_high = []
         rejects_from = len(self.rejects)
         blank = records = 0
-        total = physical_lines(path) if self.progress else 0
+        total = physical_lines(source.path) if self.progress and not source.is_workbook else 0
         task = advance(spec.name, total, 0)
-        rows = Rows(path)
+        rows = source.open(self.encoding)
         # Everything is new in a table that began empty: on PostgreSQL one COPY streams it.
-        self.new_rows = NewRows(session, cast(Table, spec.model.__table__), stream=self.fresh)
+        self.new_rows = None if self.dry else NewRows(session, cast(Table, spec.model.__table__), stream=self.fresh)
         try:
             items = iter(rows)
             for _line, record, _problem in items:  # skip to the header, already checked
@@ -201,10 +254,12 @@ class _Importer:
                     named_key = record[key_pos].strip()
                     if named_key and len(named_key) <= MAX_LENGTH and named_key.isprintable():
                         named.add(named_key)
+                if preview is not None and not "".join(record).isascii():
+                    _characters(preview, header, record)
                 try:
                     if problem is not None:
                         raise Bad(None, problem)
-                    cells = Cells(header, record)
+                    cells = Cells(header, translate(record) if translate is not None else record)
                     key = cells.text(spec.key, required=True)
                     assert key is not None
                     maybe_seen = seen.add(key)
@@ -220,27 +275,31 @@ class _Importer:
                         held.append((line, key, values))
                         continue
                 except Bad as bad:
-                    self._reject(path, line, bad, counts)
+                    self._reject(source, line, bad, counts)
                     continue
                 self._accept(session, spec, line, values, buffer, counts)
                 if records % CHUNK_ROWS == 0:
                     advance(spec.name, total, rows.line_num, task)
             if held:
-                self._settle(session, spec, path, held, buffer, counts)
+                self._settle(session, spec, source, held, buffer, counts)
                 self.rejects[rejects_from:] = sorted(self.rejects[rejects_from:], key=lambda r: r.line)
             if buffer:
                 self._write(session, spec, buffer, counts)
-            self.new_rows.close()
+            if self.new_rows is not None:
+                self.new_rows.close()
             advance(spec.name, total, total or rows.line_num, task)
         finally:
-            self.new_rows.abort()  # a no-op once closed
+            if self.new_rows is not None:
+                self.new_rows.abort()  # a no-op once closed
             rows.close()
+        self.warnings.extend(rows.warnings)
         reactive_high = self.reactive_high
         check_count(self.manifest, spec.name, records)
         if blank:
-            self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
+            self.warnings.append(f"{source.label}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
-            self.warnings.append(reactive_warning(path.name, reactive_high))
+            self.warnings.append(reactive_warning(source.label, reactive_high))
+        returned = self.returned if self.dry else None
         if named is not None:
             self.presence.append(
                 mark_absent(
@@ -251,14 +310,17 @@ class _Importer:
                     on=self.on,
                     max_missing_percent=self.max_missing_percent,
                     force=self.force,
+                    returned=returned,
                 )
             )
         elif tracked:
-            self.presence.append(presence(session, spec, absent_before, marked=[], on=self.on))
+            self.presence.append(presence(session, spec, absent_before, marked=[], on=self.on, returned=returned))
+        if self.dry and tracked:
+            self.returned = set()
         return counts
 
-    def _reject(self, path: Path, line: int, bad: Bad, counts: dict[str, int]) -> None:
-        self.rejects.append(Reject(path.name, line, bad.field, bad.reason))
+    def _reject(self, source: Source, line: int, bad: Bad, counts: dict[str, int]) -> None:
+        self.rejects.append(Reject(source.label, line, bad.field, bad.reason))
         counts["rejected"] += 1
 
     def _accept(
@@ -276,6 +338,12 @@ class _Importer:
             self.state.known_refs.add(key)
             if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
                 self.reactive_high.append(f"{key} (line {line})")
+        if self.dry:
+            preview = self.previews[spec.name]
+            if len(preview.rows) < PREVIEW_ROWS:
+                preview.rows.append((line, dict(values)))
+            if spec.name in PRESENCE_FILES:
+                self.returned.add(values[spec.key])
         buffer.append(values)
         if len(buffer) >= CHUNK_ROWS:
             self._write(session, spec, buffer, counts)
@@ -285,27 +353,27 @@ class _Importer:
         self,
         session: Session,
         spec: Spec,
-        path: Path,
+        source: Source,
         held: list[tuple[int, str, dict[str, Any] | Bad]],
         buffer: list[dict[str, Any]],
         counts: dict[str, int],
     ) -> None:
         """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
         keys = {key for _line, key, _outcome in held}
-        first = first_lines(path, self.headers[spec.name], spec.key, keys, until=held[-1][0])
+        header = self.headers[spec.name]
+        first = first_lines(source, self.encoding, header, spec.key, keys, until=held[-1][0])
         for line, key, outcome in held:
             if first[key] < line:
                 self._reject(
-                    path, line, Bad(spec.key, f"duplicate {spec.key}, first seen on line {first[key]}"), counts
+                    source, line, Bad(spec.key, f"duplicate {spec.key}, first seen on line {first[key]}"), counts
                 )
             elif isinstance(outcome, Bad):
-                self._reject(path, line, outcome, counts)
+                self._reject(source, line, outcome, counts)
             else:
                 self._accept(session, spec, line, outcome, buffer, counts)
 
     def _write(self, session: Session, spec: Spec, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
-        """Hand one chunk to ``writing``, stamped with this run."""
-        assert self.new_rows is not None
+        """Hand one chunk to ``writing``, stamped with this run (a dry run only counts it)."""
         write_chunk(
             session,
             spec,
@@ -319,6 +387,15 @@ class _Importer:
         )
 
 
+def _characters(preview: FilePreview, header: Header, record: list[str]) -> None:
+    """Note the characters beyond ASCII in each field's cell (a dry run shows them)."""
+    for name, pos in header.positions.items():
+        if pos < len(record) and not record[pos].isascii():
+            found = preview.characters.setdefault(name, set())
+            if len(found) < PREVIEW_CHARACTERS:
+                found.update(ch for ch in record[pos] if not ch.isascii() and ch.isprintable())
+
+
 def import_directory(
     engine: Engine,
     config: Config,
@@ -327,51 +404,62 @@ def import_directory(
     progress: bool = False,
     full: bool = False,
     force: bool = False,
+    check: bool = False,
 ) -> ImportResult:
     """Import the extract in ``directory`` as one transaction; see the module docstring.
 
     ``full`` declares the extract the whole register (so does ``"full": true`` in its
     ``manifest.json``); ``force`` lets a full extract mark more than
-    ``import.max_missing_percent`` absent. Raises ImportUsageError when the directory holds
-    none of the expected files, and ImportFailure (with ``import_id`` of the recorded
-    failed run) on anything fatal.
+    ``import.max_missing_percent`` absent; ``check`` makes it a dry run that writes nothing
+    (not even the record of a failure). Raises ConfigError for a mapping the contract does
+    not know, ImportUsageError when the directory holds none of the expected files, and
+    ImportFailure (with ``import_id`` of the recorded failed run) on anything fatal.
     """
     directory = Path(directory)
-    files = locate_files(directory)
+    mappings = file_mappings(config)
+    files = locate_files(directory, config.import_settings)
     source = str(directory.resolve())
-    importer = _Importer(config, files, progress, force=force)
+    importer = _Importer(config, files, progress, force=force, dry=check)
     started = importer.now
+
+    def failed(failure: ImportFailure) -> ImportFailure:
+        if not check:
+            failure.import_id = record_failure(engine, source, started, str(failure))
+        return failure
+
     try:
         manifest = read_manifest(directory)
         if manifest is not None:
             check_files(manifest, set(files))
         importer.manifest = manifest
         importer.full = full or (manifest is not None and manifest.full)
-        importer.check_headers()
-        with transaction(engine) as session:
+        importer.check_headers(mappings)
+        with dry_reading(engine) if check else transaction(engine) as session:
             result = importer.run(session, source)
-    except ImportFailure as exc:
-        exc.import_id = record_failure(engine, source, started, str(exc))
+    except (ImportFailure, Unreadable) as exc:
+        failure = exc if isinstance(exc, ImportFailure) else ImportFailure(str(exc))
+        failed(failure)
         # INFO: the caller reports the failure (the CLI in one line, the daemon in its job
         # log); at WARNING the CLI would print it twice.
-        log.info("import of %s failed: %s", source, exc)
-        raise
+        log.info("import of %s failed: %s", source, failure)
+        if failure is exc:
+            raise
+        raise failure from None
     except SQLAlchemyError as exc:
-        failure = ImportFailure(f"database error: {db_error_text(exc)}")
-        failure.import_id = record_failure(engine, source, started, str(failure))
+        failure = failed(ImportFailure(f"database error: {db_error_text(exc)}"))
         log.info("import of %s failed: %s", source, failure)
         raise failure from exc
     except OSError as exc:
-        failure = ImportFailure(f"cannot read the extract: {exc.strerror or type(exc).__name__}")
-        failure.import_id = record_failure(engine, source, started, str(failure))
+        failure = failed(ImportFailure(f"cannot read the extract: {exc.strerror or type(exc).__name__}"))
         raise failure from exc
     except Exception as exc:
         # A bug. The message may carry row values, so only the type is recorded.
-        failure = ImportFailure(f"unexpected error ({type(exc).__name__}); nothing was changed")
-        failure.import_id = record_failure(engine, source, started, str(failure))
+        failure = failed(ImportFailure(f"unexpected error ({type(exc).__name__}); nothing was changed"))
         log.info("import of %s failed unexpectedly (%s)", source, type(exc).__name__)
         log.debug("import of %s failed unexpectedly", source, exc_info=True)
         raise failure from exc
+    if check:
+        return result
     log.info(
         "import %s of %s: %s%s (%s)",
         result.import_id,

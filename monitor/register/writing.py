@@ -35,13 +35,16 @@ MAX_IN_KEYS = 5000
 IMPORT_LOCK_KEY = 0x766D696D
 
 
-def prepare(session: Session) -> int:
-    """Ready the transaction for an import; returns the keys allowed per ``IN (...)`` list."""
+def prepare(session: Session, *, dry: bool = False) -> int:
+    """Ready the transaction for an import; returns the keys allowed per ``IN (...)`` list.
+
+    A dry run (``dry``) writes nothing, so it takes turns with no one.
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         # BEGIN IMMEDIATE (see db.transaction) already serialises writers.
         return min(MAX_IN_KEYS, _sqlite_variable_limit(session) - 10)
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not dry:
         # Two imports at once (the daemon's scheduled one and a manual one) would both
         # see a new key as absent and the second would fail on the primary key: take
         # turns instead, for the length of the transaction.
@@ -58,13 +61,14 @@ def write_chunk(
     import_id: int,
     now: datetime,
     in_limit: int,
-    new_rows: NewRows,
+    new_rows: NewRows | None,
     fresh: bool = False,
 ) -> None:
     """Set-based upsert of one chunk: bulk SELECT existing, bulk INSERT new, bulk UPDATE changed.
 
     ``fresh``: the table held no rows when this file began (and keys within a file are
     unique, duplicates being rejected), so no row can exist yet and none is looked up.
+    Without ``new_rows`` (a dry run) the chunk is only counted: nothing is written.
     """
     model = spec.model
     key_col = getattr(model, spec.key)
@@ -86,16 +90,18 @@ def write_chunk(
             updates.append({**values, **stamp})
         else:
             counts["unchanged"] += 1
+    counts["inserted"] += len(inserts)
+    counts["updated"] += len(updates)
+    if new_rows is None:
+        return
     if inserts:
         new_rows.write(inserts)
-        counts["inserted"] += len(inserts)
     # The ORM groups consecutive rows by which values are None and emits one
     # statement per group: sort so a chunk is a handful of executemany calls, not
     # thousands (visits alternate between having a time and not).
     if updates:
         updates.sort(key=_none_pattern)
         session.execute(update(model), updates)
-        counts["updated"] += len(updates)
 
 
 def is_empty(session: Session, spec: Spec) -> bool:
