@@ -1,9 +1,13 @@
 """``visit-monitor import DIR``: load offenders.csv, visits.csv and officers.csv from DIR.
 
+Or the force's own files, as ``[import]`` maps them. ``--check`` is a dry run that prints
+what the import would do and writes nothing (``import_check`` prints it);
+``--suggest-mapping`` prints a draft of the ``[import]`` tables from the files.
+
 Exit codes follow the contract: 0 all rows stored or unchanged, 3 done but some rows
 were rejected (each is printed with file, line, field and reason, and kept in
 ``import_rejects``), 1 the import failed and nothing was changed, 2 DIR holds none of
-the expected files (or the configuration is bad).
+the expected files (or the configuration is bad). A dry run exits as the import would.
 
 Everything printed here may carry bytes from the extract (a reason quotes the bad value,
 a warning the odd column name), so it is printed as text, never as rich markup, and with
@@ -56,14 +60,39 @@ def shown(text: str) -> str:
     is_flag=True,
     help="Accept a full extract that leaves out more than import.max_missing_percent of the register.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Dry run: show the mapping, the first rows as parsed and what the import would do; write nothing.",
+)
+@click.option(
+    "--suggest-mapping",
+    is_flag=True,
+    help="Print a draft [import] mapping (files, columns, codes, encoding, dates) from the files, to check and paste.",
+)
 @click.pass_context
-def command(ctx: click.Context, directory: Path, rejects_file: Path | None, full: bool, force: bool) -> None:
+def command(
+    ctx: click.Context,
+    directory: Path,
+    rejects_file: Path | None,
+    full: bool,
+    force: bool,
+    check: bool,
+    suggest_mapping: bool,
+) -> None:
     """Import a register extract: offenders.csv, visits.csv and/or officers.csv in DIRECTORY.
 
     The whole import is one transaction; re-importing the same extract changes nothing.
     Exit 0 when every row was stored (or already up to date), 3 when some rows were
     rejected, 1 when the import failed (nothing changed), 2 for a bad DIRECTORY.
     """
+    if check and suggest_mapping:
+        raise fail("--check and --suggest-mapping do not go together: suggest first, then check", EXIT_USAGE)
+    if suggest_mapping:
+        from monitor.cli.import_check import print_suggestion
+
+        print_suggestion(get_app(ctx), directory)
+        return
     from monitor.core.config import ConfigError
     from monitor.register.db import SchemaError
     from monitor.register.importer import ImportFailure, ImportUsageError, import_directory
@@ -78,15 +107,26 @@ def command(ctx: click.Context, directory: Path, rejects_file: Path | None, full
         raise fail(str(exc), EXIT_FAILURE) from None
 
     try:
-        result = import_directory(engine, config, directory, progress=sys.stderr.isatty(), full=full, force=force)
+        result = import_directory(
+            engine, config, directory, progress=sys.stderr.isatty() and not check, full=full, force=force, check=check
+        )
     except ImportUsageError as exc:
         raise fail(shown(str(exc)), EXIT_USAGE) from None
     except ImportFailure as exc:
+        if check:
+            raise fail(
+                f"the import would fail (nothing was written: dry run): {shown(str(exc))}", EXIT_FAILURE
+            ) from None
         recorded = f" (recorded as import #{exc.import_id})" if exc.import_id is not None else ""
         reason = shown(str(exc))
         # The recorded reason may already say so (it is read on its own in the web app).
         said = "import failed: " if "nothing was changed" in reason else "import failed, nothing was changed: "
         raise fail(f"{said}{reason}{recorded}", EXIT_FAILURE) from None
+    if check:
+        from monitor.cli.import_check import print_check
+
+        print_check(result, config, rejects_file)
+        ctx.exit(result.exit_code)
 
     # The rejects file first: it is what the people fixing the extract need, whatever
     # happens to the terminal output.
@@ -111,18 +151,19 @@ def command(ctx: click.Context, directory: Path, rejects_file: Path | None, full
 
 
 def _print_presence(result: ImportResult) -> None:
-    """Who a full extract left out (marked, never deleted), and who is back."""
+    """Who a full extract left out (marked, never deleted), and who is back (a dry run: would be)."""
+    marked, cleared = ("would be marked", "would be cleared") if result.dry else ("marked", "cleared")
     for p in result.presence:
         what = "people" if p.file == "offenders.csv" else "officers"
         if p.marked:
             names = ", ".join(shown(k) for k in p.marked[:SHOWN_ABSENT])
             more = f" and {len(p.marked) - SHOWN_ABSENT} more" if len(p.marked) > SHOWN_ABSENT else ""
             click.echo(
-                f"{p.file}: {len(p.marked)} {what} not in this full extract, marked absent since "
+                f"{p.file}: {len(p.marked)} {what} not in this full extract, {marked} absent since "
                 f"{p.since.isoformat()} (kept; resolve them): {names}{more}"
             )
         if p.returned:
-            click.echo(f"{p.file}: {p.returned} {what} back in the extract (absent mark cleared)")
+            click.echo(f"{p.file}: {p.returned} {what} back in the extract (absent mark {cleared})")
         if p.absent and (result.full or p.returned):
             click.echo(f"{p.file}: {p.absent} {what} in all not in the latest full extract (see report)")
 

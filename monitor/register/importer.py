@@ -340,8 +340,9 @@ class _Importer:
                 self.reactive_high.append(f"{key} (line {line})")
         if self.dry:
             preview = self.previews[spec.name]
-            if len(preview.rows) < PREVIEW_ROWS:
-                preview.rows.append((line, dict(values)))
+            if len(preview.rows) < PREVIEW_ROWS:  # the key first, as the file has it; no bookkeeping
+                shown = {spec.key: values[spec.key]} | {k: v for k, v in values.items() if k not in spec.derived}
+                preview.rows.append((line, shown))
             if spec.name in PRESENCE_FILES:
                 self.returned.add(values[spec.key])
         buffer.append(values)
