@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from monitor.extract.workbook import Books
 
 
 class Unreadable(Exception):
@@ -70,12 +73,15 @@ class Source:
         """The name rejects and messages use: the file's, and the sheet's for a workbook."""
         return f"{self.path.name} [{self.sheet}]" if self.is_workbook and self.sheet else self.path.name
 
-    def open(self, encoding: str = "utf-8") -> Records:
-        """The file's records (CSV in ``encoding``; a workbook's cells are already text)."""
+    def open(self, encoding: str = "utf-8", books: Books | None = None) -> Records:
+        """The file's records (CSV in ``encoding``; a workbook's cells are already text).
+
+        ``books``: workbooks already open for this import (each is opened once).
+        """
         if self.is_workbook:
             from monitor.extract.workbook import SheetRows
 
-            return SheetRows(self.path, self.sheet, label=self.label)
+            return SheetRows(self.path, self.sheet, label=self.label, books=books)
         from monitor.extract.csvfile import Rows
 
         return Rows(self.path, encoding=encoding)

@@ -1,16 +1,17 @@
 """Reading a sheet of an .xlsx workbook as numbered records of text, streamed.
 
 Many forces keep visit logs in Excel, so a workbook is read as it is, not converted first:
-with openpyxl in read-only mode, which parses the sheet's XML as it goes (memory does not
-grow with the rows; only the workbook's table of distinct texts is held, as Excel stores
-it), taking formulas' cached values. python-calamine reads faster but holds the whole
-sheet in memory (measured at national size: docs/operate/import.md), so it is not used.
+with openpyxl's streaming worksheet parser, which reads the sheet's XML as it goes (memory
+does not grow with the rows; only the workbook's table of distinct texts is held, as Excel
+stores it), taking formulas' cached values. python-calamine reads many times faster but
+holds the whole sheet in memory (measured at national size: docs/operate/import.md), so
+it is not used.
 
 Cells become the text the contract reads: a date cell ``2025-03-05`` (with a time,
 ``2025-03-05T14:30:00``, local time), a whole number without ``.0`` (``1234``), TRUE/FALSE
 ``true``/``false``. A line number is the sheet's row number. Rows are padded with blanks to
 the header's width (Excel does not store trailing empty cells), empty rows at the end are
-ignored, and an error cell (``#N/A``, ``#REF!``) becomes :data:`ERROR_MARK` plus its code,
+ignored, and a cell of type error (``#N/A``, ``#REF!``) becomes :data:`ERROR_MARK` plus its code,
 which the field checks reject by name ("an Excel error value (#N/A)").
 
 A workbook is untrusted: one that is not a zip file, whose parts would unpack to more than
@@ -32,10 +33,6 @@ from monitor.extract.records import Unreadable
 
 #: Prefixed to an error cell's code: not printable, so the field checks look at it (and only then).
 ERROR_MARK = "\x00excel-error:"
-#: Excel's error values (what openpyxl gives for a cell of type error).
-EXCEL_ERRORS = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!"}
-)
 #: The most a workbook's parts may unpack to (a national register's is about 400 MB).
 MAX_UNPACKED = 4 << 30
 #: A part this large that unpacks at more than this ratio is a zip bomb, not a register.
@@ -125,7 +122,7 @@ def cell_text(value: Any) -> str:
     """One cell's value as the contract's text (see the module docstring)."""
     kind = type(value)
     if kind is str:
-        return ERROR_MARK + value if value in EXCEL_ERRORS else value
+        return value
     if value is None:
         return ""
     if kind is datetime:
@@ -147,47 +144,120 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-class SheetRows:
-    """One sheet of a workbook read row by row as ``(row number, cells, problem)``."""
+class Workbook:
+    """One .xlsx opened for reading: its table of texts, its date styles and its worksheets.
 
-    def __init__(self, path: Path, sheet: str, *, label: str):
+    Built from openpyxl's own parts (its workbook reader and its worksheet parser) rather
+    than ``load_workbook``, which, in read-only mode, scans each sheet from end to end for
+    its size whenever the sheet does not state it first (openpyxl's own writer does not):
+    a second full read of a million-row sheet, for every sheet, at every opening. Opened
+    once per import (:class:`Books`), a workbook's table of texts is read once too.
+    """
+
+    def __init__(self, path: Path):
         self.path = path
-        self.name = label
-        self.sheet = sheet
-        self.warnings: list[str] = []
-        self.line_num = 0
-        self._book: Any = None
         _archive(path).close()
         try:
-            import openpyxl
+            from openpyxl.reader.excel import ExcelReader
+            from openpyxl.styles.stylesheet import apply_stylesheet
 
             with warnings.catch_warnings():  # "unknown extension", "no default style": not for operators
                 warnings.simplefilter("ignore")
-                self._book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+                reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+                reader.read_manifest()
+                reader.read_strings()
+                reader.read_workbook()
+                apply_stylesheet(reader.archive, reader.wb)
+                sheets = list(reader.parser.find_sheets())
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             raise _refuse(path, f"not a readable .xlsx workbook ({type(exc).__name__})") from None
-        names = list(self._book.sheetnames)
-        found = find_sheet(names, sheet) if sheet else (names[0] if len(names) == 1 else None)
+        self._reader = reader
+        #: Worksheet name -> its part in the zip (chart sheets have no cells and are left out).
+        self.parts = {sheet.name: rel.target for sheet, rel in sheets if "worksheets/" in rel.target}
+
+    def sheet(self, wanted: str) -> str:
+        """The worksheet called ``wanted`` (case and outer spaces forgiven), or the only one."""
+        names = list(self.parts)
+        found = find_sheet(names, wanted) if wanted else (names[0] if len(names) == 1 else None)
         if found is None:
-            self.close()
             listed = ", ".join(repr(n) for n in names[:20])
-            if sheet:
-                raise _refuse(path, f"has no sheet {sheet!r} (it has {listed})")
-            raise _refuse(path, f"has {len(names)} sheets ({listed}): name the one to read in [import.sheets]")
-        self._sheet = self._book[found]
-        if not hasattr(self._sheet, "iter_rows"):
+            if wanted:
+                raise _refuse(self.path, f"has no sheet {wanted!r} (it has {listed})")
+            raise _refuse(self.path, f"has {len(names)} sheets ({listed}): name the one to read in [import.sheets]")
+        return found
+
+    def rows(self, sheet: str) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """The stored rows of ``sheet``: (row number, its cells as openpyxl parses them)."""
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        book = self._reader.wb
+        with self._reader.archive.open(self.parts[sheet]) as source, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a date serial out of range: openpyxl warns, and makes it #VALUE!
+            parser = WorkSheetParser(
+                source,
+                self._reader.shared_strings,
+                data_only=True,
+                epoch=book.epoch,
+                date_formats=book._date_formats,
+                timedelta_formats=book._timedelta_formats,
+            )
+            yield from parser.parse()
+
+    def close(self) -> None:
+        self._reader.archive.close()
+
+
+class Books:
+    """The workbooks one import has open, each opened once; closed with the import."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, Workbook] = {}
+
+    def get(self, path: Path) -> Workbook:
+        book = self._open.get(path)
+        if book is None:
+            book = self._open[path] = Workbook(path)
+        return book
+
+    def close(self) -> None:
+        for book in self._open.values():
+            book.close()
+        self._open.clear()
+
+
+class SheetRows:
+    """One sheet of a workbook read row by row as ``(row number, cells, problem)``."""
+
+    def __init__(self, path: Path, sheet: str, *, label: str, books: Books | None = None):
+        self.path = path
+        self.name = label
+        self.warnings: list[str] = []
+        self.line_num = 0
+        self._own = books is None
+        self._book = Workbook(path) if books is None else books.get(path)
+        try:
+            self.sheet = self._book.sheet(sheet)
+        except Unreadable:
             self.close()
-            raise _refuse(path, f"sheet {found!r} is a chart, not cells")
-        self._sheet.reset_dimensions()  # rows as stored, whatever the sheet claims its size is
+            raise
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
         width = 0  # the header's, once it was read
         blank: list[int] = []  # empty rows not yet known to be followed by data
         try:
-            rows = self._sheet.iter_rows(values_only=True)
-            for number, values in enumerate(rows, start=1):
+            for number, stored in self._book.rows(self.sheet):
                 self.line_num = number
-                cells = [cell_text(v) for v in values] if values else []
+                while blank and blank[-1] >= number:  # rows out of order: not from Excel
+                    blank.pop()
+                cells: list[str] = []
+                for cell in stored:
+                    column = cell["column"]
+                    if column > len(cells) + 1:
+                        cells.extend([""] * (column - 1 - len(cells)))
+                    if column == len(cells) + 1:
+                        value = cell["value"]
+                        text = ERROR_MARK + str(value) if cell["data_type"] == "e" else cell_text(value)
+                        cells.append(text)
                 while cells and not cells[-1].strip():
                     cells.pop()
                 if not cells:
@@ -210,6 +280,5 @@ class SheetRows:
             ) from None
 
     def close(self) -> None:
-        if self._book is not None:
+        if self._own and self._book is not None:
             self._book.close()
-            self._book = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from monitor.extract.mapping import Header
 from monitor.extract.records import Source
+from monitor.extract.workbook import Books
 
 #: Bits of filter per key the file's size suggests (~0.25 % of new keys held back).
 BITS_PER_KEY = 16
@@ -63,7 +64,7 @@ class FirstSeen:
 
 
 def first_lines(
-    source: Source, encoding: str, header: Header, key: str, wanted: set[str], until: int
+    source: Source, encoding: str, header: Header, key: str, wanted: set[str], until: int, books: Books | None = None
 ) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
@@ -74,7 +75,7 @@ def first_lines(
     """
     found: dict[str, int] = {}
     position, width = header.positions[key], header.width
-    rows = source.open(encoding)
+    rows = source.open(encoding, books)
     try:
         items = iter(rows)
         for _line, record, _problem in items:  # up to the header

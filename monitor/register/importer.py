@@ -31,6 +31,7 @@ A full extract (``full=True`` or its ``manifest.json``) also marks whoever it le
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -102,9 +103,10 @@ def import_directory(
             check_files(manifest, set(files))
         importer.manifest = manifest
         importer.full = full or (manifest is not None and manifest.full)
-        importer.check_headers(mappings)
-        with dry_reading(engine) if check else transaction(engine) as session:
-            result = importer.run(session, source)
+        with closing(importer.books):  # workbooks stay open (read once) from the headers to the end
+            importer.check_headers(mappings)
+            with dry_reading(engine) if check else transaction(engine) as session:
+                result = importer.run(session, source)
     except (ImportFailure, Unreadable) as exc:
         failure = exc if isinstance(exc, ImportFailure) else ImportFailure(str(exc))
         failed(failure)

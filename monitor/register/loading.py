@@ -21,6 +21,7 @@ from monitor.core.config import Config
 from monitor.extract.csvfile import physical_lines
 from monitor.extract.mapping import FileMapping, Header
 from monitor.extract.records import Source, first_record
+from monitor.extract.workbook import Books
 from monitor.register import models
 from monitor.register.bulk import NewRows
 from monitor.register.dedupe import FirstSeen, first_lines
@@ -95,6 +96,8 @@ class Loader:
         self.new_rows: NewRows | None = None
         self.reactive_high: list[str] = []  # the current file's, for one warning
         self.returned: set[str] = set()  # a dry run's: marked keys the current file names again
+        #: Workbooks this run has open (each read once); closed by the caller when the run ends.
+        self.books = Books()
 
     # -- checks before any write ------------------------------------------------------
 
@@ -103,7 +106,7 @@ class Loader:
         self.mappings = mappings
         for name, source in self.files.items():
             spec = SPECS[name]
-            records = source.open(self.encoding)
+            records = source.open(self.encoding, self.books)
             try:
                 first = first_record(records)
             finally:
@@ -187,7 +190,7 @@ class Loader:
         blank = records = 0
         total = physical_lines(source.path) if self.progress and not source.is_workbook else 0
         task = advance(spec.name, total, 0)
-        rows = source.open(self.encoding)
+        rows = source.open(self.encoding, self.books)
         # Everything is new in a table that began empty: on PostgreSQL one COPY streams it.
         self.new_rows = None if self.dry else NewRows(session, cast(Table, spec.model.__table__), stream=self.fresh)
         try:
@@ -312,7 +315,7 @@ class Loader:
         """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
         keys = {key for _line, key, _outcome in held}
         header = self.headers[spec.name]
-        first = first_lines(source, self.encoding, header, spec.key, keys, until=held[-1][0])
+        first = first_lines(source, self.encoding, header, spec.key, keys, until=held[-1][0], books=self.books)
         for line, key, outcome in held:
             if first[key] < line:
                 self._reject(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from monitor.core.import_settings import ImportSettings
 from monitor.extract.dates import DateReader
 from monitor.extract.mapping import normalise_token
 from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record
-from monitor.extract.workbook import ERROR_MARK, sheet_parts
+from monitor.extract.workbook import ERROR_MARK, Books, sheet_parts
 from monitor.register.fields import CHOICES, FILE_ORDER, FLAG_SPELLINGS, FLAGS, SPECS, Spec
 
 #: Distinct codes collected per field, and date texts sampled per file.
@@ -126,14 +127,15 @@ def _code_guess(code: str, values: Iterable[str]) -> tuple[str, str] | None:
 class _File:
     """One candidate file or sheet: its header and the role it seems to play."""
 
-    def __init__(self, source: Source, header: list[str], encoding: str, note: str):
+    def __init__(self, source: Source, header: list[str], encoding: str, note: str, books: Books):
         self.source, self.header, self.encoding, self.note = source, header, encoding, note
+        self.books = books
 
 
-def _read_header(source: Source, encoding: str) -> tuple[list[str], str, str]:
+def _read_header(source: Source, encoding: str, books: Books) -> tuple[list[str], str, str]:
     """The header and the encoding that reads the file (trying cp1252 when the declared one does not)."""
     for tried in dict.fromkeys((encoding, "cp1252")):
-        records = source.open(tried)
+        records = source.open(tried, books)
         try:
             first = first_record(records)
             for _ in records:  # the whole file must read in it, not just the header
@@ -151,7 +153,7 @@ def _read_header(source: Source, encoding: str) -> tuple[list[str], str, str]:
     raise AssertionError("unreachable")
 
 
-def _candidates(directory: Path, settings: ImportSettings) -> list[_File]:
+def _candidates(directory: Path, settings: ImportSettings, books: Books) -> list[_File]:
     files: list[_File] = []
     # Newest first: of several deliveries of one file, the import reads the newest.
     for path in sorted(directory.iterdir(), key=lambda p: (-p.stat().st_mtime, p.name)):
@@ -166,10 +168,10 @@ def _candidates(directory: Path, settings: ImportSettings) -> list[_File]:
             continue
         for source in sources:
             try:
-                header, encoding, note = _read_header(source, settings.encoding)
+                header, encoding, note = _read_header(source, settings.encoding, books)
             except Unreadable:
                 continue
-            files.append(_File(source, [c.strip().removeprefix(ERROR_MARK) for c in header], encoding, note))
+            files.append(_File(source, [c.strip().removeprefix(ERROR_MARK) for c in header], encoding, note, books))
     return files
 
 
@@ -223,7 +225,12 @@ def _pattern(name: str) -> str:
 def suggest_mapping(directory: Path, config: Config) -> str:
     """The draft as TOML text; see the module docstring."""
     settings = config.import_settings
-    files = _candidates(directory, settings)
+    with closing(Books()) as books:
+        return _suggest(directory, config, settings, books)
+
+
+def _suggest(directory: Path, config: Config, settings: ImportSettings, books: Books) -> str:
+    files = _candidates(directory, settings, books)
     assigned = _assign(files, settings)
     lines = [
         f"# Suggested by `visit-monitor import --suggest-mapping` from {len(files)} file(s) in {directory.name}.",
@@ -246,17 +253,17 @@ def suggest_mapping(directory: Path, config: Config) -> str:
         lines.append(f"# ? date_formats = [{', '.join(_quote(f) for f in forms)}]  # reads {', '.join(examples)}")
     elif settings.date_formats:
         lines.append(f"date_formats = [{', '.join(_quote(f) for f in settings.date_formats)}]")
-    books = {f.source.path.name for f in assigned.values() if f.source.is_workbook}
+    workbooks = {f.source.path.name for f in assigned.values() if f.source.is_workbook}
     lines += ["", "[import.files]"]
     for name, f in assigned.items():
         role = SPECS[name].role
         if f.source.path.name.lower() not in (f"{role}.csv", f"{role}.xlsx"):
             if role in settings.files:
                 lines.append(f"{role} = [{', '.join(_quote(p) for p in settings.files[role])}]")
-            elif len(books) != 1 or not f.source.is_workbook:
+            elif len(workbooks) != 1 or not f.source.is_workbook:
                 lines.append(f"# ? {role} = {_quote(_pattern(f.source.path.name))}  # {f.source.path.name}")
-    if len(books) == 1 and any(f.source.is_workbook for f in assigned.values()):
-        lines.insert(lines.index("[import.files]") - 1, f"# ? workbook = {_quote(_pattern(books.pop()))}")
+    if len(workbooks) == 1 and any(f.source.is_workbook for f in assigned.values()):
+        lines.insert(lines.index("[import.files]") - 1, f"# ? workbook = {_quote(_pattern(workbooks.pop()))}")
     lines += ["", "[import.sheets]"]
     for name, f in assigned.items():
         if f.source.is_workbook:
@@ -315,7 +322,7 @@ def _columns(spec: Spec, f: _File, settings: ImportSettings) -> list[str]:
 def _distinct(f: _File, positions: dict[str, int]) -> dict[str, dict[str, int]]:
     """Per field, each distinct cell text and how often (at most MAX_CODES per field)."""
     seen: dict[str, dict[str, int]] = {field: {} for field in positions}
-    records = f.source.open(f.encoding)
+    records = f.source.open(f.encoding, f.books)
     try:
         items = iter(records)
         for _line, cells, _problem in items:  # up to the header
