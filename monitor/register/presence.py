@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from monitor.core.import_settings import ImportSettings
 from monitor.extract.names import holds_extract, locate
-from monitor.extract.records import NoExtract, Source
+from monitor.extract.records import NoExtract, Source, Unreadable
 from monitor.register.fields import FILE_ORDER, OFFENDERS, OFFICERS, SPECS, Spec
 from monitor.register.results import ImportFailure, ImportUsageError, Presence
 
@@ -167,6 +167,8 @@ def locate_files(directory: Path, settings: ImportSettings | None = None) -> dic
         found = locate(directory, roles, settings or ImportSettings())
     except NoExtract as exc:
         raise ImportUsageError(str(exc)) from None
+    except Unreadable as exc:  # a workbook without the sheet named, an old Excel file
+        raise ImportFailure(str(exc)) from None
     return {f"{role}.csv": source for role, source in found.items()}
 
 
