@@ -57,7 +57,7 @@ def _sheet_of(path: Path, wanted: str, role: str) -> str:
             raise Unreadable(f"{path.name}: has no sheet {wanted!r} for {role} (it has {listed})")
         return found
     if len(names) == 1:
-        return names[0]
+        return ""  # its only sheet: the file's name says enough
     found = find_sheet(names, role)
     if found is not None:
         return found

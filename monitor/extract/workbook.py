@@ -243,12 +243,16 @@ class SheetRows:
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
         width = 0  # the header's, once it was read
-        blank: list[int] = []  # empty rows not yet known to be followed by data
+        # Empty rows (stored empty, or not stored at all) not yet known to be followed by
+        # data: the first and the last of each run. Trailing ones are never yielded.
+        blank: list[tuple[int, int]] = []
+        last = 0
         try:
             for number, stored in self._book.rows(self.sheet):
                 self.line_num = number
-                while blank and blank[-1] >= number:  # rows out of order: not from Excel
-                    blank.pop()
+                if number > last + 1:
+                    blank.append((last + 1, number - 1))
+                last = max(last, number)
                 cells: list[str] = []
                 for cell in stored:
                     column = cell["column"]
@@ -261,10 +265,11 @@ class SheetRows:
                 while cells and not cells[-1].strip():
                     cells.pop()
                 if not cells:
-                    blank.append(number)
+                    blank.append((number, number))
                     continue
-                for empty in blank:
-                    yield empty, [], None
+                for first, final in blank:
+                    for empty in range(first, final + 1):
+                        yield empty, [], None
                 blank.clear()
                 if not width:
                     cells = [c.removeprefix(ERROR_MARK) for c in cells]
