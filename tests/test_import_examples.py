@@ -132,3 +132,20 @@ def test_a_force_shaped_register_imports_as_the_contract_one(
         names = set(session.scalars(select(models.Offender.forenames)))
     assert {"Siân", "Zoë", "Renée"} <= names
     assert _report(shaped_cfg, tmp_path / "b" / "report.json") == _report(contract_cfg, tmp_path / "a" / "report.json")
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "operate" / "import.md"
+
+
+@pytest.mark.parametrize(
+    ("heading", "example"),
+    [("Worked example 1", "spreadsheet-workbook.toml"), ("Worked example 2", "records-system-csv.toml")],
+)
+def test_the_docs_show_the_shipped_examples(heading: str, example: str) -> None:
+    """The operator copies from the docs: what they show is what ships (and what is tested above)."""
+    import tomllib
+
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index(f"## {heading}") :]
+    block = section[section.index("```toml") + len("```toml") : section.index("```", section.index("```toml") + 7)]
+    assert tomllib.loads(block) == tomllib.loads((EXAMPLES / example).read_text(encoding="utf-8"))
