@@ -45,6 +45,9 @@ from monitor.register.results import FilePreview, ImportFailure, ImportResult, P
 from monitor.register.writing import (
     CHUNK_ROWS,
     MAX_IN_KEYS,
+    build_indexes,
+    drop_indexes,
+    finish,
     is_empty,
     prepare,
     refresh_statistics,
@@ -153,6 +156,7 @@ class Loader:
             dry=self.dry,
             previews=list(self.previews.values()),
         )
+        finish(session)
         if run is not None:
             if self.rejects:
                 store_rejects(session, run.id, self.rejects)
@@ -171,6 +175,8 @@ class Loader:
             # (a force holds thousands, England and Wales ~70,000) instead of one per chunk.
             self.state.known_refs.update(session.scalars(select(models.Offender.ref)))
         self.fresh = is_empty(session, spec)
+        # A table that began empty gets its secondary indexes after its rows (SQLite).
+        unindexed = drop_indexes(session, spec) if self.fresh and not self.dry else []
         tracked = spec.name in PRESENCE_FILES
         absent_before = absent_keys(session, spec) if tracked else set()
         self.returned = set()
@@ -240,6 +246,7 @@ class Loader:
                 self._write(session, spec, buffer, counts)
             if self.new_rows is not None:
                 self.new_rows.close()
+            build_indexes(session, unindexed)
             advance(spec.name, total, total or rows.line_num, task)
         finally:
             if self.new_rows is not None:
