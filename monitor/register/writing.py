@@ -19,7 +19,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Index, Table, insert, select, text, update
+from sqlalchemy import Index, Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex, DropIndex
 
@@ -92,9 +92,9 @@ def write_chunk(
     if not fresh:
         # Core, not the ORM: the columns' own type processing, without building ORM rows.
         key_col, conn = table.c[key], session.connection()
-        query = select(key_col, *(table.c[n] for n in names))
+        query = select(key_col, *(table.c[n] for n in names)).where(key_col.in_(bindparam("keys", expanding=True)))
         for chunk in chunks([r[key] for r in rows], in_limit):
-            for found in conn.execute(query.where(key_col.in_(chunk))):
+            for found in conn.execute(query, {"keys": list(chunk)}).all():
                 existing[found[0]] = tuple(found[1:])
     stamp = {"import_id": import_id, "updated_at": now}
     inserts: list[dict[str, Any]] = []
