@@ -21,7 +21,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from monitor.extract.records import Unreadable
+from monitor.extract.errors import Unreadable
 
 #: Bytes of one physical line read at once. A longer line is cut there, the rest of it is
 #: skipped and its record rejected, so one giant line cannot exhaust memory.

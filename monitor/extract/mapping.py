@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from monitor.core.import_settings import code_key
-from monitor.extract.records import Unreadable
+from monitor.extract.errors import Unreadable
 
 #: Distinct cells remembered per value map (codes repeat; a handful per column).
 _SEEN_MAX = 10_000

@@ -6,9 +6,8 @@ record cannot be read (it is then rejected and reading goes on). :class:`Source`
 where one file of an extract is (a CSV file, a workbook of its own, or a sheet of a
 workbook holding several) and opens it; the readers are ``csvfile`` and ``workbook``.
 
-Two failures stop an import and are named here, below the importer that reports them:
-:class:`Unreadable` (a file cannot be read as an extract at all) and :class:`NoExtract`
-(the folder holds nothing to import, or two candidates for one file).
+The failures that stop an import are in ``errors`` (re-exported here), below the readers
+and the importer that reports them.
 """
 
 from __future__ import annotations
@@ -18,19 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from monitor.extract.errors import NoExtract, Unreadable
+
 if TYPE_CHECKING:
     from monitor.extract.workbook import Books
 
-
-class Unreadable(Exception):
-    """A whole file cannot be read (not CSV or not a workbook, wrong encoding, a bad header).
-
-    The message names the file and never holds a cell's value.
-    """
-
-
-class NoExtract(Unreadable):
-    """The folder is not usable as an extract: nothing to read, or two files for one role."""
+__all__ = ["WORKBOOK_SUFFIXES", "NoExtract", "Records", "Source", "Unreadable", "first_record"]
 
 
 #: Suffixes read as workbooks; every other matched file is read as CSV.

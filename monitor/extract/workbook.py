@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from monitor.extract.records import Unreadable
+from monitor.extract.errors import Unreadable
 
 #: Prefixed to an error cell's code: not printable, so the field checks look at it (and only then).
 ERROR_MARK = "\x00excel-error:"

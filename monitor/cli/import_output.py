@@ -1,4 +1,9 @@
-"""What ``import DIR --check`` and ``import DIR --suggest-mapping`` print.
+"""What ``visit-monitor import`` prints: rejects, absences, the dry run and the suggested mapping.
+
+Everything printed may carry bytes from the extract (a reason quotes the bad value, a
+warning the odd column name), so it is printed as text, never as rich markup, and with
+control characters shown as escapes: a cell can neither break the table nor put a live
+link or an escape sequence on the operator's terminal.
 
 The dry run is how an operator tries a mapping on a force's extract before anything is
 stored, so it shows each step the import takes: which file was read as which (and how:
@@ -12,6 +17,7 @@ as text with control characters escaped, like the import's own output.
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,11 +25,64 @@ from typing import TYPE_CHECKING
 import click
 
 from monitor.cli.app import App
-from monitor.cli.import_ import _print_presence, _print_rejects, shown
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
-    from monitor.register.importer import FilePreview, ImportResult
+    from monitor.register.importer import FilePreview, ImportResult, Reject
+
+#: Rejects printed to the terminal; the rest are in import_rejects and --rejects FILE.
+SHOWN_REJECTS = 100
+#: Keys newly marked absent that are named in the summary; all are in the report.
+SHOWN_ABSENT = 20
+
+
+def shown(text: str) -> str:
+    """``text`` with every non-printable character as a visible escape (``\\x1b``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def print_presence(result: ImportResult) -> None:
+    """Who a full extract left out (marked, never deleted), and who is back (a dry run: would be)."""
+    marked, cleared = ("would be marked", "would be cleared") if result.dry else ("marked", "cleared")
+    for p in result.presence:
+        what = "people" if p.file == "offenders.csv" else "officers"
+        if p.marked:
+            names = ", ".join(shown(k) for k in p.marked[:SHOWN_ABSENT])
+            more = f" and {len(p.marked) - SHOWN_ABSENT} more" if len(p.marked) > SHOWN_ABSENT else ""
+            click.echo(
+                f"{p.file}: {len(p.marked)} {what} not in this full extract, {marked} absent since "
+                f"{p.since.isoformat()} (kept; resolve them): {names}{more}"
+            )
+        if p.returned:
+            click.echo(f"{p.file}: {p.returned} {what} back in the extract (absent mark {cleared})")
+        if p.absent and (result.full or p.returned):
+            click.echo(f"{p.file}: {p.absent} {what} in all not in the latest full extract (see report)")
+
+
+def print_rejects(rejects: list[Reject], rejects_file: Path | None) -> None:
+    """A rich table on a terminal, plain ``file:line: field: reason`` lines otherwise."""
+    first = rejects[:SHOWN_REJECTS]
+    more = len(rejects) - len(first)
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title="Rejected rows", title_justify="left")
+        for heading in ("file", "line", "field", "reason"):
+            table.add_column(heading, justify="right" if heading == "line" else "left")
+        for r in first:
+            # Text cells, not markup strings: "[/]" or "[link=...]" in a reason is data.
+            table.add_row(*(Text(shown(v)) for v in (r.file, str(r.line), r.field or "", r.reason)))
+        Console(stderr=True).print(table)
+    else:
+        for r in first:
+            click.echo(f"rejected: {shown(str(r))}", err=True)
+    if more:
+        where = f"all are in {rejects_file}" if rejects_file else "use --rejects FILE for the full list"
+        click.echo(f"... and {more} more rejected rows ({where})", err=True)
 
 
 def _value(value: object) -> str:
@@ -79,11 +138,11 @@ def print_check(result: ImportResult, config: Config, rejects_file: Path | None)
         click.echo("")
         _preview(p, result.counts[p.file], config.policy.include_names)
     if result.rejects:
-        _print_rejects(result.rejects, rejects_file)
+        print_rejects(result.rejects, rejects_file)
     click.echo("")
     if result.presence and (result.full or any(p.returned for p in result.presence)):
         click.echo("People and officers (what the import would record):")
-        _print_presence(result)
+        print_presence(result)
     stored = sum(c["inserted"] + c["updated"] for c in result.counts.values())
     rejected = len(result.rejects)
     click.echo(
