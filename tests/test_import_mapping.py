@@ -261,3 +261,18 @@ def test_old_excel_files_are_refused_with_what_to_do(
     write(d, "Nominals.xls", ["binary"])
     with pytest.raises(ImportFailure, match=r"Nominals\.xls: Excel 97-2003 files are not read; save it as \.xlsx"):
         run(engine, mapped(files={"offenders": "Nominals.*"}), d)
+
+
+def test_the_drop_folder_knows_the_forces_file_names(tmp_path: Path) -> None:
+    from monitor.core.import_settings import ImportSettings
+    from monitor.daemon.jobs import pending_extracts
+
+    drop = tmp_path / "drop"
+    write(drop / "a-contract", "offenders.csv", [OFFENDERS_HEADER])
+    write(drop / "b-force", "RSO_Nominals_20250301.csv", [OFFENDERS_HEADER])
+    write(drop / "c-workbook", "RSO Register 2025-03.xlsx", ["not read here"])
+    write(drop / "d-nothing-yet", "notes.txt", ["still arriving"])
+    assert [p.name for p in pending_extracts(drop)] == ["a-contract"]
+    settings = ImportSettings(files={"offenders": ("RSO_Nominals_*.csv",)}, workbook="RSO Register*.xlsx")
+    # Named by the force, offenders are its files: a bare offenders.csv is no longer one.
+    assert [p.name for p in pending_extracts(drop, settings)] == ["b-force", "c-workbook"]
