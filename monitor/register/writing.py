@@ -39,8 +39,9 @@ IMPORT_LOCK_KEY = 0x766D696D
 
 #: SQLite's page cache while an import writes (KiB): a national visits table's indexes take
 #: keys in random order, and with SQLite's default 2 MB nearly every insert went to the OS
-#: for a page (about a fifth of a first import's time). Put back when the import ends.
-IMPORT_CACHE_KIB = 64 * 1024
+#: for a page (about a fifth of a first import's time). It also bounds the sorter that
+#: builds an index (so, with the cache, up to twice this is held). Put back when the import ends.
+IMPORT_CACHE_KIB = 32 * 1024
 
 
 def prepare(session: Session, *, dry: bool = False) -> int:
