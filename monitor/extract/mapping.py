@@ -109,8 +109,8 @@ class Header:
             raise Unreadable(f"{name}: the header holds NUL characters: not text (UTF-16 without a BOM?)")
         tokens = [normalise_token(cell) for cell in cells]
         self.positions: dict[str, int] = {}
-        for name_ in known:
-            wanted = mapping.columns.get(name_, (name_,))
+        for field_name in known:
+            wanted = mapping.columns.get(field_name, (field_name,))
             for candidate in wanted:
                 hits = [i for i, t in enumerate(tokens) if t == normalise_token(candidate)]
                 if len(hits) > 1:
@@ -119,10 +119,10 @@ class Header:
                     taken = next((f for f, p in self.positions.items() if p == hits[0]), None)
                     if taken is not None:
                         raise Unreadable(
-                            f"{name}: the column {shown(cells[hits[0]].strip())} would be both {taken} and {name_} "
-                            f"(see [import.columns.{mapping.role}])"
+                            f"{name}: the column {shown(cells[hits[0]].strip())} would be both {taken} and "
+                            f"{field_name} (see [import.columns.{mapping.role}])"
                         )
-                    self.positions[name_] = hits[0]
+                    self.positions[field_name] = hits[0]
                     break
         used = set(self.positions.values())
         for pos, token in enumerate(tokens):
@@ -146,13 +146,13 @@ class Header:
 
     def _missing(self, missing: list[str], required: Sequence[str], cells: list[str], mapping: FileMapping) -> str:
         looked = []
-        for name_ in missing:
-            candidates = mapping.columns.get(name_)
+        for field_name in missing:
+            candidates = mapping.columns.get(field_name)
             if candidates:
                 heads = " or ".join(f'"{c}"' for c in candidates)
-                looked.append(f"{name_!r} (mapped to {heads} in [import.columns.{mapping.role}])")
+                looked.append(f"{field_name!r} (mapped to {heads} in [import.columns.{mapping.role}])")
             else:
-                looked.append(repr(name_))
+                looked.append(repr(field_name))
         found = [shown(c.strip()) for c in cells if c.strip()]
         more = f" and {len(found) - _SHOWN_HEADERS} more" if len(found) > _SHOWN_HEADERS else ""
         columns = "column" if len(missing) == 1 else "columns"
