@@ -15,9 +15,15 @@ whole import was several times the size of everything else it keeps. Instead:
 
 The answer is exactly what the dict gave (tests/test_import_dedupe.py checks that against
 one with a filter so small that nearly every row is held), at a few MB whatever the size.
+
+A workbook costs far more to read twice than a CSV file (a national visits sheet is a
+minute of XML parsing), so for one the main pass also writes each record's line and key
+to a :class:`KeySpool`, a temporary file, and the settling pass reads that instead.
 """
 
 from __future__ import annotations
+
+import tempfile
 
 from monitor.extract.mapping import Header
 from monitor.extract.records import Source
@@ -63,8 +69,47 @@ class FirstSeen:
         return seen
 
 
+class KeySpool:
+    """Each counted record's line and key, on disk, for the settling pass (see the module docstring).
+
+    Only keys that could have been held are kept: a key that is not printable fails the
+    field checks, so it never is. The file is private and gone when closed.
+    """
+
+    def __init__(self) -> None:
+        self._fh = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+
+    def add(self, line: int, key: str) -> None:
+        if key.isprintable():
+            self._fh.write(f"{line} {key}\n".encode())
+
+    def first_lines(self, wanted: set[str], until: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        self._fh.seek(0)
+        for raw in self._fh:
+            number, _space, key = raw.decode().rstrip("\n").partition(" ")
+            line = int(number)
+            if line > until:
+                break
+            if key in wanted and key not in found:
+                found[key] = line
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 def first_lines(
-    source: Source, encoding: str, header: Header, key: str, wanted: set[str], until: int, books: Books | None = None
+    source: Source,
+    encoding: str,
+    header: Header,
+    key: str,
+    wanted: set[str],
+    until: int,
+    books: Books | None = None,
+    spool: KeySpool | None = None,
 ) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
@@ -73,6 +118,8 @@ def first_lines(
     when it was held, so a cell equal to one passes them too.) The pass stops at the last
     held line, ``until``: no first occurrence can come after it.
     """
+    if spool is not None:
+        return spool.first_lines(wanted, until)
     found: dict[str, int] = {}
     position, width = header.positions[key], header.width
     rows = source.open(encoding, books)

@@ -24,7 +24,7 @@ from monitor.extract.records import Source, first_record
 from monitor.extract.workbook import Books
 from monitor.register import models
 from monitor.register.bulk import NewRows
-from monitor.register.dedupe import FirstSeen, first_lines
+from monitor.register.dedupe import FirstSeen, KeySpool, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
     HIGH_RISK,
@@ -101,6 +101,7 @@ class Loader:
         self.returned: set[str] = set()  # a dry run's: marked keys the current file names again
         #: Workbooks this run has open (each read once); closed by the caller when the run ends.
         self.books = Books()
+        self.spool: KeySpool | None = None  # the current file's, when it is a workbook
 
     # -- checks before any write ------------------------------------------------------
 
@@ -189,6 +190,10 @@ class Loader:
         # Keys seen so far, in bounded memory: rows whose key may repeat one are held
         # back and settled after the file (see ``dedupe``).
         seen = FirstSeen.for_file(source)
+        # A workbook is costly to read twice: its keys are kept for the settling pass.
+        spool = KeySpool() if source.is_workbook else None
+        self.spool = spool
+        width = header.width
         held: list[tuple[int, str, dict[str, Any] | Bad]] = []
         buffer: list[dict[str, Any]] = []
         self.reactive_high = []
@@ -209,6 +214,8 @@ class Loader:
                     blank += 1
                     continue
                 records += 1
+                if spool is not None and problem is None and len(record) == width:
+                    spool.add(line, record[key_pos].strip())
                 if named is not None and key_pos < len(record):
                     named_key = record[key_pos].strip()
                     if named_key and len(named_key) <= MAX_LENGTH and named_key.isprintable():
@@ -252,6 +259,9 @@ class Loader:
             if self.new_rows is not None:
                 self.new_rows.abort()  # a no-op once closed
             rows.close()
+            if spool is not None:
+                spool.close()
+                self.spool = None
         self.warnings.extend(rows.warnings)
         reactive_high = self.reactive_high
         check_count(self.manifest, spec.name, records)
@@ -322,7 +332,9 @@ class Loader:
         """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
         keys = {key for _line, key, _outcome in held}
         header = self.headers[spec.name]
-        first = first_lines(source, self.encoding, header, spec.key, keys, until=held[-1][0], books=self.books)
+        first = first_lines(
+            source, self.encoding, header, spec.key, keys, until=held[-1][0], books=self.books, spool=self.spool
+        )
         for line, key, outcome in held:
             if first[key] < line:
                 self._reject(
