@@ -5,7 +5,9 @@ visit-monitor is fast is the ratio to the simplest thing that does the same work
 on the same engine, in the same run, on the same machine. For each size and engine:
 
     step (visit-monitor)             yardstick
-    import DIR                       raw_load.py: csv + executemany / COPY, no validation
+    import DIR                       raw_load.py: csv + executemany / COPY into bare tables,
+                                     indexes built afterwards, no validation
+    import DIR again (unchanged)     the same
     report --format json             lean_report.py: one SQL query + date arithmetic
                                      lean_full.py, like for like: every list the report holds
     report ... --section overdue_visit the lean query: the very rows it gives (report --section: docs/reference/cli.md)
@@ -23,7 +25,7 @@ entry and in order; ``--section overdue_visit`` gives the lean query's rows and 
 report's summary; and SQLite and PostgreSQL give the same rows in all five.
 
     .venv/bin/python benchmarks/national.py --sizes 10000,30000 --engines sqlite,postgresql \
-        [--keep DIR] [--json out.json] [--repeat 3] [--explain DIR]
+        [--keep DIR] [--json out.json] [--repeat 3] [--explain DIR] [--import-only]
 
 Exit status 1 when any check fails. The extract comes from ``messy_extract.py`` (which
 imports nothing from monitor); with ``--keep`` extracts are kept and reused by later runs.
@@ -97,7 +99,7 @@ def main() -> int:
                 runs.append(run)
                 if args.json:  # as it goes, so a long run that is stopped still leaves its figures
                     args.json.write_text(json.dumps({**result, "runs": [results.run_json(r) for r in runs]}, indent=1))
-        cross = checks.cross_engine_checks(runs)
+        cross = [] if args.import_only else checks.cross_engine_checks(runs)
         result["machine"]["load_after"] = os.getloadavg()
         results.print_machine(result["machine"])
         results.print_tables(runs, generated, help_step, cross)
@@ -148,6 +150,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--explain", type=Path, help="write the scan's query plans (EXPLAIN ANALYZE) here")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     parser.add_argument("--tables-from", type=Path, help="only print the tables of a run saved with --json")
+    parser.add_argument("--import-only", action="store_true", help="measure only import and re-import")
     args = parser.parse_args()
     for engine in args.engines:
         if engine not in ("sqlite", "postgresql"):
@@ -253,6 +256,14 @@ def _run_engine(
         checks.check_stored(run, url, manifest)
         run.steps.append(Step("db upgrade (empty database)", median_of([upgraded])))
         run.steps.append(Step("import", median_of([imported]), "no-validation load", median_of([raw])))
+        again = children.run("re-import", [vm, "import", str(extract)])
+        run.check("re-import exits 3 (the same rows rejected)", again.returncode == expected_rc, again.tail())
+        unchanged = "inserted 0, updated 0" in again.stdout.read_text(encoding="utf-8")
+        run.check("re-import changes nothing", unchanged, again.stdout.read_text(encoding="utf-8")[-300:])
+        run.steps.append(Step("re-import (unchanged)", median_of([again]), "no-validation load", median_of([raw])))
+        if args.import_only:
+            run.info["load_after"] = os.getloadavg()
+            return run
 
         lean_runs, full_runs, report_runs, visits_runs = [], [], [], []
         report_cmd = [vm, "report", "--as-of", as_of, "--format", "json"]

@@ -122,6 +122,22 @@ BAD: list[tuple[str, str, str, str]] = [
         "postgresql://",
     ),
     ("[policy]\nsurprise = 1", "policy.surprise", "", "a known key"),
+    # import: how a force's own extract is read (issue 21)
+    ('[import]\nencodng = "cp1252"', "import.encodng", "", "did you mean import.encoding?"),
+    ('[import]\nencoding = "utf-16"', "import.encoding", "utf-16", "not UTF-16"),
+    ('[import]\nencoding = "klingon"', "import.encoding", "klingon", "a text encoding"),
+    ('[import]\ndate_formats = ["%m/%d/%Y"]', "import.date_formats", "%m/%d/%Y", "cannot read one text as two dates"),
+    ('[import]\ndate_formats = ["%d.%m.%Y", "%m.%d.%Y"]', "import.date_formats", "%d.%m.%Y", "two dates"),
+    ('[import]\ndate_formats = ["%d/%m/%y"]', "import.date_formats", "%d/%m/%y", "four-digit years"),
+    ('[import]\ndate_formats = ["%d-%m"]', "import.date_formats", "%d-%m", "a year (%Y)"),
+    ('[import]\ndate_formats = "%d-%b-%Y"', "import.date_formats", "%d-%b-%Y", "a list of strftime"),
+    ('[import]\nworkbook = "Register.csv"', "import.workbook", "Register.csv", "ending in .xlsx"),
+    ('[import.files]\noffenders = "in/RSO_*.csv"', "import.files.offenders", "in/RSO_*.csv", "without folders"),
+    ("[import.files]\noffenders = []", "import.files.offenders", "[]", "a file name pattern"),
+    ("[import.columns.offenders]\nref = 7", "import.columns.offenders.ref", "7", "the force's header"),
+    ('[import.columns]\noffenders = "x"', "import.columns.offenders", "x", "a table"),
+    ('[import.values.risk_level]\nVH = "very_high"\nvh = "high"', "import.values.risk_level.vh", "vh", "case"),
+    ("[import.sheets]\noffenders = 3", "import.sheets.offenders", "3", "a sheet name"),
 ]
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.cli.app import cli
 from monitor.core.config import Config
-from monitor.register import importer, models, writing
+from monitor.register import loading, models, writing
 from monitor.register.db import make_engine, reading
 from monitor.register.importer import ImportFailure, ImportResult, ImportUsageError, Reject, import_directory
 
@@ -682,7 +682,7 @@ def test_failure_midway_leaves_the_register_as_it_was(
     write(extract, "offenders.csv", [OFFENDERS_HEADER, offender("RSO-000001", risk_level="low"), offender("RSO-0777")])
     write(extract, "visits.csv", [VISITS_HEADER, "V-000001,RSO-000001,2026-08-01,completed,home,"])
 
-    original = importer._Importer._import_file
+    original = loading.Loader._import_file
     written: list[str] = []
 
     def fail_after_offenders(self: Any, session: Any, spec: Any, path: Path, advance: Any) -> dict[str, int]:
@@ -694,7 +694,7 @@ def test_failure_midway_leaves_the_register_as_it_was(
             raise RuntimeError("simulated crash with RSO-000001 Testperson in the message")
         return original(self, session, spec, path, advance)
 
-    monkeypatch.setattr(importer._Importer, "_import_file", fail_after_offenders)
+    monkeypatch.setattr(loading.Loader, "_import_file", fail_after_offenders)
     with pytest.raises(ImportFailure) as info:
         run_import(engine, config, extract)
 
@@ -715,7 +715,7 @@ def test_database_error_midway_rolls_back_without_echoing_values(
     before = snapshot(engine)
     write(extract, "offenders.csv", [PERSONAL_HEADER, offender("RSO-000001") + ",Testperson,Quentin,1970-01-01"])
     write(extract, "visits.csv", [VISITS_HEADER, "V-1,RSO-000001,2026-08-01,completed,home,"])
-    original = importer._Importer._write
+    original = loading.Loader._write
 
     def boom(self: Any, session: Any, spec: Any, rows: Any, counts: Any) -> None:
         original(self, session, spec, rows, counts)
@@ -724,7 +724,7 @@ def test_database_error_midway_rolls_back_without_echoing_values(
                 "INSERT INTO offenders ...", {"surname": "Testperson"}, Exception("constraint failed\nDETAIL: Quentin")
             )
 
-    monkeypatch.setattr(importer._Importer, "_write", boom)
+    monkeypatch.setattr(loading.Loader, "_write", boom)
     with pytest.raises(ImportFailure) as info:
         run_import(engine, config, extract)
     assert str(info.value) == "database error: constraint failed"
@@ -742,7 +742,8 @@ def test_missing_required_column_fails_the_whole_import(engine: Engine, config: 
         run_import(engine, config, extract)
     assert (
         str(info.value)
-        == "visits.csv: missing required column 'outcome' (required: visit_id, ref, visit_date, outcome)"
+        == "visits.csv: missing required column 'outcome' (required: visit_id, ref, visit_date, outcome; "
+        "the header has: 'visit_id', 'ref', 'visit_date')"
     )
     assert snapshot(engine) == before
     with reading(engine) as s:
@@ -770,7 +771,7 @@ def test_missing_required_column_fails_the_whole_import(engine: Engine, config: 
         ),
         (
             b"visit_id,r\xe9f,visit_date,outcome\n",
-            "visits.csv: cannot read the header (line 1): not valid UTF-8 text (line 1)",
+            "visits.csv: line 1 is not valid UTF-8 text (byte 0xE9): set [import] encoding to the file's",
         ),
         (b"", "visits.csv: empty file (expected a header line with visit_id, ref, visit_date, outcome)"),
         (b"visit_id,ref,Visit_ID,visit_date,outcome\n", "visits.csv: column 'visit_id' appears twice in the header"),
@@ -844,7 +845,9 @@ def test_cli_exit_1_on_failure(cli_config: Path, extract: Path) -> None:
     write(extract, "offenders.csv", ["ref,risk_level", "RSO-000001,high"])
     result = invoke(cli_config, str(extract))
     assert result.exit_code == 1
-    assert "import failed, nothing was changed: offenders.csv: missing required column 'status'" in result.stderr
+    assert (
+        "import failed, nothing was changed: offenders.csv: missing required columns 'status', 'team'" in result.stderr
+    )
     assert "(recorded as import #1)" in result.stderr
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from monitor.core.config import Config
+from monitor.extract.records import Source
 from monitor.register import dedupe, models
 from monitor.register.db import make_engine, reading, upgrade
 from monitor.register.dedupe import FirstSeen
@@ -141,6 +142,38 @@ def test_filter_size_follows_the_file(tmp_path: Path) -> None:
     small, big = tmp_path / "small.csv", tmp_path / "big.csv"
     small.write_bytes(b"x" * 100)
     big.write_bytes(b"x" * 3_200_000)
-    assert len(FirstSeen.for_file(small)._bits) == dedupe.MIN_BITS // 8
-    assert len(FirstSeen.for_file(big)._bits) * 8 >= 100_000 * dedupe.BITS_PER_KEY
+    assert len(FirstSeen.for_file(Source("offenders", small))._bits) == dedupe.MIN_BITS // 8
+    assert len(FirstSeen.for_file(Source("visits", big))._bits) * 8 >= 100_000 * dedupe.BITS_PER_KEY
     assert len(FirstSeen(1 << 40)._bits) * 8 == dedupe.MAX_BITS  # capped
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["normal filter", "tiny filter"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=officer_rows())
+def test_duplicates_in_a_workbook_match_the_oracle(
+    rows: list[list[str]],
+    small: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+    make_config: Callable[..., Config],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A workbook's settling pass reads the keys the main pass spooled, not the sheet again."""
+    from openpyxl import Workbook
+
+    if small:
+        monkeypatch.setattr(dedupe, "MIN_BITS", 8)
+        monkeypatch.setattr(dedupe, "BITS_PER_KEY", 0)
+    rows = [row for row in rows if len(row) == len(HEADER)]  # a sheet has no short rows
+    work = tmp_path_factory.mktemp("dedupe-xlsx")
+    url = f"sqlite:///{work / 'monitor.db'}"
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        (work / "extract").mkdir()
+        book = Workbook()
+        for row in [HEADER, *rows]:
+            book.active.append(row)
+        book.save(work / "extract" / "officers.xlsx")
+        check(engine, make_config(url), work / "extract", rows)
+    finally:
+        engine.dispose()

@@ -183,32 +183,40 @@ def test_a_line_over_the_line_limit_rejects_its_record(engine: Engine, config: C
     assert result.counts["offenders.csv"]["inserted"] == 1
 
 
-def test_undecodable_bytes_reject_that_row_with_its_line(engine: Engine, config: Config, tmp_path: Path) -> None:
+def test_a_line_not_in_the_declared_encoding_refuses_the_file(
+    engine: Engine, config: Config, make_config: Callable[..., Config], tmp_path: Path
+) -> None:
+    """Issue 21: a cp1252 file read as UTF-8 is the wrong encoding, not a few bad rows.
+
+    Rejecting its rows one by one (as before) imported everyone without an accent in their
+    name and dropped "Siân" and "Zoë": the file is refused in one line instead, naming the
+    line, the byte and the setting, and nothing is changed.
+    """
+    from monitor.register.importer import ImportFailure
+
     d = tmp_path / "x"
     d.mkdir()
     lines = [
         OFFENDERS_HEADER.encode(),
         offender("RSO-000001").encode(),
         offender("RSO-000002", team="K\xf6LN").encode("latin-1"),  # latin-1 o-umlaut
-        offender("RSO-000003").encode() + b',"x\n\xff\xfe"',  # bad bytes on the second line of a record
-        offender("RSO-000004").encode(),
+        offender("RSO-000003").encode(),
     ]
-    header = OFFENDERS_HEADER + ",notes"
-    lines[0] = header.encode()
-    lines[1] += b","
-    lines[2] += b","
-    lines[4] += b","
     (d / "offenders.csv").write_bytes(b"\n".join(lines) + b"\n")
-    result = run(engine, config, d)
-    assert result.rejects == [
-        Reject("offenders.csv", 3, None, "not valid UTF-8 text (line 3)"),
-        Reject("offenders.csv", 4, None, "not valid UTF-8 text (line 5)"),
-    ]
+    before = snapshot(engine)
+    with pytest.raises(ImportFailure) as info:
+        run(engine, config, d)
+    assert str(info.value) == (
+        "offenders.csv: line 3 is not valid UTF-8 text (byte 0xF6): set [import] encoding to the file's "
+        '(a CSV saved by Excel on Windows is usually "cp1252") or save it as CSV UTF-8'
+    )
+    assert snapshot(engine) == before
+    # Declared as what it is, the same file imports whole.
+    cp1252 = make_config(config.database_url, **{"import": {"encoding": "cp1252"}})
+    result = run(engine, cp1252, d)
+    assert result.rejects == [] and result.counts["offenders.csv"]["inserted"] == 3
     with reading(engine) as s:
-        assert s.scalars(select(models.Offender.ref).order_by(models.Offender.ref)).all() == [
-            "RSO-000001",
-            "RSO-000004",
-        ]
+        assert s.get(models.Offender, "RSO-000002").team == "KöLN"
 
 
 def test_utf16_extract_fails_clearly_and_changes_nothing(engine: Engine, config: Config, tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ from monitor.core.cron import cron_trigger
 from monitor.core.docs_settings import DOCS_DEFAULTS, DocsSettingError
 from monitor.core.docs_settings import parse as parse_docs
 from monitor.core.durations import Duration
+from monitor.core.import_settings import FREE_TABLES, IMPORT_DEFAULTS
+from monitor.core.import_settings import parse as parse_import
 from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
 from monitor.core.redact import MASK, redact, register_secret, url_password
@@ -111,7 +113,7 @@ DEFAULTS: dict[str, Any] = {
         "deliver": "*/5 * * * *",
         "import": "0 5 * * *",
     },
-    "import": {"drop_dir": "", "max_missing_percent": 5},
+    "import": IMPORT_DEFAULTS,
     "daemon": {
         "heartbeat_seconds": 15,
         "stale_after_seconds": 45,
@@ -149,7 +151,11 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], prefix: str, sourc
         if key not in base:  # perhaps a password typed into the file: never echo the value
             expected = checks.unknown_key_expectation(dotted, dotted_keys(DEFAULTS))
             raise ConfigError(dotted, value, expected, source, secret=True)
-        if isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
+        if dotted in FREE_TABLES:  # keys of the force's own (file roles, fields, codes): see import_settings
+            if not isinstance(value, Mapping):
+                raise ConfigError(dotted, value, "a table", source)
+            base[key] = copy.deepcopy(dict(value))
+        elif isinstance(base[key], dict) and not _per_risk_scalar(dotted, value):
             if not isinstance(value, Mapping):
                 raise ConfigError(dotted, value, "a table", source)
             _merge(base[key], value, f"{dotted}.", source)
@@ -324,11 +330,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         expr = _str(raw["schedule"], f"schedule.{job}", source)
         schedule[job] = _check_cron(f"schedule.{job}", expr, source)
 
-    drop = _str(raw["import"], "import.drop_dir", source)
-    _check("import.drop_dir", drop, checks.folder_problem(drop, allow_empty=True), source)
-    max_missing = raw["import"]["max_missing_percent"]
-    if isinstance(max_missing, bool) or not isinstance(max_missing, int | float) or not 0 <= max_missing <= 100:
-        raise ConfigError("import.max_missing_percent", max_missing, "a percentage from 0 to 100", source)
+    try:
+        import_settings = parse_import(raw["import"])
+    except SettingError as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     dm = raw["daemon"]
     daemon = DaemonSettings(
         heartbeat_seconds=_int(dm, "daemon.heartbeat_seconds", source, minimum=1, maximum=3600),
@@ -360,7 +365,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         mail=mail,
         smtp=smtp,
         schedule=schedule,
-        import_drop_dir=Path(drop) if drop else None,
+        import_drop_dir=Path(import_settings.drop_dir) if import_settings.drop_dir else None,
         daemon=daemon,
         metrics_listen=listen,
         log_format=_str(lg, "logging.format", source, ("text", "json")),
@@ -368,7 +373,8 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         graph=mail_auth.graph,
         web=web,
         source=source,
-        import_max_missing_percent=float(max_missing),
+        import_max_missing_percent=import_settings.max_missing_percent,
+        import_settings=import_settings,
         raw=raw,
         database_origin=db_origin,
         docs=docs,

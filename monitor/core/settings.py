@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from monitor.core.clock import zone_info
 from monitor.core.docs_settings import DocsSettings
 from monitor.core.durations import Duration
+from monitor.core.import_settings import ImportSettings
 from monitor.core.mail_auth import GraphSettings, OAuthSettings
 from monitor.core.web_settings import WebSettings
 
@@ -114,6 +115,8 @@ class Config:
     source: str | None = None
     #: A full extract leaving out more than this share of the register is refused.
     import_max_missing_percent: float = 5.0
+    #: How a force's own extract is read (``[import]``: columns, values, encoding, files, ...).
+    import_settings: ImportSettings = field(default_factory=ImportSettings)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: Where database_url came from, for error messages: "$MONITOR_DATABASE_URL" or
     #: "database.url in FILE" (so a bad environment variable is never blamed on the file).

@@ -9,7 +9,8 @@ probe does not load the digest and mail stages. A job returns a small dict of co
 must show as failed.
 
 Import drop folder: each **subfolder** of ``import.drop_dir`` is one extract (its
-offenders.csv / visits.csv / officers.csv), imported in name order. Loose CSV files
+offenders.csv / visits.csv / officers.csv, or the force's own file names and workbook as
+``[import]`` maps them), imported in name order. Loose CSV and .xlsx files
 directly in the drop folder are not imported (three loose files cannot be told from half
 a delivery): the log says so. Deliver an extract by writing it under a name starting
 with "." or ending in ".partial"/".tmp" and renaming it when complete. Afterwards the
@@ -40,11 +41,12 @@ from sqlalchemy import Engine
 
 from monitor.core.clock import now_utc, today
 from monitor.core.files import private_mkdir, write_private
+from monitor.core.import_settings import ImportSettings
 from monitor.daemon.failures import JobFailed, safe_error
 from monitor.daemon.timetable import scheduled_date
 from monitor.digests.queue import queue_digests
 from monitor.mail.delivery import DeliveryReport, deliver_pending
-from monitor.register.importer import import_directory
+from monitor.register.importer import holds_files, import_directory
 from monitor.reports.snapshot import take_snapshot
 
 if TYPE_CHECKING:
@@ -54,7 +56,6 @@ log = logging.getLogger("monitor.daemon.jobs")
 
 JobFunc = Callable[[Engine, "Config", datetime], dict[str, Any]]
 
-EXTRACT_FILES = ("offenders.csv", "visits.csv", "officers.csv")
 RESERVED_DIRS = ("processed", "failed")
 
 
@@ -179,8 +180,13 @@ def refusal(drop: Path, extract: Path) -> str | None:
     return None
 
 
-def pending_extracts(drop: Path) -> list[Path]:
-    """Subfolders of the drop folder that are complete extracts waiting, in name order."""
+def pending_extracts(drop: Path, settings: ImportSettings | None = None) -> list[Path]:
+    """Subfolders of the drop folder that are complete extracts waiting, in name order.
+
+    A folder counts once it holds a file an import would read: ``offenders.csv`` and the
+    like, or the force's own names (``[import.files]``, ``[import] workbook``).
+    """
+    settings = settings or ImportSettings()
     out = []
     for entry in sorted(drop.iterdir()):
         if not entry.is_dir() or entry.name in RESERVED_DIRS:
@@ -190,9 +196,8 @@ def pending_extracts(drop: Path) -> list[Path]:
         if entry.is_symlink():  # not even listed: import_job refuses and files it
             out.append(entry)
             continue
-        names = {child.name.lower() for child in entry.iterdir() if child.is_file()}
-        if not names & set(EXTRACT_FILES):
-            log.info("import: folder %s has no %s yet; left alone", entry.name, "/".join(EXTRACT_FILES))
+        if not holds_files(entry, settings):
+            log.info("import: folder %s has no extract file yet; left alone", entry.name)
             continue
         out.append(entry)
     return out
@@ -209,14 +214,15 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
     for bucket in RESERVED_DIRS:
         if (drop / bucket).is_symlink():
             raise JobFailed(f"import.drop_dir: {bucket}/ is a symlink; refused, nothing imported", counts)
-    loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() == ".csv"]
+    loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx")]
     if loose:
         log.warning(
-            "import: %d CSV file(s) directly in the drop folder are ignored; put each extract in its own subfolder",
+            "import: %d CSV or .xlsx file(s) directly in the drop folder are ignored; "
+            "put each extract in its own subfolder",
             len(loose),
         )
     errors: list[str] = []
-    for extract in pending_extracts(drop):
+    for extract in pending_extracts(drop, config.import_settings):
         counts["extracts"] += 1
         if reason := refusal(drop, extract):
             counts["failed"] += 1

@@ -84,6 +84,30 @@ def reading(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def dry_reading(engine: Engine) -> Iterator[Session]:
+    """A transaction the database itself keeps from writing, always rolled back (``import --check``).
+
+    PostgreSQL: ``SET TRANSACTION READ ONLY``; SQLite: ``PRAGMA query_only`` on the
+    connection for as long as it is held. A write attempted by mistake fails instead of
+    happening, so a dry run cannot change the register, the import log or a sequence.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+        else:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+                conn.commit()
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config as AlembicConfig
 

@@ -15,13 +15,19 @@ whole import was several times the size of everything else it keeps. Instead:
 
 The answer is exactly what the dict gave (tests/test_import_dedupe.py checks that against
 one with a filter so small that nearly every row is held), at a few MB whatever the size.
+
+A workbook costs far more to read twice than a CSV file (a national visits sheet is a
+minute of XML parsing), so for one the main pass also writes each record's line and key
+to a :class:`KeySpool`, a temporary file, and the settling pass reads that instead.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import tempfile
 
-from monitor.register.csvfile import Header, Rows
+from monitor.extract.mapping import Header
+from monitor.extract.records import Source
+from monitor.extract.workbook import Books
 
 #: Bits of filter per key the file's size suggests (~0.25 % of new keys held back).
 BITS_PER_KEY = 16
@@ -45,12 +51,8 @@ class FirstSeen:
         self._mask = size - 1
 
     @classmethod
-    def for_file(cls, path: Path) -> FirstSeen:
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        return cls(size // BYTES_PER_ROW * BITS_PER_KEY)
+    def for_file(cls, source: Source) -> FirstSeen:
+        return cls(source.size_hint() // BYTES_PER_ROW * BITS_PER_KEY)
 
     def add(self, key: str) -> bool:
         """Note ``key``; True when it may have been noted before (always, if it was)."""
@@ -67,7 +69,48 @@ class FirstSeen:
         return seen
 
 
-def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: int) -> dict[str, int]:
+class KeySpool:
+    """Each counted record's line and key, on disk, for the settling pass (see the module docstring).
+
+    Only keys that could have been held are kept: a key that is not printable fails the
+    field checks, so it never is. The file is private and gone when closed.
+    """
+
+    def __init__(self) -> None:
+        self._fh = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+
+    def add(self, line: int, key: str) -> None:
+        if key.isprintable():
+            self._fh.write(f"{line} {key}\n".encode())
+
+    def first_lines(self, wanted: set[str], until: int) -> dict[str, int]:
+        found: dict[str, int] = {}
+        self._fh.seek(0)
+        for raw in self._fh:
+            number, _space, key = raw.decode().rstrip("\n").partition(" ")
+            line = int(number)
+            if line > until:
+                break
+            if key in wanted and key not in found:
+                found[key] = line
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def first_lines(
+    source: Source,
+    encoding: str,
+    header: Header,
+    key: str,
+    wanted: set[str],
+    until: int,
+    books: Books | None = None,
+    spool: KeySpool | None = None,
+) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
     A line counts as the importer counts it: a record that was read, with as many values
@@ -75,9 +118,11 @@ def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: i
     when it was held, so a cell equal to one passes them too.) The pass stops at the last
     held line, ``until``: no first occurrence can come after it.
     """
+    if spool is not None:
+        return spool.first_lines(wanted, until)
     found: dict[str, int] = {}
     position, width = header.positions[key], header.width
-    rows = Rows(path)
+    rows = source.open(encoding, books)
     try:
         items = iter(rows)
         for _line, record, _problem in items:  # up to the header

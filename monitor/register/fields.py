@@ -4,8 +4,9 @@ The reader is forgiving about *form* ("Very High" for ``very_high``, UK dates, d
 where a date is expected, blank for a default) and strict about *meaning*: a value that
 cannot be understood is never guessed at; the row is rejected with the field and what was
 expected (``Bad``). ``SPECS`` is the one statement of which columns each file has, which
-are required and how they map onto the register's tables; the synthetic generator writes
-its columns from it too.
+are required, which take fixed values (``choices``, ``flags``) or dates, and how they map
+onto the register's tables; the synthetic generator writes its columns from it, and a
+force's mapping (``monitor.register.contract``) is checked against it.
 
 Personal data (surname, forenames, date of birth; an officer's name and email) is never
 echoed in a reason: those say what was expected, not what was found.
@@ -15,15 +16,16 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.core.clock import DATE_EXPECTED, parse_date_or_datetime
 from monitor.core.config import RISK_LEVELS
+from monitor.extract.dates import DateReader
+from monitor.extract.mapping import Header, normalise_token
+from monitor.extract.workbook import ERROR_MARK
 from monitor.register import models
-from monitor.register.csvfile import Header, normalise_token
 
 OFFICERS, OFFENDERS, VISITS = "officers.csv", "offenders.csv", "visits.csv"
 #: Processing order: officers first, then offenders, then visits (which may refer to
@@ -55,6 +57,8 @@ DATE_CACHE_MAX = 50_000
 
 _TRUE = frozenset({"true", "yes", "1", "y"})
 _FALSE = frozenset({"false", "no", "0", "n"})
+#: What a true/false field reads (a value map's targets for one are checked against it).
+FLAG_SPELLINGS = _TRUE | _FALSE
 
 
 class Bad(Exception):
@@ -87,10 +91,21 @@ class Spec:
     insert_defaults: dict[str, Any]
     #: Stored columns that come from parsing rather than from a CSV column of that name.
     derived: tuple[str, ...] = ()
+    #: Columns with a fixed set of values: column -> the values (a force maps its codes onto them).
+    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: True/false columns.
+    flags: tuple[str, ...] = ()
+    #: Date columns (a force's date forms apply to every one; the dry run samples them).
+    dates: tuple[str, ...] = ()
 
     @property
     def known(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def role(self) -> str:
+        """The file's name in the configuration: ``offenders`` for offenders.csv."""
+        return self.name.removesuffix(".csv")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -121,6 +136,8 @@ SPECS: dict[str, Spec] = {
         optional=("active", "sign_in_id"),
         insert_defaults={"active": True, "sign_in_id": None},
         derived=("absent_since",),
+        choices={"role": ROLES},
+        flags=("active",),
     ),
     OFFENDERS: Spec(
         name=OFFENDERS,
@@ -134,6 +151,16 @@ SPECS: dict[str, Spec] = {
             "no_fixed_abode": False,
         },
         derived=("absent_since",),
+        choices={"risk_level": RISK_LEVELS, "status": STATUSES, "management": MANAGEMENT},
+        flags=("no_fixed_abode",),
+        dates=(
+            "registered_on",
+            "status_since",
+            "risk_assessed_on",
+            "last_notified_on",
+            "registration_ends",
+            "date_of_birth",
+        ),
     ),
     VISITS: Spec(
         name=VISITS,
@@ -143,14 +170,21 @@ SPECS: dict[str, Spec] = {
         optional=("visit_type", "officer"),
         derived=("visited_at",),
         insert_defaults={"visit_type": "home", "officer": None},
+        choices={"outcome": OUTCOMES, "visit_type": VISIT_TYPES},
+        dates=("visit_date",),
     ),
 }
+
+#: Every column with fixed values, over all files: column -> values (the one statement of them).
+CHOICES: dict[str, tuple[str, ...]] = {name: values for spec in SPECS.values() for name, values in spec.choices.items()}
+#: Every true/false column, over all files.
+FLAGS: frozenset[str] = frozenset(name for spec in SPECS.values() for name in spec.flags)
 
 
 class Cells:
     """One record's cells looked up by column name, with the checks every field shares."""
 
-    __slots__ = ("header", "record")
+    __slots__ = ("clean", "header", "record")
 
     def __init__(self, header: Header, record: list[str]):
         # A short row's missing cells are not blanks: storing them as blanks would clear
@@ -160,6 +194,9 @@ class Cells:
             raise Bad(None, f"has {len(record)} values but the header has {header.width} columns")
         self.header = header
         self.record = record
+        # Almost every record passes every cell's checks at once (no cell over the shortest
+        # limit, nothing unprintable anywhere): its cells then skip them one by one.
+        self.clean = max(map(len, record), default=0) <= MAX_LENGTH and "".join(record).isprintable()
 
     def present(self, name: str) -> bool:
         return name in self.header.present
@@ -170,6 +207,8 @@ class Cells:
         if pos is None:
             return ""
         value = self.record[pos].strip()
+        if self.clean:
+            return value
         limit = MAX_LENGTHS.get(name, MAX_LENGTH)
         if len(value) > limit:
             raise Bad(name, f"longer than {limit} characters")
@@ -185,7 +224,10 @@ class Cells:
             return None
         return value
 
-    def choice(self, name: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
+    def choice(self, name: str, choices: tuple[str, ...] | None = None, *, default: str | None = None) -> str:
+        """One of the column's values (``SPECS``' choices unless given), its spellings forgiven."""
+        if choices is None:
+            choices = CHOICES[name]
         raw = self.raw(name)
         if not raw:
             if default is None:
@@ -197,7 +239,7 @@ class Cells:
             if len(_TOKENS) < 10_000:
                 _TOKENS[raw] = value
         if value not in choices:
-            raise Bad(name, f"expected one of {', '.join(choices)}, got {_shown(raw)}")
+            raise Bad(name, f"expected one of {', '.join(choices)}, got {_shown(raw)}{self.header.codes(name)}")
         return value
 
     def flag(self, name: str, *, default: bool) -> bool:
@@ -209,7 +251,7 @@ class Cells:
             return True
         if value in _FALSE:
             return False
-        raise Bad(name, f"expected true/false, yes/no, 1/0 or y/n, got {_shown(raw)}")
+        raise Bad(name, f"expected true/false, yes/no, 1/0 or y/n, got {_shown(raw)}{self.header.codes(name)}")
 
 
 def check_characters(name: str, value: str) -> None:
@@ -219,6 +261,8 @@ def check_characters(name: str, value: str) -> None:
     escape sequence reaches an operator's terminal; a bidi override makes one reference
     read as another. The reason names the code point, never the value.
     """
+    if value.startswith(ERROR_MARK):
+        raise Bad(name, f"an Excel error value ({value.removeprefix(ERROR_MARK)}) where a value belongs")
     free = name in FREE_TEXT
     for ch in value:
         if ch.isprintable():
@@ -235,8 +279,9 @@ def check_characters(name: str, value: str) -> None:
 class ParseState:
     """What the row parsers share over one import: the zone, the refs known so far, parsed dates."""
 
-    def __init__(self, tz: ZoneInfo):
+    def __init__(self, tz: ZoneInfo, date_formats: tuple[str, ...] = ()):
         self.tz = tz
+        self.read_date = DateReader(date_formats, tz)
         #: Offender refs a visit may name: the register's, then this extract's as they are read.
         self.known_refs: set[str] = set()
         self._date_cache: dict[str, tuple[date, datetime | None] | str] = {}
@@ -250,17 +295,17 @@ class ParseState:
         parsed = self._date_cache.get(raw)
         if parsed is None:
             try:
-                parsed = parse_date_or_datetime(raw, self.tz)
+                parsed = self.read_date(raw)
             except ValueError as exc:
                 parsed = str(exc)
             except OverflowError:
                 # 0001-01-01T00:30+01:00 is in year 0 in UTC (found by the battery).
-                parsed = f"expected {DATE_EXPECTED}, got {_shown(raw)} (out of range)"
+                parsed = f"expected {self.read_date.expected}, got {_shown(raw)} (out of range)"
             if len(self._date_cache) < DATE_CACHE_MAX:
                 self._date_cache[raw] = parsed
         if isinstance(parsed, str):
             if name in NO_ECHO:
-                raise Bad(name, f"invalid date: expected {DATE_EXPECTED}")
+                raise Bad(name, f"invalid date: expected {self.read_date.expected}")
             raise Bad(name, parsed)
         return parsed
 
@@ -281,7 +326,7 @@ def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
         raise Bad("email", "expected an email address such as name@police.example")
     out["email"] = email
     out["team"] = cells.text("team", required=True)
-    out["role"] = cells.choice("role", ROLES)
+    out["role"] = cells.choice("role")
     if cells.present("active"):
         out["active"] = cells.flag("active", default=True)
     if cells.present("sign_in_id"):
@@ -292,8 +337,8 @@ def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
 
 def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "risk_level": cells.choice("risk_level", RISK_LEVELS),
-        "status": cells.choice("status", STATUSES),
+        "risk_level": cells.choice("risk_level"),
+        "status": cells.choice("status"),
         "team": cells.text("team", required=True),
         "offender_manager": cells.text("offender_manager", required=True),
     }
@@ -305,7 +350,7 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
         _not_before("status_since", since, "registered_on", registered_on)
         out["status_since"] = since
     if cells.present("management"):
-        out["management"] = cells.choice("management", MANAGEMENT, default="active")
+        out["management"] = cells.choice("management", default="active")
     for name in ("risk_assessed_on", "last_notified_on"):
         if cells.present(name):
             out[name] = imp.parse_date(cells, name, required=False)[0]
@@ -334,10 +379,10 @@ def _parse_visit(imp: ParseState, cells: Cells) -> dict[str, Any]:
         "ref": ref,
         "visit_date": visit_date,
         "visited_at": visited_at,
-        "outcome": cells.choice("outcome", OUTCOMES),
+        "outcome": cells.choice("outcome"),
     }
     if cells.present("visit_type"):
-        out["visit_type"] = cells.choice("visit_type", VISIT_TYPES, default="home")
+        out["visit_type"] = cells.choice("visit_type", default="home")
     if cells.present("officer"):
         out["officer"] = cells.text("officer", required=False)
     return out

@@ -28,6 +28,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from monitor.core.import_settings import ImportSettings
+from monitor.extract.names import holds_extract, locate
+from monitor.extract.records import NoExtract, Source, Unreadable
 from monitor.register.fields import FILE_ORDER, OFFENDERS, OFFICERS, SPECS, Spec
 from monitor.register.results import ImportFailure, ImportUsageError, Presence
 
@@ -108,12 +111,14 @@ def mark_absent(
     on: date,
     max_missing_percent: float,
     force: bool,
+    returned: set[str] | None = None,
 ) -> Presence:
     """Mark rows of ``spec``'s table that no row of the full file ``named``; refuse a truncated file.
 
     ``named`` holds every key the file mentioned, stored or rejected (a rejected row is a
     person still in the source system, whose row needs fixing). Called after the file's
     rows were written, inside the import's transaction: a refusal rolls everything back.
+    A dry run passes ``returned`` (see :func:`presence`) and nothing is marked.
     """
     model: Any = spec.model
     key = getattr(model, spec.key)
@@ -127,29 +132,46 @@ def mark_absent(
             f"{max_missing_percent:g}); it looks cut short, so nothing was changed (import --full --force "
             "if they really have gone)"
         )
-    for start in range(0, len(missing), _IN_KEYS):
-        session.execute(update(model).where(key.in_(missing[start : start + _IN_KEYS])).values(absent_since=on))
-    return presence(session, spec, absent_before, marked=missing, on=on)
+    if returned is None:
+        for start in range(0, len(missing), _IN_KEYS):
+            session.execute(update(model).where(key.in_(missing[start : start + _IN_KEYS])).values(absent_since=on))
+    return presence(session, spec, absent_before, marked=missing, on=on, returned=returned)
 
 
-def presence(session: Session, spec: Spec, absent_before: set[str], *, marked: list[str], on: date) -> Presence:
-    """The table's presence after this import's rows (and marks) were written."""
-    still = absent_keys(session, spec)
+def presence(
+    session: Session,
+    spec: Spec,
+    absent_before: set[str],
+    *,
+    marked: list[str],
+    on: date,
+    returned: set[str] | None = None,
+) -> Presence:
+    """The table's presence after this import's rows (and marks) were written.
+
+    A dry run wrote nothing to ask, so it says which marked keys its rows named
+    (``returned``, rows accepted: a rejected row does not clear a mark).
+    """
+    still = absent_keys(session, spec) if returned is None else (absent_before - returned) | set(marked)
     return Presence(file=spec.name, marked=marked, returned=len(absent_before - still), absent=len(still), since=on)
 
 
-def locate_files(directory: Path) -> dict[str, Path]:
-    """The extract files present in ``directory``, by canonical name (names case-insensitive)."""
-    expected = ", ".join(FILE_ORDER)
-    if not directory.is_dir():
-        raise ImportUsageError(f"{directory}: not a directory (expected one holding {expected})")
-    found: dict[str, Path] = {}
-    for entry in sorted(directory.iterdir()):
-        canonical = entry.name.lower()
-        if canonical in SPECS and entry.is_file():
-            if canonical in found:
-                raise ImportUsageError(f"{directory}: both {found[canonical].name} and {entry.name} present; keep one")
-            found[canonical] = entry
-    if not found:
-        raise ImportUsageError(f"{directory}: none of the expected files found (expected at least one of {expected})")
-    return {name: found[name] for name in FILE_ORDER if name in found}
+def locate_files(directory: Path, settings: ImportSettings | None = None) -> dict[str, Source]:
+    """The extract files in ``directory``, by contract file name, in processing order.
+
+    Which names count is ``[import]``'s (``monitor.extract.names``): by default
+    ``offenders.csv`` or ``offenders.xlsx``, names case-insensitive.
+    """
+    roles = [SPECS[name].role for name in FILE_ORDER]
+    try:
+        found = locate(directory, roles, settings or ImportSettings())
+    except NoExtract as exc:
+        raise ImportUsageError(str(exc)) from None
+    except Unreadable as exc:  # a workbook without the sheet named, an old Excel file
+        raise ImportFailure(str(exc)) from None
+    return {f"{role}.csv": source for role, source in found.items()}
+
+
+def holds_files(directory: Path, settings: ImportSettings) -> bool:
+    """Whether ``directory`` holds any file an import would read (the drop folder asks)."""
+    return holds_extract(directory, [SPECS[name].role for name in FILE_ORDER], settings)

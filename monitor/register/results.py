@@ -66,6 +66,26 @@ class Presence:
 
 
 @dataclass
+class FilePreview:
+    """What a dry run (``import --check``) shows of one file before the counts."""
+
+    #: The contract file (``offenders.csv``) and what the extract calls it.
+    file: str
+    label: str
+    #: How it was chosen ('newest of 3 files matching ...'), and how it was read.
+    note: str
+    reading: str
+    #: Each header of the file, in order, with the field it became (None: ignored).
+    matched: list[tuple[str, str | None]]
+    #: Field -> [(the force's code, the contract's value)] as configured.
+    codes: dict[str, list[tuple[str, str]]]
+    #: The first rows accepted: (line, field -> value as parsed).
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    #: Field -> the characters beyond ASCII its cells hold (does the encoding read names right?).
+    characters: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
 class ImportResult:
     """What an import did. ``counts`` is keyed by the canonical file name."""
 
@@ -76,6 +96,9 @@ class ImportResult:
     #: Whether the import was a full extract (``--full`` or its manifest said so).
     full: bool = False
     presence: list[Presence] = field(default_factory=list)
+    #: A dry run (``import --check``): nothing was written, ``import_id`` is 0.
+    dry: bool = False
+    previews: list[FilePreview] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

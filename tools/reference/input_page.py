@@ -80,7 +80,7 @@ def _baseline(name: str) -> tuple[list[str], list[str]]:
 
 def _reason(name: str, column: str, value: str) -> str:
     """The importer's reason for ``column`` = ``value`` in an otherwise valid row ("" = accepted)."""
-    from monitor.register.csvfile import Header
+    from monitor.extract.mapping import Header
     from monitor.register.fields import PARSERS, SPECS, Bad, Cells, ParseState
 
     spec = SPECS[name]
