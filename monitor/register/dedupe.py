@@ -19,6 +19,7 @@ one with a filter so small that nearly every row is held), at a few MB whatever 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from monitor.register.csvfile import Header, Rows
@@ -67,16 +68,24 @@ class FirstSeen:
         return seen
 
 
-def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: int) -> dict[str, int]:
+def first_lines(
+    path: Path,
+    header: Header,
+    key: str,
+    wanted: set[str],
+    until: int,
+    key_of: Callable[[list[str]], str | None] | None = None,
+) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
     A line counts as the importer counts it: a record that was read, with as many values
     as the header, whatever its other values. (Every wanted key passed the field checks
     when it was held, so a cell equal to one passes them too.) The pass stops at the last
-    held line, ``until``: no first occurrence can come after it.
+    held line, ``until``: no first occurrence can come after it. ``key_of`` makes the key
+    of a record whose key is not one column (None when it cannot be made).
     """
     found: dict[str, int] = {}
-    position, width = header.positions[key], header.width
+    position, width = (-1 if key_of else header.positions[key]), header.width
     rows = Rows(path)
     try:
         items = iter(rows)
@@ -87,7 +96,7 @@ def first_lines(path: Path, header: Header, key: str, wanted: set[str], until: i
             if line > until:
                 break
             if problem is None and len(record) == width:
-                value = record[position].strip()
+                value = key_of(record) if key_of else record[position].strip()
                 if value in wanted and value not in found:
                     found[value] = line
                     if len(found) == len(wanted):

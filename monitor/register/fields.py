@@ -26,9 +26,12 @@ from monitor.register import models
 from monitor.register.csvfile import Header, normalise_token
 
 OFFICERS, OFFENDERS, VISITS = "officers.csv", "offenders.csv", "visits.csv"
+#: Optional: officers' time away, for the planner (monitor.planning).
+ABSENCES = "absences.csv"
 #: Processing order: officers first, then offenders, then visits (which may refer to
-#: offenders from this extract or already in the register).
-FILE_ORDER: tuple[str, ...] = (OFFICERS, OFFENDERS, VISITS)
+#: offenders from this extract or already in the register); absences last (they name
+#: officers, and nothing else depends on them).
+FILE_ORDER: tuple[str, ...] = (OFFICERS, OFFENDERS, VISITS, ABSENCES)
 
 STATUSES = ("community", "custody", "hospital", "abroad", "missing", "deceased", "deregistered")
 MANAGEMENT = ("active", "reactive")
@@ -36,8 +39,9 @@ OUTCOMES = ("completed", "no_access", "cancelled")
 VISIT_TYPES = ("home", "other")
 ROLES = ("offender_manager", "supervisor", "lead")
 
-#: Fields whose values are never repeated back in reasons, warnings or logs.
-NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email"})
+#: Fields whose values are never repeated back in reasons, warnings or logs (personal data,
+#: and an officer's time away, which is staff data).
+NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email", "starts_on", "ends_on", "fraction"})
 
 #: Free text: may hold a tab, invisible formatting marks (right-to-left names) and unusual
 #: spaces. Every other column is a code, key, date or choice, where such characters only
@@ -87,10 +91,22 @@ class Spec:
     insert_defaults: dict[str, Any]
     #: Stored columns that come from parsing rather than from a CSV column of that name.
     derived: tuple[str, ...] = ()
+    #: When ``key`` is not a column of the file but made from these (see :func:`row_key`).
+    key_columns: tuple[str, ...] = ()
 
     @property
     def known(self) -> tuple[str, ...]:
         return self.required + self.optional
+
+    @property
+    def key_label(self) -> str:
+        """The key as a person reads it in a reject ("duplicate officer_id and starts_on")."""
+        return " and ".join(self.key_columns) if self.key_columns else self.key
+
+    @property
+    def key_field(self) -> str:
+        """The column a reject about the key names."""
+        return self.key_columns[-1] if self.key_columns else self.key
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -116,8 +132,8 @@ SPECS: dict[str, Spec] = {
         model=models.Officer,
         key="officer_id",
         required=("officer_id", "name", "email", "team", "role"),
-        optional=("active",),
-        insert_defaults={"active": True},
+        optional=("active", "visits_per_week"),
+        insert_defaults={"active": True, "visits_per_week": None},
         derived=("absent_since",),
     ),
     OFFENDERS: Spec(
@@ -141,6 +157,16 @@ SPECS: dict[str, Spec] = {
         optional=("visit_type", "officer"),
         derived=("visited_at",),
         insert_defaults={"visit_type": "home", "officer": None},
+    ),
+    ABSENCES: Spec(
+        name=ABSENCES,
+        model=models.OfficerAbsence,
+        key="absence_key",
+        key_columns=("officer_id", "starts_on"),
+        required=("officer_id", "starts_on", "ends_on"),
+        optional=("fraction",),
+        insert_defaults={"fraction": 1.0},
+        derived=("withdrawn_on",),
     ),
 }
 
@@ -282,8 +308,70 @@ def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
     out["role"] = cells.choice("role", ROLES)
     if cells.present("active"):
         out["active"] = cells.flag("active", default=True)
+    if cells.present("visits_per_week"):
+        out["visits_per_week"] = _visits_per_week(cells)
     out["absent_since"] = None  # named by this extract: present
     return out
+
+
+#: The most home visits a week one officer can be said to lead (a typing slip beyond it).
+MAX_VISITS_PER_WEEK = 100
+
+
+def _visits_per_week(cells: Cells) -> int | None:
+    raw = cells.raw("visits_per_week")
+    if not raw:
+        return None  # blank: the officer's observed pace (monitor.planning)
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_VISITS_PER_WEEK:
+        raise Bad(
+            "visits_per_week",
+            f"expected a whole number of home visits a week from 0 to {MAX_VISITS_PER_WEEK}, got {_shown(raw)}",
+        )
+    return int(raw)
+
+
+def absence_key(officer_id: str, starts_on: date) -> str:
+    """The stored key of one absence: its officer and first day (``OM-0001|2026-12-07``)."""
+    return f"{officer_id}|{starts_on.isoformat()}"
+
+
+def _absence_key(imp: ParseState, cells: Cells) -> str:
+    officer_id = cells.text("officer_id", required=True)
+    starts_on = imp.parse_date(cells, "starts_on", required=True)[0]
+    assert officer_id is not None and starts_on is not None
+    return absence_key(officer_id, starts_on)
+
+
+def _parse_absence(imp: ParseState, cells: Cells) -> dict[str, Any]:
+    starts_on = imp.parse_date(cells, "starts_on", required=True)[0]
+    ends_on = imp.parse_date(cells, "ends_on", required=True)[0]
+    assert starts_on is not None and ends_on is not None
+    if ends_on < starts_on:
+        raise Bad("ends_on", "must not be before starts_on")
+    out: dict[str, Any] = {
+        "officer_id": cells.text("officer_id", required=True),
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+    }
+    if cells.present("fraction"):
+        out["fraction"] = _fraction(cells.raw("fraction"))
+    out["withdrawn_on"] = None  # named by this extract: current
+    return out
+
+
+def _fraction(raw: str) -> float:
+    """The share of each working day away: blank = 1 (whole days); 0.5 or 50% = half."""
+    if not raw:
+        return 1.0
+    percent = raw.endswith("%")
+    text = raw[:-1].strip() if percent else raw
+    value = -1.0
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        value = float(text) / (100 if percent else 1)
+    if not 0 < value <= 1:
+        # Staff data: the value is not repeated (see NO_ECHO).
+        raise Bad("fraction", "expected the share of each working day away, above 0 and at most 1 (0.5 or 50%)")
+    return value
 
 
 def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
@@ -344,7 +432,20 @@ PARSERS: dict[str, Callable[[ParseState, Cells], dict[str, Any]]] = {
     OFFICERS: _parse_officer,
     OFFENDERS: _parse_offender,
     VISITS: _parse_visit,
+    ABSENCES: _parse_absence,
 }
+#: The key parser of a file whose key is made from several columns (``Spec.key_columns``).
+KEY_PARSERS: dict[str, Callable[[ParseState, Cells], str]] = {ABSENCES: _absence_key}
+
+
+def row_key(imp: ParseState, spec: Spec, cells: Cells) -> str:
+    """One row's key: its key column, or the key made from ``spec.key_columns``; or Bad."""
+    parse = KEY_PARSERS.get(spec.name)
+    if parse is not None:
+        return parse(imp, cells)
+    key = cells.text(spec.key, required=True)
+    assert key is not None
+    return key
 
 
 #: Risk levels for which reactive management (no routine visits) is worth a warning.

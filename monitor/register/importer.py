@@ -1,4 +1,5 @@
-"""Import of register extracts: ``offenders.csv``, ``visits.csv`` and ``officers.csv``.
+"""Import of register extracts: ``offenders.csv``, ``visits.csv`` and ``officers.csv``
+(and the planner's optional ``absences.csv``).
 
 This module runs an import from end to end and is its public face (``import_directory``,
 ``ImportResult``, ``Reject``, ``ImportFailure``, ``ImportUsageError``). The work is split
@@ -6,7 +7,8 @@ by job: ``csvfile`` reads a file into numbered records, ``fields`` turns a recor
 row's values (or a reject), ``dedupe`` finds keys a file repeats in bounded memory,
 ``writing`` stores rows set-based (new ones through ``bulk``, straight to the driver),
 ``results`` holds what an import reports, ``runlog`` records a failed run and ``progress``
-draws the bar.
+draws the bar; ``absences`` does what only absences.csv needs (keys made of two columns,
+a full extract's withdrawals).
 
 Nothing is dropped silently: every row is stored, counted as unchanged, or reported back
 (and kept in ``import_rejects``). A row that cannot be understood is rejected with the
@@ -34,12 +36,14 @@ from sqlalchemy.orm import Session
 from monitor.core.clock import now_utc
 from monitor.core.config import Config
 from monitor.register import models
+from monitor.register.absences import after_absences, record_key
 from monitor.register.bulk import NewRows
 from monitor.register.csvfile import Header, Rows, physical_lines, read_header
 from monitor.register.db import transaction
 from monitor.register.dedupe import FirstSeen, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
+    ABSENCES,
     HIGH_RISK,
     MAX_LENGTH,
     OFFENDERS,
@@ -51,6 +55,7 @@ from monitor.register.fields import (
     ParseState,
     Spec,
     reactive_warning,
+    row_key,
 )
 from monitor.register.presence import (
     PRESENCE_FILES,
@@ -172,7 +177,7 @@ class _Importer:
         absent_before = absent_keys(session, spec) if tracked else set()
         # Every key the file names, stored or rejected: only a full extract needs them.
         named: set[str] | None = set() if self.full and tracked else None
-        key_pos = header.positions[spec.key]
+        key_pos = header.positions.get(spec.key, 0)  # (a made key: not a tracked file)
         parse = PARSERS[spec.name]
         # Keys seen so far, in bounded memory: rows whose key may repeat one are held
         # back and settled after the file (see ``dedupe``).
@@ -205,8 +210,7 @@ class _Importer:
                     if problem is not None:
                         raise Bad(None, problem)
                     cells = Cells(header, record)
-                    key = cells.text(spec.key, required=True)
-                    assert key is not None
+                    key = row_key(self.state, spec, cells)
                     maybe_seen = seen.add(key)
                     try:
                         values = parse(self.state, cells)
@@ -241,6 +245,10 @@ class _Importer:
             self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
             self.warnings.append(reactive_warning(path.name, reactive_high))
+        if spec.name == ABSENCES:
+            self.warnings.extend(
+                after_absences(session, path, header, self.state, import_id=self.import_id, full=self.full, on=self.on)
+            )
         if named is not None:
             self.presence.append(
                 mark_absent(
@@ -292,12 +300,13 @@ class _Importer:
     ) -> None:
         """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
         keys = {key for _line, key, _outcome in held}
-        first = first_lines(path, self.headers[spec.name], spec.key, keys, until=held[-1][0])
+        header = self.headers[spec.name]
+        key_of = record_key(self.state, spec, header) if spec.key_columns else None
+        first = first_lines(path, header, spec.key, keys, until=held[-1][0], key_of=key_of)
         for line, key, outcome in held:
             if first[key] < line:
-                self._reject(
-                    path, line, Bad(spec.key, f"duplicate {spec.key}, first seen on line {first[key]}"), counts
-                )
+                duplicate = Bad(spec.key_field, f"duplicate {spec.key_label}, first seen on line {first[key]}")
+                self._reject(path, line, duplicate, counts)
             elif isinstance(outcome, Bad):
                 self._reject(path, line, outcome, counts)
             else:
