@@ -56,6 +56,8 @@ COMMANDS: dict[str, str] = {
     "demo": "monitor.cli.demo",
     "seed": "monitor.cli.seed",
     "web": "monitor.cli.web",
+    "plan": "monitor.cli.plan",
+    "forecast": "monitor.cli.forecast",
 }
 
 #: One line per command for ``--help``, so listing them imports none (a test keeps each in
@@ -72,6 +74,8 @@ SHORT_HELP: dict[str, str] = {
     "run": "Run the scheduled jobs: officer/team digests, force report, escalation, snapshot, deliver, import.",
     "seed": "Write a synthetic register (fake people, fake officers) for demos and tests.",
     "web": "Serve the web app for supervisors and leads (signed in through the force's identity provider).",
+    "plan": "This week's home visits per offender manager within their capacity, and what does not fit.",
+    "forecast": "When the overdue visits clear at the present pace, and the extra visits to clear them by a date.",
 }
 
 

@@ -30,6 +30,8 @@ from monitor.core.cron import cron_trigger
 from monitor.core.durations import Duration
 from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
+from monitor.core.plan_settings import PLAN_DEFAULTS
+from monitor.core.plan_settings import parse as parse_plan
 from monitor.core.redact import MASK, redact, register_secret, url_password
 
 # The settings types live in ``settings``; they are named here too, where callers have
@@ -120,6 +122,7 @@ DEFAULTS: dict[str, Any] = {
     "metrics": {"listen": ""},
     "logging": {"format": "text", "level": "INFO"},
     "web": WEB_DEFAULTS,
+    "plan": PLAN_DEFAULTS,
 }
 
 
@@ -331,6 +334,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     lg = raw["logging"]
     try:
         web = parse_web(raw["web"])
+        plan = parse_plan(raw["plan"])
     except SettingError as exc:
         raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     return Config(
@@ -348,6 +352,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
         graph=mail_auth.graph,
         web=web,
+        plan=plan,
         source=source,
         import_max_missing_percent=float(max_missing),
         raw=raw,
