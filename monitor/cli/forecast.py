@@ -13,11 +13,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
+
+if TYPE_CHECKING:
+    from monitor.planning.facts import Facts
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
@@ -83,12 +87,13 @@ def command(
     output: Path | None,
 ) -> None:
     """When the overdue visits clear at the present pace, and the extra visits to clear them by a date."""
-    from monitor.cli.scope import check_known
+    from monitor.cli.planner import check_known, with_source
     from monitor.core.clock import parse_date
     from monitor.planning.backtest import backtest
     from monitor.planning.forecast import WhatIf, forecast
-    from monitor.planning.inputs import known_scope, overdue_counts, read_facts
-    from monitor.register.db import reading
+    from monitor.planning.history import History, read_history
+    from monitor.planning.inputs import read_facts
+    from monitor.planning.source import Source
     from monitor.reports.planning import render_forecast
 
     app = get_app(ctx)
@@ -103,28 +108,29 @@ def command(
             raise fail(f"--clear-by: {exc}", EXIT_USAGE) from None
     away = _away(officers_away)
     back = settings.backtest_weeks if backtest_weeks is None else backtest_weeks
-    with reading(app.engine()) as session:
-        teams, officers = known_scope(session)
-        check_known("--team", team, teams, "team")
-        for officer in away:
-            check_known("--officer-away", officer, officers, "officer")
-        facts = read_facts(session, config.policy, as_of, team=team)
-        if team is not None:
-            outside = sorted(o for o in away if o not in {c.officer for c in facts.cases} | set(facts.officers))
-            if outside:
-                raise fail(f"--officer-away: {', '.join(outside)} not in team {team!r}", EXIT_USAGE)
-        then = None
+
+    def read(source: Source) -> tuple[Facts, History | None]:
+        if team is not None or away:
+            teams, officers = source.known_scope()
+            check_known("--team", team, teams, "team")
+            for officer in away:
+                check_known("--officer-away", officer, officers, "officer")
+        # With a backtest, one pass over the register gives today's facts too.
         if back:
-            origin = as_of - timedelta(days=7 * back)
-            then = read_facts(session, config.policy, origin, team=team)
-            days = [origin + timedelta(days=7 * k) for k in range(back + 1)]
-            actual = list(zip(days, overdue_counts(session, config.policy, days, team), strict=True))
+            history = read_history(source, config.policy, as_of - timedelta(days=7 * back), as_of, team)
+            return history.now, history
+        return read_facts(source, config.policy, as_of, team=team), None
+
+    facts, history = with_source(app, read, force=team is None)
+    if team is not None:
+        outside = sorted(o for o in away if o not in {c.officer for c in facts.cases} | set(facts.officers))
+        if outside:
+            raise fail(f"--officer-away: {', '.join(outside)} not in team {team!r}", EXIT_USAGE)
     what = WhatIf(extra_per_week=extra_per_week, officers_away=away, clear_by=clear_by)
     result = forecast(facts, settings.default_visits_per_week, settings.growth_per_year, weeks or settings.weeks, what)
-    if then is not None:
-        result = replace(
-            result, backtest=backtest(then, actual, settings.default_visits_per_week, settings.growth_per_year)
-        )
+    if history is not None:
+        checked = backtest(history.then, history.actual, settings.default_visits_per_week, settings.growth_per_year)
+        result = replace(result, backtest=checked)
     text = render_forecast(result, config, fmt)
     if output is None:
         click.echo(text, nl=False)

@@ -11,11 +11,15 @@ says so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.app import fail, get_app, resolve_as_of
 from monitor.core.files import private_mkdir, write_private
+
+if TYPE_CHECKING:
+    from monitor.planning.facts import Facts
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
@@ -40,20 +44,24 @@ def command(
     ctx: click.Context, as_of_text: str | None, team: str | None, officer: str | None, fmt: str, output: Path | None
 ) -> None:
     """This week's home visits per offender manager within their capacity, and what does not fit."""
-    from monitor.cli.scope import check_known
-    from monitor.planning.inputs import known_scope, read_facts
+    from monitor.cli.planner import check_known, with_source
+    from monitor.planning.inputs import read_facts
     from monitor.planning.plan import make_plan
-    from monitor.register.db import reading
+    from monitor.planning.source import Source
     from monitor.reports.planning import render_plan
 
     app = get_app(ctx)
     config = app.config
     as_of = resolve_as_of(config, as_of_text)
-    with reading(app.engine()) as session:
-        teams, officers = known_scope(session)
-        check_known("--team", team, teams, "team")
-        check_known("--officer", officer, officers, "officer")
-        facts = read_facts(session, config.policy, as_of, team=team, officer=officer)
+
+    def read(source: Source) -> Facts:
+        if team is not None or officer is not None:
+            teams, officers = source.known_scope()
+            check_known("--team", team, teams, "team")
+            check_known("--officer", officer, officers, "officer")
+        return read_facts(source, config.policy, as_of, team=team, officer=officer, success=False)
+
+    facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)
     text = render_plan(plan, config, fmt)
     if output is None:

@@ -20,11 +20,12 @@ holds no reason and none is ever shown.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from operator import attrgetter
 
-from monitor.planning.facts import Facts
+from monitor.planning.facts import Case, Facts, OfficerFacts
 from monitor.planning.weeks import share_away, weeks_away
 
 #: The weeks of visits an officer's observed pace is measured over.
@@ -52,16 +53,23 @@ class Capacity:
         return self.per_week * (1.0 - self.unavailable(first, last))
 
 
-def officer_teams(facts: Facts) -> dict[str, str]:
-    """Each officer's team: the directory's, else the team most of their cases are in."""
-    seen: dict[str, Counter[str]] = defaultdict(Counter)
-    for case in facts.cases:
-        seen[case.officer][case.team] += 1
-    teams = {officer: min(counts, key=lambda t: (-counts[t], t)) for officer, counts in seen.items()}
-    for officer_id, officer in facts.officers.items():
+def officer_teams(officers: Mapping[str, OfficerFacts], cases: Iterable[Case]) -> dict[str, str]:
+    """Each officer's team: the directory's, else the team most of their cases are in (ties:
+    the first code)."""
+    pairs = Counter(map(_OFFICER_TEAM, cases))  # counted in C: a national register's 100,000
+    best: dict[str, tuple[int, str]] = {}
+    for (officer, team), n in pairs.items():
+        found = best.get(officer)
+        if found is None or (-n, team) < (-found[0], found[1]):
+            best[officer] = (n, team)
+    teams = {officer: team for officer, (_n, team) in best.items()}
+    for officer_id, officer in officers.items():
         if officer.team is not None:
             teams[officer_id] = officer.team
     return teams
+
+
+_OFFICER_TEAM = attrgetter("officer", "team")
 
 
 def in_scope(facts: Facts, teams: dict[str, str]) -> list[str]:
@@ -82,7 +90,7 @@ def in_scope(facts: Facts, teams: dict[str, str]) -> list[str]:
 
 def capacities(facts: Facts, default_per_week: float) -> dict[str, Capacity]:
     """Every officer in scope's capacity (see the module docstring), by officer id."""
-    teams = officer_teams(facts)
+    teams = officer_teams(facts.officers, facts.cases)
     away: dict[str, list[tuple[date, date, float]]] = defaultdict(list)
     for absence in facts.absences:
         away[absence.officer_id].append((absence.starts_on, absence.ends_on, absence.fraction))

@@ -15,7 +15,7 @@ this module gives it each team's inputs, runs it, and answers the questions:
   register's own, new registrations less people who left over the last 3 years, a year,
   per person in the caseload), as new people each owing a first visit;
 * **clears_on**: the Monday of the week from which 13 weeks in a row fit (the start
-  searched up to two years ahead); None is "not at current capacity";
+  searched up to a year ahead); None is "not at current capacity";
 * **extra_per_week_to_clear_by**: the least whole number of extra visits a week, every
   week, with which the model clears on or before the date asked; the answer is checked
   by running the model with it, so it does clear by that date in the forecast's own terms.
@@ -40,7 +40,7 @@ from monitor.planning.weeks import week_start
 from monitor.rules.obligations import RISK_ORDER
 
 #: How far ahead the clearing week is looked for (beyond it: "not at current capacity").
-CLEAR_SEARCH_WEEKS = 104
+CLEAR_SEARCH_WEEKS = 52
 #: Weeks a run may need to see a clearing week found at the end of the search.
 RUN_WEEKS = CLEAR_SEARCH_WEEKS + STAY_WEEKS
 #: The window new registrations are measured over, in years.
@@ -113,8 +113,9 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     today = as_of.toordinal()
     last = today + 7 * RUN_WEEKS
     window = facts.first_visit_within
-    # (team, risk, interval) -> [overdue now, in the group, {week: falling due}]
-    cells: dict[tuple[str, str, Duration], list[Any]] = {}
+    # (team, risk, interval's months and days) -> [overdue now, in the group, {week: falling
+    # due}, interval]: keyed by plain values, hashed in C (a Duration hashes in Python).
+    cells: dict[tuple[str, str, int, int], list[Any]] = {}
     caseload: Counter[str] = Counter()
     returns: list[tuple[str, Group, date]] = []
     for case in facts.cases:
@@ -122,10 +123,11 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
         caseload[team] += 1
         due = case.due
         if due is not None and case.status == "community":
-            key = (team, case.risk_level, case.interval)
+            interval = case.interval
+            key = (team, case.risk_level, interval.months, interval.days)
             cell = cells.get(key)
             if cell is None:
-                cell = cells[key] = [0, 0, {}]
+                cell = cells[key] = [0, 0, {}, interval]
             cell[1] += 1
             day = due.toordinal()
             if day < today:
@@ -144,9 +146,11 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     }
     per_week = growth * 7 / DAYS_PER_YEAR
     population: Counter[str] = Counter()
-    for (team, _risk, _interval), cell in cells.items():
+    for (team, *_rest), cell in cells.items():
         population[team] += cell[1]
-    for (team, risk, interval), (overdue, people, falling) in sorted(cells.items(), key=lambda kv: _cell_order(kv[0])):
+    for (team, risk, *_rest), (overdue, people, falling, interval) in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], RISK_ORDER[kv[0][1]], kv[0][2], kv[0][3])
+    ):
         start = starts[team]
         group = Group(risk, interval)
         model = start.model
@@ -164,24 +168,24 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     return starts
 
 
-def _cell_order(key: tuple[str, str, Duration]) -> tuple[str, int, Duration]:
-    team, risk, interval = key
-    return team, RISK_ORDER[risk], interval
-
-
 def team_capacity(
     caps: list[Capacity], as_of: date, weeks: int, extra: float, away: dict[str, int | None]
 ) -> list[float]:
     """The team's capacity in each of ``weeks`` weeks: less time away, less officers away, plus extra."""
+    steady = extra + sum(c.per_week for c in caps if not c.away and c.officer_id not in away)
+    varying = [c for c in caps if c.away or c.officer_id in away]
+    if not varying:
+        return [steady] * weeks
     out = []
     for k in range(weeks):
         first = as_of + timedelta(days=7 * k)
         last = first + timedelta(days=6)
-        total = extra
-        for cap in caps:
-            gone = away.get(cap.officer_id, 0)
-            if cap.officer_id in away and (gone is None or k < gone):
-                continue
+        total = steady
+        for cap in varying:
+            if cap.officer_id in away:
+                gone = away[cap.officer_id]
+                if gone is None or k < gone:
+                    continue
             total += cap.available(first, last)
         out.append(total)
     return out

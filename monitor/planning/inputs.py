@@ -1,114 +1,118 @@
-"""The one place the planner reads the register: its facts for a scope on a date.
+"""The one place the planner's facts are put together: for a scope on a date.
 
-Everything the engine knows comes through :func:`read_facts` (and the backtest's counts
-through :func:`overdue_counts`), so a new column that changes a plan (a person's own visit
-interval from their risk management plan, an expected release date) is read here and
-nowhere else. Each person's next due date is the scan's own: the same rows
-(:func:`monitor.rules.rows.scan_rows`, stored visit facts where they hold) and the same
-calendar (:class:`monitor.rules.calendar.Calendar`), so a plan lists exactly the overdue
-visits a report does.
+Everything the engine knows comes through :func:`read_facts` (and, for the backtest,
+:func:`monitor.planning.history.read_history`, which uses the same helpers), asked of a
+:class:`monitor.planning.source.Source`. A new column that changes a plan is read here:
+:func:`person_interval` is the only place a person's interval is chosen and
+:func:`next_due` / :func:`due_after` the only places their due date is worked out. Each
+person's next due date is the scan's own: the same rows (the scan's) and the same calendar
+(:class:`monitor.rules.calendar.Calendar`), so a plan lists exactly the overdue visits a
+report does.
 
-The visits the capacity and success rate need are counted in one grouped statement over
-the 26 weeks before the as-of date, per officer, team, outcome and window; for a team that
-statement starts from the team's people (an index), so one team's plan stays quick on a
-national register.
+The home visits that capacity and the success rate need (26 weeks of them) come as plain
+rows and are counted here, with each person's team already known: a national register's
+100,000 of them cost less so than joined to the register and grouped by the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, or_, select
-
-from monitor.core.durations import add_months
-from monitor.planning.capacity import PACE_WEEKS
+from monitor.core.durations import Duration, add_months
+from monitor.planning.capacity import PACE_WEEKS, officer_teams
 from monitor.planning.facts import Absence, Case, Facts, OfficerFacts
-from monitor.planning.forecast import CLEAR_SEARCH_WEEKS, GROWTH_YEARS
+from monitor.planning.forecast import GROWTH_YEARS, RUN_WEEKS
+from monitor.planning.source import Attempt, Source
 from monitor.planning.weeks import week_start
-from monitor.register.models import Offender, Officer, OfficerAbsence, Visit
 from monitor.rules.calendar import DATES, Calendar
-from monitor.rules.rows import OUT_OF_SCOPE_STATUSES, scan_rows
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from monitor.core.config import Policy
 
 #: The weeks of visits the success rate is measured over.
 SUCCESS_WEEKS = 26
-ATTEMPTS = ("completed", "no_access")
+
+
+def person_interval(policy: Policy, risk_level: str) -> tuple[Duration, str]:
+    """A person's visit interval and where it came from: the policy's for their risk level.
+
+    (The one place to read a person's own interval from their risk management plan.)
+    """
+    return policy.intervals[risk_level], "risk_level"
+
+
+def next_due(cal: Calendar, risk_level: str, start: int, last_visit: int | None) -> int:
+    """A person's next home visit (day ordinals), by the rules' own calendar."""
+    return cal.visit_due(risk_level, start, last_visit)
+
+
+def due_after(cal: Calendar, risk_level: str) -> Mapping[int, int]:
+    """A person's interval as a table: ``due_after(...)[visit]`` is the day the next visit
+    is due after one made on ``visit`` (day ordinals; :func:`next_due` with a last visit)."""
+    return cal.intervals[risk_level]
+
+
+def first_due(cal: Calendar) -> Mapping[int, int]:
+    """``first_due(cal)[start]``: the first visit's due day after S (:func:`next_due` with none)."""
+    return cal.window
 
 
 def read_facts(
-    session: Session, policy: Policy, as_of: date, *, team: str | None = None, officer: str | None = None
+    source: Source,
+    policy: Policy,
+    as_of: date,
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    success: bool = True,
 ) -> Facts:
-    """The planner's facts for the force, one team or one officer's caseload, on ``as_of``."""
-    cases = _cases(session, policy, as_of, team, officer)
-    managers = {c.officer for c in cases}
-    officers = _officers(session, team, officer, managers)
-    homes = _home_teams(officers, cases)
-    # One grouped statement for both the officers' pace and the teams' success rates: for a
-    # team, over its people and those of its officers' own teams (if any differ).
-    teams: set[str] | None = None
-    if team is not None or officer is not None:
-        teams = {homes[o] for o in officers if o in homes} | ({team} if team is not None else set())
-    counts = _window_counts(session, as_of, teams, officer)
-    _count_visits(counts, homes, officers)
-    success = _outcomes(counts, team) if officer is None else {}
-    caseload = len(cases) if team is None and officer is None else _caseload(session, as_of)
-    since = add_months(as_of, -12 * GROWTH_YEARS)
-    registrations = session.scalar(
-        select(func.count())
-        .select_from(Offender)
-        .where(Offender.registered_on > since, Offender.registered_on <= as_of)
-    )
-    leavers = session.scalar(
-        select(func.count())
-        .select_from(Offender)
-        .where(
-            or_(
-                and_(
-                    Offender.status.in_(OUT_OF_SCOPE_STATUSES),
-                    Offender.status_since > since,
-                    Offender.status_since <= as_of,
-                ),
-                and_(Offender.registration_ends >= since, Offender.registration_ends < as_of),
-            )
-        )
-    )
-    return Facts(
-        as_of=as_of,
-        cases=cases,
-        officers={o.officer_id: o for o in officers.values()},
-        absences=_absences(session, as_of, None if team is None and officer is None else set(officers)),
-        outcomes=success,
-        registrations=int(registrations or 0),
-        leavers=int(leavers or 0),
-        caseload=caseload,
-        first_visit_within=policy.first_visit_within,
-        failed_attempts_flag=policy.failed_attempts_flag,
-        team=team,
-        officer=officer,
-    )
+    """The planner's facts for the force, one team or one officer's caseload, on ``as_of``.
+
+    Without ``success`` (a plan, which does not use it) the success rate's 26 weeks of
+    visits are not read, only the pace's 12: ``Facts.outcomes`` is then empty.
+    """
+    cases = cases_from(source.scan_rows(as_of, team, officer), policy, as_of)
+    return assemble(source, policy, as_of, cases, team=team, officer=officer, success=success)
 
 
-def _cases(session: Session, policy: Policy, as_of: date, team: str | None, officer: str | None) -> list[Case]:
-    """Everyone in scope on ``as_of``, with their next home visit by the rules."""
+def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> list[Case]:
+    """Everyone in the scan's rows, with their next home visit by the rules."""
     cal = Calendar(policy)
     today = as_of.toordinal()
     day = DATES
-    intervals = policy.intervals
+    intervals = {risk: person_interval(policy, risk) for risk in policy.intervals}
+    after = {risk: due_after(cal, risk) for risk in policy.intervals}  # next_due, as tables
+    window = first_due(cal)
     cases: list[Case] = []
-    for row in scan_rows(session.connection(), as_of, team, officer, False):
-        ref, risk, status, team_code, manager, registered_on, status_since = row[:7]
-        management, last_visit, failed = row[7], row[15], row[17]
+    add = cases.append
+    for (
+        ref,
+        risk,
+        status,
+        team_code,
+        manager,
+        registered_on,
+        status_since,
+        management,
+        _assessed,
+        _notified,
+        _nfa,
+        _absent,
+        _surname,
+        _forenames,
+        _born,
+        last_visit,
+        _last_any,
+        failed,
+    ) in rows:
         start: int = status_since or registered_on
         due = None
         if status == "community" and management == "active" and start <= today:
-            due = day[cal.visit_due(risk, start, last_visit)]
-        cases.append(
+            due = day[after[risk][last_visit] if last_visit else window[start]]
+        interval, source = intervals[risk]
+        add(
             Case(
                 ref,
                 risk,
@@ -120,151 +124,113 @@ def _cases(session: Session, policy: Policy, as_of: date, team: str | None, offi
                 due,
                 day[last_visit],
                 failed or 0,
-                intervals[risk],
-                "risk_level",
+                interval,
+                source,
                 None,
             )
         )
     return cases
 
 
-def _officers(session: Session, team: str | None, officer: str | None, managers: set[str]) -> dict[str, OfficerFacts]:
-    """The directory's officers in scope, and every manager in scope (listed or not)."""
-    query = select(Officer.officer_id, Officer.team, Officer.role, Officer.active, Officer.visits_per_week)
-    if officer is not None:
-        query = query.where(Officer.officer_id == officer)
-    elif team is not None:
-        query = query.where(or_(Officer.team == team, Officer.officer_id.in_(sorted(managers))))
-    out = {
-        officer_id: OfficerFacts(officer_id, code, role, bool(active), per_week)
-        for officer_id, code, role, active, per_week in session.execute(query)
-    }
+def assemble(
+    source: Source,
+    policy: Policy,
+    as_of: date,
+    cases: list[Case],
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    attempts: list[Attempt] | None = None,
+    success: bool = True,
+) -> Facts:
+    """The facts around ``cases``: officers and their pace, success, growth, absences.
+
+    ``attempts`` (read here when None) must hold the home visits attempted in the 26 weeks
+    to ``as_of`` (more is fine: they are counted by date); without ``success``, the 12.
+    """
+    managers = {c.officer for c in cases}
+    officers = {o: OfficerFacts(o, t, r, a, v) for o, t, r, a, v in source.officers(team, officer, managers)}
     for manager in managers:
-        out.setdefault(manager, OfficerFacts(manager, None, None, True, None))
-    return out
-
-
-def _home_teams(officers: dict[str, OfficerFacts], cases: Iterable[Case]) -> dict[str, str]:
-    counts: dict[str, dict[str, int]] = {}
-    for c in cases:
-        seen = counts.setdefault(c.officer, {})
-        seen[c.team] = seen.get(c.team, 0) + 1
-    homes = {o: min(teams, key=lambda t: (-teams[t], t)) for o, teams in counts.items()}
-    for officer_id, o in officers.items():
-        if o.team is not None:
-            homes[officer_id] = o.team
-    return homes
-
-
-#: (officer who led, the person's team, outcome, in this week, in the pace window, count).
-WindowCount = tuple[str | None, str, str, int, int, int]
-
-
-def _window_counts(session: Session, as_of: date, teams: set[str] | None, officer: str | None) -> list[WindowCount]:
-    """Home visits attempted in the 26 weeks before ``as_of`` to people of ``teams`` (None:
-    all), grouped by who led them, the person's team, outcome, and whether in the pace
-    window and in this week."""
-    this_week = week_start(as_of)
-    pace_from = as_of - timedelta(days=7 * PACE_WEEKS - 1)
-    success_from = as_of - timedelta(days=7 * SUCCESS_WEEKS - 1)
-    in_week = case((Visit.visit_date >= this_week, 1), else_=0)
-    in_pace = case((Visit.visit_date >= pace_from, 1), else_=0)
-    query = (
-        select(Visit.officer, Offender.team, Visit.outcome, in_week, in_pace, func.count())
-        .select_from(Visit)
-        .join(Offender, Offender.ref == Visit.ref)
-        .where(
-            and_(
-                Visit.visit_type == "home",
-                Visit.outcome.in_(ATTEMPTS),
-                Visit.visit_date >= success_from,
-                Visit.visit_date <= as_of,
-            )
-        )
-        .group_by(Visit.officer, Offender.team, Visit.outcome, in_week, in_pace)
+        officers.setdefault(manager, OfficerFacts(manager, None, None, True, None))
+    homes = home_teams(officers, cases)
+    teams: set[str] | None = None
+    if team is not None or officer is not None:
+        teams = {homes[o] for o in officers if o in homes} | ({team} if team is not None else set())
+    if attempts is None:
+        weeks = SUCCESS_WEEKS if success else PACE_WEEKS
+        attempts = source.attempts(as_of - timedelta(days=7 * weeks - 1), as_of, teams, officer)
+    officers, outcomes = tally(attempts, as_of, {c.ref: c.team for c in cases}, homes, officers)
+    if not success:
+        outcomes = {}
+    registrations, leavers = source.growth(add_months(as_of, -12 * GROWTH_YEARS), as_of)
+    absences = [
+        Absence(o, s, e, f)
+        for o, s, e, f in source.absences(as_of - timedelta(days=7 * PACE_WEEKS), as_of + timedelta(days=7 * RUN_WEEKS))
+        if teams is None or o in officers
+    ]
+    return Facts(
+        as_of=as_of,
+        cases=cases,
+        officers=officers,
+        absences=absences,
+        outcomes={} if officer is not None else {t: c for t, c in outcomes.items() if team is None or t == team},
+        registrations=registrations,
+        leavers=leavers,
+        caseload=len(cases) if team is None and officer is None else source.caseload(as_of),
+        first_visit_within=policy.first_visit_within,
+        failed_attempts_flag=policy.failed_attempts_flag,
+        team=team,
+        officer=officer,
     )
-    if teams is not None:
-        query = query.where(Offender.team.in_(sorted(teams)))
-    if officer is not None:
-        query = query.where(Visit.officer == officer)
-    return [(a, b, c, int(d), int(e), int(n)) for a, b, c, d, e, n in session.execute(query)]
 
 
-def _count_visits(counts: list[WindowCount], homes: dict[str, str], officers: dict[str, OfficerFacts]) -> None:
-    """Each officer's home visits led to their own team's people: 12 weeks, and this week."""
-    attempts: dict[str, int] = {}
+def home_teams(officers: Mapping[str, OfficerFacts], cases: Iterable[Case]) -> dict[str, str]:
+    """Each officer's team: the directory's, else the team most of their cases are in."""
+    return officer_teams(officers, cases)
+
+
+def tally(
+    attempts: list[Attempt],
+    as_of: date,
+    people: dict[str, str],
+    homes: dict[str, str],
+    officers: dict[str, OfficerFacts],
+) -> tuple[dict[str, OfficerFacts], dict[str, tuple[int, int]]]:
+    """Officers with their visits counted, and each team's completed and no-access visits.
+
+    Only visits to people in scope (``people``: ref -> team) in the 26 weeks to ``as_of``
+    count. An officer's pace counts the visits they led to people of their own team
+    (``homes``), in the 12 weeks to ``as_of``; "this week" those from its Monday.
+    """
+    last = as_of.toordinal()
+    first = last - 7 * SUCCESS_WEEKS + 1
+    pace_from = (as_of - timedelta(days=7 * PACE_WEEKS - 1)).toordinal()
+    week_from = week_start(as_of).toordinal()
+    paced: dict[str, int] = {}
     this_week: dict[str, int] = {}
-    for led_by, person_team, _outcome, week_flag, pace_flag, n in counts:
-        if led_by is None or homes.get(led_by) != person_team:
+    outcomes: dict[str, list[int]] = {}
+    for ref, led_by, outcome, day in attempts:
+        team = people.get(ref)
+        if team is None or not first <= day <= last:
             continue
-        if pace_flag:
-            attempts[led_by] = attempts.get(led_by, 0) + n
-        if week_flag:
-            this_week[led_by] = this_week.get(led_by, 0) + n
-    for officer_id, o in list(officers.items()):
-        officers[officer_id] = OfficerFacts(
+        counts = outcomes.get(team)
+        if counts is None:
+            counts = outcomes[team] = [0, 0]
+        counts[0 if outcome == "completed" else 1] += 1
+        if led_by is not None and day >= pace_from and homes.get(led_by) == team:
+            paced[led_by] = paced.get(led_by, 0) + 1
+            if day >= week_from:
+                this_week[led_by] = this_week.get(led_by, 0) + 1
+    counted = {
+        officer_id: OfficerFacts(
             officer_id,
             o.team,
             o.role,
             o.active,
             o.visits_per_week,
-            attempts.get(officer_id, 0),
+            paced.get(officer_id, 0),
             this_week.get(officer_id, 0),
         )
-
-
-def _outcomes(counts: list[WindowCount], team: str | None) -> dict[str, tuple[int, int]]:
-    """Completed and no-access home visits of each team's people in the 26 weeks (``team``: only its)."""
-    out: dict[str, list[int]] = {}
-    for _led_by, person_team, outcome, _week, _pace, n in counts:
-        if team is not None and person_team != team:
-            continue
-        tally = out.setdefault(person_team, [0, 0])
-        tally[0 if outcome == "completed" else 1] += n
-    return {t: (c[0], c[1]) for t, c in sorted(out.items())}
-
-
-def _caseload(session: Session, as_of: date) -> int:
-    """The force's active caseload on ``as_of`` (the scan's scope), for the growth rate."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Offender)
-            .where(
-                Offender.registered_on <= as_of,
-                or_(Offender.registration_ends.is_(None), Offender.registration_ends >= as_of),
-                Offender.status.not_in(OUT_OF_SCOPE_STATUSES),
-            )
-        )
-        or 0
-    )
-
-
-def _absences(session: Session, as_of: date, officers: set[str] | None) -> list[Absence]:
-    """Absences not withdrawn that touch the pace window or the forecast's horizon."""
-    model = OfficerAbsence
-    query = select(model.officer_id, model.starts_on, model.ends_on, model.fraction).where(
-        model.withdrawn_on.is_(None),
-        model.ends_on >= as_of - timedelta(days=7 * PACE_WEEKS),
-        model.starts_on <= as_of + timedelta(days=7 * CLEAR_SEARCH_WEEKS),
-    )
-    rows = session.execute(query.order_by(model.absence_key)).all()
-    return [Absence(o, s, e, f) for o, s, e, f in rows if officers is None or o in officers]
-
-
-def overdue_counts(session: Session, policy: Policy, days: list[date], team: str | None = None) -> list[int]:
-    """The scan's overdue home visits on each of ``days`` (the backtest's actual figures)."""
-    from monitor.rules.scan import COUNTABLE, scan
-
-    return [scan(session, policy, day, team=team, count_only=COUNTABLE).summary.overdue_visits for day in days]
-
-
-def known_scope(session: Session) -> tuple[list[str], list[str]]:
-    """Every team and officer the register or the directory knows (for "did you mean")."""
-    teams = set(session.scalars(select(Offender.team).distinct())) | set(
-        session.scalars(select(Officer.team).distinct())
-    )
-    officers = set(session.scalars(select(Officer.officer_id))) | set(
-        session.scalars(select(Offender.offender_manager).distinct())
-    )
-    return sorted(teams), sorted(officers)
+        for officer_id, o in officers.items()
+    }
+    return counted, {t: (c[0], c[1]) for t, c in sorted(outcomes.items())}

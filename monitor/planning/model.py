@@ -123,40 +123,53 @@ class TeamModel:
         ends once it has that many weeks and the backlog has cleared (:func:`clearing_week`)."""
         groups = self.groups
         n = len(groups)
+        as_of, p = self.as_of, self.success_rate
         over = list(self.over)
-        due = [dict(d) for d in self.due]
-        levels: dict[str, list[int]] = {}
-        for i in sorted(range(n), key=lambda i: RISK_ORDER[groups[i].risk_level]):
-            levels.setdefault(groups[i].risk_level, []).append(i)
-        p = self.success_rate
+        # Falling due per group and week, as flat lists (a national forecast runs 200 teams).
+        due = [[0.0] * (until + 1) for _ in range(n)]
+        for i, buckets in enumerate(self.due):
+            row = due[i]
+            for week, count in buckets.items():
+                if week < until:
+                    row[week] += count
+        order = sorted(range(n), key=lambda i: RISK_ORDER[groups[i].risk_level])
+        levels: list[list[int]] = []
+        for i in order:
+            if levels and groups[levels[-1][0]].risk_level == groups[i].risk_level:
+                levels[-1].append(i)
+            else:
+                levels.append([i])
+        risks = [g.risk_level for g in groups]
+        spreads = [_spreads(g.interval, as_of, until) for g in groups]
+        joining = _spreads(self.window, as_of, until, after=0)
+        arrivals = sorted(self.arrivals.items())
         weeks: list[Week] = []
         streak = 0
         cleared = False
-        falling = [0.0] * n
         for k in range(until):
-            if self.arrivals:
-                spread = _spread(self.window, self.as_of, k, k)
-                for i, per_week in self.arrivals.items():
-                    bucket = due[i]
-                    for week, share in spread:
-                        bucket[week] = bucket.get(week, 0.0) + per_week * share
+            if arrivals:
+                for week, share in joining[k]:
+                    if week < until:
+                        for i, per_week in arrivals:
+                            due[i][week] += per_week * share
+            falling = [due[i][k] for i in range(n)]
             by_risk = dict.fromkeys(RISK_ORDER, 0.0)
             for i in range(n):
-                falling[i] = due[i].pop(k, 0.0)
-                by_risk[groups[i].risk_level] += over[i]
-            overdue = sum(by_risk.values())
-            pool = overdue + sum(falling)
+                by_risk[risks[i]] += over[i]
+            overdue = sum(over)
+            demand = sum(falling)
+            pool = overdue + demand
             cap = capacity[k]
             remaining = cap
             attempts = [0.0] * n
-            for members in levels.values():
+            for members in levels:
                 for share_of in (over, falling):
                     if remaining <= 0.0:
                         break
                     total = sum(share_of[i] for i in members)
                     if total <= 0.0:
                         continue
-                    take = min(remaining, total)
+                    take = remaining if remaining < total else total
                     remaining -= take
                     scale = take / total
                     for i in members:
@@ -168,23 +181,13 @@ class TeamModel:
                 over[i] = left if left > 1e-12 else 0.0
                 if done > 0.0:
                     completed += done
-                    bucket = due[i]
-                    for week, share in _spread(groups[i].interval, self.as_of, k, k + 1):
-                        bucket[week] = bucket.get(week, 0.0) + done * share
+                    row = due[i]
+                    for week, share in spreads[i][k]:
+                        if week < until:
+                            row[week] += done * share
             fits = pool - cap < FIT_TOLERANCE
-            weeks.append(
-                Week(
-                    k,
-                    self.as_of + timedelta(days=7 * k),
-                    overdue,
-                    by_risk,
-                    sum(falling),
-                    cap,
-                    cap - remaining,
-                    completed,
-                    fits,
-                )
-            )
+            on = as_of + timedelta(days=7 * k)
+            weeks.append(Week(k, on, overdue, by_risk, demand, cap, cap - remaining, completed, fits))
             streak = streak + 1 if fits else 0
             cleared = cleared or streak >= STAY_WEEKS
             if stop_after is not None and cleared and k + 1 >= stop_after:
@@ -192,25 +195,27 @@ class TeamModel:
         return weeks
 
 
-#: Per (interval, as-of, week, earliest): where something done on each of the week's days is
-#: next due, as (week index, share). Shared by every team and run: a national forecast asks
-#: the same few intervals over the same weeks thousands of times.
-_SPREAD: dict[tuple[Duration, date, int, int], list[tuple[int, float]]] = {}
-_SPREAD_MAX = 100_000
+#: Per (interval, as-of, weeks, after): for each week k, where something done on each of
+#: its days is next due, as (week index, share), never before week k + after. Shared by
+#: every team and run: a national forecast asks the same few intervals thousands of times.
+_SPREADS: dict[tuple[int, int, date, int, int], list[list[tuple[int, float]]]] = {}
+_SPREADS_MAX = 1_000
 
 
-def _spread(interval: Duration, as_of: date, k: int, earliest: int) -> list[tuple[int, float]]:
-    """Where ``interval`` after each day of week ``k`` falls, by week (never before ``earliest``)."""
-    key = (interval, as_of, k, earliest)
-    spread = _SPREAD.get(key)
-    if spread is None:
-        counts: dict[int, int] = {}
-        first = as_of + timedelta(days=7 * k)
-        for j in range(7):
-            week = max(earliest, (interval.after(first + timedelta(days=j)) - as_of).days // 7)
-            counts[week] = counts.get(week, 0) + 1
-        spread = [(week, c / 7) for week, c in sorted(counts.items())]
-        if len(_SPREAD) >= _SPREAD_MAX:
-            _SPREAD.clear()
-        _SPREAD[key] = spread
-    return spread
+def _spreads(interval: Duration, as_of: date, weeks: int, after: int = 1) -> list[list[tuple[int, float]]]:
+    """For each of ``weeks`` weeks, where ``interval`` after each of its days falls, by week."""
+    key = (interval.months, interval.days, as_of, weeks, after)
+    found = _SPREADS.get(key)
+    if found is None:
+        found = []
+        for k in range(weeks):
+            counts: dict[int, int] = {}
+            first = as_of + timedelta(days=7 * k)
+            for j in range(7):
+                week = max(k + after, (interval.after(first + timedelta(days=j)) - as_of).days // 7)
+                counts[week] = counts.get(week, 0) + 1
+            found.append([(week, c / 7) for week, c in sorted(counts.items())])
+        if len(_SPREADS) >= _SPREADS_MAX:
+            _SPREADS.clear()
+        _SPREADS[key] = found
+    return found

@@ -177,7 +177,7 @@ class ForecastResult:
         elif k is None:
             lines.append(
                 f"{plural(overdue, 'visit')} overdue now. {pace} the overdue visits do not clear: not at current "
-                "capacity (not within two years)."
+                "capacity (not within a year)."
             )
         else:
             assert self.clears_on is not None

@@ -53,7 +53,7 @@ SOURCE_WORDS = {
 def render_plan(plan: Plan, config: Config, fmt: str) -> str:
     """``plan`` as ``fmt`` (table, json, csv or html)."""
     if fmt == "json":
-        return json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return _json(plan.to_json())
     if fmt == "csv":
         return _csv(PLAN_COLUMNS, plan.rows())
     if fmt == "html":
@@ -66,7 +66,7 @@ def render_plan(plan: Plan, config: Config, fmt: str) -> str:
 def render_forecast(result: ForecastResult, config: Config, fmt: str) -> str:
     """``result`` as ``fmt`` (table, json, csv or html)."""
     if fmt == "json":
-        return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return _json(result.to_json())
     if fmt == "csv":
         return _csv(FORECAST_COLUMNS, [{"scope": result.scope, **row} for row in result.rows()])
     if fmt == "html":
@@ -78,6 +78,13 @@ def render_forecast(result: ForecastResult, config: Config, fmt: str) -> str:
     if fmt == "table":
         return _forecast_table(result)
     raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+
+
+def _json(value: dict[str, Any]) -> str:
+    """One JSON document: one line per top-level key, each value compact (a national plan
+    holds 10,000 visits: the C encoder writes them, where indenting runs the Python one)."""
+    parts = [f"  {json.dumps(key)}: {json.dumps(item, ensure_ascii=False)}" for key, item in value.items()]
+    return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 def _cell(value: Any) -> Any:
