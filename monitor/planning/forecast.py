@@ -14,8 +14,8 @@ this module gives it each team's inputs, runs it, and answers the questions:
   expected back from custody or hospital; growth at ``growth_per_year`` (default: the
   register's own, new registrations less people who left over the last 3 years, a year,
   per person in the caseload), as new people each owing a first visit;
-* **clears_on**: the Monday of the week from which 13 weeks in a row fit (the start
-  searched up to a year ahead); None is "not at current capacity";
+* **clears_on**: the Monday of the first week that fits (searched up to a year ahead);
+  None is "not at current capacity";
 * **extra_per_week_to_clear_by**: the least whole number of extra visits a week, every
   week, with which the model clears on or before the date asked; the answer is checked
   by running the model with it, so it does clear by that date in the forecast's own terms.
@@ -34,15 +34,15 @@ from typing import Any
 from monitor.core.durations import Duration
 from monitor.planning.capacity import Capacity, by_team, capacities
 from monitor.planning.facts import Facts
-from monitor.planning.model import STAY_WEEKS, Group, TeamModel, clearing_week
+from monitor.planning.model import Group, TeamModel, clearing_week
 from monitor.planning.results import ForecastResult, TeamForecast
 from monitor.planning.weeks import week_start
 from monitor.rules.obligations import RISK_ORDER
 
 #: How far ahead the clearing week is looked for (beyond it: "not at current capacity").
 CLEAR_SEARCH_WEEKS = 52
-#: Weeks a run may need to see a clearing week found at the end of the search.
-RUN_WEEKS = CLEAR_SEARCH_WEEKS + STAY_WEEKS
+#: Weeks a run may need (the search, and a little beyond it for the facts' absences).
+RUN_WEEKS = CLEAR_SEARCH_WEEKS + 1
 #: The window new registrations are measured over, in years.
 GROWTH_YEARS = 3
 DAYS_PER_YEAR = 365.2425
@@ -201,7 +201,7 @@ def extra_to_clear_by(model: TeamModel, caps: list[Capacity], what: WhatIf, by: 
     if by < week_start(as_of):
         return None
     latest = (by - week_start(as_of)).days // 7  # the last week whose Monday is on or before ``by``
-    until = latest + STAY_WEEKS
+    until = latest + 1
 
     def clears(extra: int) -> bool:
         capacity = team_capacity(caps, as_of, until, base_extra + extra, what.officers_away)

@@ -181,10 +181,14 @@ class ForecastResult:
             )
         else:
             assert self.clears_on is not None
-            lines.append(
+            line = (
                 f"{plural(overdue, 'visit')} overdue now. {pace} the overdue visits clear {weeks_words(k)}, "
-                f"w/c {date_words(self.clears_on)}."
+                f"w/c {date_words(self.clears_on)}"
             )
+            again = next((w for w in series[k + 1 :] if not w.fits), None)
+            if again is not None:
+                line += f", but visits wait for capacity again from w/c {date_words(week_start(again.on))}"
+            lines.append(line + ".")
         if what.clear_by is not None:
             needed = self.extra_per_week_to_clear_by
             by = date_words(what.clear_by)
