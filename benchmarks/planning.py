@@ -60,7 +60,7 @@ def main() -> int:
     out: dict[str, Any] = {"command": " ".join(["benchmarks/planning.py", *sys.argv[1:]]), "runs": []}
     try:
         extract_root = root / f"extract-{args.people}-seed{args.seed}"
-        manifest, reused = messy_extract.ensure(extract_root, args.people, args.seed, args.as_of)
+        _manifest, reused = messy_extract.ensure(extract_root, args.people, args.seed, args.as_of)
         print(f"extract of {args.people:,} people ({'reused' if reused else 'new'})", file=sys.stderr, flush=True)
         runs = [_engine(args, engine, extract_root, root / f"{engine}-{args.people}", vm) for engine in args.engines]
         for run in runs:

@@ -28,12 +28,13 @@ less people who left), so nobody is taken out one by one: a person whose registr
 is among those the net rate already counts.
 
 A week *fits* when its whole pool can be attempted: less than half a visit is left waiting
-for capacity. (Expected numbers: whether an attempt finds someone in is chance, and a team
-that plays the weeks out clears a little sooner or later; tests/test_planning_forecast.py
-holds the clearing week within 2 weeks or 15 % of the median of simulated runs.) What is still overdue then is only the attempts that failed, tried again the
+for capacity. What is still overdue then is only the attempts that failed, tried again the
 next week. The backlog *clears* in the first week that fits: the first week nothing waits
 for capacity (the queue first empties). Should it build up again later (growing demand, an
-officer away), the forecast says so beside the clearing week.
+officer away), the forecast says so beside the clearing week. These are expected numbers:
+whether an attempt finds someone in is chance, so a team playing the weeks out clears a
+little sooner or later; tests/test_planning_forecast.py holds the clearing week within 2
+weeks or 15 % of the median of simulated runs of the same team.
 """
 
 from __future__ import annotations
