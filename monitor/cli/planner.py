@@ -30,7 +30,7 @@ def closest(wanted: str, known: Iterable[str]) -> str:
     names = sorted(set(known))
     near = difflib.get_close_matches(wanted, names, n=CLOSEST, cutoff=0.5)
     if near:
-        return "closest known: " + ", ".join(printable(n) for n in near)
+        return "closest known: " + ", ".join(printable(n) for n in sorted(near))
     if not names:
         return "the register has none yet"
     return "known: " + ", ".join(printable(n) for n in names[:CLOSEST]) + (", ..." if len(names) > CLOSEST else "")
