@@ -57,8 +57,10 @@ class Team:
     weeks_run: int = 80
     log: list[tuple[int, int, int]] = field(default_factory=list)  # (week, overdue, unattempted)
 
-    def run(self, seed: int) -> int | None:
-        """Play the weeks out; the clearing week, or None within the run."""
+    def run(self, seed: int, visits: list[tuple[str, date, str]] | None = None) -> int | None:
+        """Play the weeks out; the clearing week, or None within the run. With ``visits``,
+        every week of the run is played and each attempt is recorded there as (ref, day,
+        "completed" or "no_access"), joiners as (ref, day joined, "joined:RISK")."""
         rng = random.Random(seed)
         people = [Person(p.ref, p.risk, p.months, p.due) for p in self.people]
         mix = [p for p in self.people]
@@ -76,12 +78,16 @@ class Team:
             )
             attempted = pool[: self.capacity]
             for n, person in enumerate(attempted):
+                made = first + timedelta(days=n % 7)
                 if rng.random() < self.success:
-                    made = first + timedelta(days=n % 7)
                     person.due = add_months(made, person.months)
+                    if visits is not None:
+                        visits.append((person.ref, made, "completed"))
+                elif visits is not None:
+                    visits.append((person.ref, made, "no_access"))
             unattempted = len(pool) - len(attempted)
             self.log.append((k, overdue, unattempted))
-            if unattempted == 0:
+            if unattempted == 0 and visits is None:
                 return k
             carry += self.growth_per_year * caseload * 7 / 365.2425
             while carry >= 1.0 and mix:
@@ -92,6 +98,8 @@ class Team:
                 people.append(
                     Person(f"NEW-{joined:05d}", model.risk, model.months, day + timedelta(days=FIRST_VISIT_DAYS))
                 )
+                if visits is not None:
+                    visits.append((f"NEW-{joined:05d}", day, f"joined:{model.risk}"))
         return None
 
 
