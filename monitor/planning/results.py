@@ -176,8 +176,8 @@ class ForecastResult:
             lines.append(f"Nothing is overdue, and this week's visits fit the capacity ({pace.lower()}).")
         elif k is None:
             lines.append(
-                f"{plural(overdue, 'visit')} overdue now. {pace} the overdue visits do not clear: not at current "
-                "capacity (not within a year)."
+                f"{plural(overdue, 'visit')} overdue now. Not at current capacity: "
+                f"{pace[0].lower() + pace[1:]} the overdue visits do not clear within a year."
             )
         else:
             assert self.clears_on is not None
