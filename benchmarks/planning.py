@@ -204,7 +204,7 @@ def _team(args: argparse.Namespace, run: Run, url: str, config_path: Path) -> No
         for _ in range(args.team_runs):
             started = time.perf_counter()
             with reading(engine) as session:
-                facts = read_facts(EngineSource(session), cfg.policy, args.as_of, team=team)
+                facts = read_facts(EngineSource(session), cfg.policy, args.as_of, team=team, for_forecast=False)
                 make_plan(facts, cfg.plan.default_visits_per_week)
             product.append(time.perf_counter() - started)
             started = time.perf_counter()

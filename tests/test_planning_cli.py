@@ -137,7 +137,7 @@ def test_forecast_what_ifs_table_csv_html(engine: Engine, db_url: str, tmp_path:
     assert away["weeks"][0]["capacity"] == pytest.approx(plain["weeks"][0]["capacity"] - 3, abs=0.06)
     assert away["weeks"][3]["capacity"] == plain["weeks"][3]["capacity"]
     assert more["what_if"] == {"extra_per_week": 4, "officers_away": {}}
-    assert "With OM-2 away" in away["words"][0]
+    assert "with OM-2 away the overdue visits" in away["words"][0]
     table = run(db_url, *base).stdout
     assert "overdue now" in table and "Week of" in table and ADVICE in table
     rows = list(csv.reader(io.StringIO(run(db_url, *base, "--format", "csv").stdout)))

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from planning_builders import MONTHS, case, facts, officer
 
 from monitor.planning.facts import Case, Facts
-from monitor.planning.forecast import WhatIf, forecast, growth_rate, share_extra, success_rates
+from monitor.planning.forecast import forecast, growth_rate, share_extra, success_rates
+from monitor.planning.forecast_results import WhatIf
 from monitor.planning.weeks import week_start
 
 AS_OF = date(2026, 11, 23)  # a Monday

@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from monitor.core.config import Config, Policy
-from monitor.planning.forecast import WhatIf, forecast
+from monitor.planning.forecast import forecast
+from monitor.planning.forecast_results import WhatIf
 from monitor.planning.history import read_history
 from monitor.planning.inputs import read_facts
 from monitor.planning.plan import make_plan

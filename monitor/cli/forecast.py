@@ -90,7 +90,8 @@ def command(
     from monitor.cli.planner import check_known, with_source
     from monitor.core.clock import parse_date
     from monitor.planning.backtest import backtest
-    from monitor.planning.forecast import WhatIf, forecast
+    from monitor.planning.forecast import forecast
+    from monitor.planning.forecast_results import WhatIf
     from monitor.planning.history import History, read_history
     from monitor.planning.inputs import read_facts
     from monitor.planning.source import Source

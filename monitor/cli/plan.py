@@ -59,7 +59,7 @@ def command(
             teams, officers = source.known_scope()
             check_known("--team", team, teams, "team")
             check_known("--officer", officer, officers, "officer")
-        return read_facts(source, config.policy, as_of, team=team, officer=officer, success=False)
+        return read_facts(source, config.policy, as_of, team=team, officer=officer, for_forecast=False)
 
     facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)

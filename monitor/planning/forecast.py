@@ -26,7 +26,7 @@ Deterministic: the same facts, settings and what-ifs give the same forecast.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
 from typing import Any
@@ -34,8 +34,8 @@ from typing import Any
 from monitor.core.durations import Duration
 from monitor.planning.capacity import Capacity, by_team, capacities
 from monitor.planning.facts import Facts
+from monitor.planning.forecast_results import ForecastResult, TeamForecast, WhatIf
 from monitor.planning.model import Group, TeamModel, clearing_week
-from monitor.planning.results import ForecastResult, TeamForecast
 from monitor.planning.weeks import week_start
 from monitor.rules.obligations import RISK_ORDER
 
@@ -47,19 +47,6 @@ RUN_WEEKS = CLEAR_SEARCH_WEEKS + 1
 GROWTH_YEARS = 3
 DAYS_PER_YEAR = 365.2425
 AWAY_STATUSES = ("custody", "hospital", "abroad")
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    """What a forecast changes from the present: extra visits a week, officers away.
-
-    ``officers_away`` maps an officer to the weeks they are away from the as-of date
-    (None: the whole forecast).
-    """
-
-    extra_per_week: int = 0
-    officers_away: dict[str, int | None] = field(default_factory=dict)
-    clear_by: date | None = None
 
 
 def growth_rate(facts: Facts, configured: float | None) -> tuple[float, str]:

@@ -66,15 +66,16 @@ def read_facts(
     *,
     team: str | None = None,
     officer: str | None = None,
-    success: bool = True,
+    for_forecast: bool = True,
 ) -> Facts:
     """The planner's facts for the force, one team or one officer's caseload, on ``as_of``.
 
-    Without ``success`` (a plan, which does not use it) the success rate's 26 weeks of
-    visits are not read, only the pace's 12: ``Facts.outcomes`` is then empty.
+    Without ``for_forecast`` (a plan, which needs neither) the success rate's 26 weeks of
+    visits and the register's growth are not read: ``Facts.outcomes`` is then empty and
+    ``registrations``, ``leavers`` and ``caseload`` are 0.
     """
     cases = cases_from(source.scan_rows(as_of, team, officer), policy, as_of)
-    return assemble(source, policy, as_of, cases, team=team, officer=officer, success=success)
+    return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)
 
 
 def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> list[Case]:
@@ -141,12 +142,13 @@ def assemble(
     team: str | None = None,
     officer: str | None = None,
     attempts: list[Attempt] | None = None,
-    success: bool = True,
+    for_forecast: bool = True,
 ) -> Facts:
     """The facts around ``cases``: officers and their pace, success, growth, absences.
 
     ``attempts`` (read here when None) must hold the home visits attempted in the 26 weeks
-    to ``as_of`` (more is fine: they are counted by date); without ``success``, the 12.
+    to ``as_of`` (more is fine: they are counted by date); without ``for_forecast``, the 12
+    (see :func:`read_facts`).
     """
     managers = {c.officer for c in cases}
     officers = {o: OfficerFacts(o, t, r, a, v) for o, t, r, a, v in source.officers(team, officer, managers)}
@@ -157,12 +159,15 @@ def assemble(
     if team is not None or officer is not None:
         teams = {homes[o] for o in officers if o in homes} | ({team} if team is not None else set())
     if attempts is None:
-        weeks = SUCCESS_WEEKS if success else PACE_WEEKS
+        weeks = SUCCESS_WEEKS if for_forecast else PACE_WEEKS
         attempts = source.attempts(as_of - timedelta(days=7 * weeks - 1), as_of, teams, officer)
     officers, outcomes = tally(attempts, as_of, {c.ref: c.team for c in cases}, homes, officers)
-    if not success:
+    registrations = leavers = caseload = 0
+    if for_forecast:
+        registrations, leavers = source.growth(add_months(as_of, -12 * GROWTH_YEARS), as_of)
+        caseload = len(cases) if team is None and officer is None else source.caseload(as_of)
+    else:
         outcomes = {}
-    registrations, leavers = source.growth(add_months(as_of, -12 * GROWTH_YEARS), as_of)
     absences = [
         Absence(o, s, e, f)
         for o, s, e, f in source.absences(as_of - timedelta(days=7 * PACE_WEEKS), as_of + timedelta(days=7 * RUN_WEEKS))
@@ -176,7 +181,7 @@ def assemble(
         outcomes={} if officer is not None else {t: c for t, c in outcomes.items() if team is None or t == team},
         registrations=registrations,
         leavers=leavers,
-        caseload=len(cases) if team is None and officer is None else source.caseload(as_of),
+        caseload=caseload,
         first_visit_within=policy.first_visit_within,
         failed_attempts_flag=policy.failed_attempts_flag,
         team=team,

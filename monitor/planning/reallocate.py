@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from monitor.planning.plan import OfficerPlan, PlanItem, Reallocation
+from monitor.planning.plan_results import OfficerPlan, PlanItem, Reallocation
 from monitor.planning.words import plural
 
 

@@ -22,8 +22,8 @@ from monitor.reports.table import printable
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
-    from monitor.planning.plan import Plan
-    from monitor.planning.results import ForecastResult
+    from monitor.planning.forecast_results import ForecastResult
+    from monitor.planning.plan_results import Plan
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 PLAN_COLUMNS = ("team", "officer_id", "plan", "ref", "risk_level", "due_date", "days_overdue", "reason", "suggested_to")

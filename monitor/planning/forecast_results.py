@@ -1,4 +1,5 @@
-"""What a forecast returns: per team and for its scope, week by week, with its answers in words.
+"""What a forecast is asked (its what-ifs) and returns: per team and for its scope, week by week,
+with its answers in words, and the backtest beside it.
 
 These types are the contract between the engine and whatever shows a forecast (the CLI's
 table, JSON, CSV and HTML; later the digests and web pages): ``to_json`` is the JSON that
@@ -11,16 +12,100 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from math import ceil
+from typing import Any
 
 from monitor.planning.model import Week
 from monitor.planning.weeks import week_start
 from monitor.planning.words import ADVICE, date_words, plural, weeks_words
 from monitor.rules.obligations import RISK_ORDER
 
-if TYPE_CHECKING:
-    from monitor.planning.backtest import Backtest
-    from monitor.planning.forecast import WhatIf
+
+@dataclass(frozen=True)
+class WhatIf:
+    """What a forecast changes from the present: extra visits a week, officers away.
+
+    ``officers_away`` maps an officer to the weeks they are away from the as-of date
+    (None: the whole forecast).
+    """
+
+    extra_per_week: int = 0
+    officers_away: dict[str, int | None] = field(default_factory=dict)
+    clear_by: date | None = None
+
+
+@dataclass(frozen=True)
+class BacktestWeek:
+    on: date
+    forecast: float
+    actual: int
+
+    @property
+    def error(self) -> float:
+        return self.forecast - self.actual
+
+
+@dataclass(frozen=True)
+class Backtest:
+    made_on: date
+    points: list[BacktestWeek]
+
+    @property
+    def weeks(self) -> int:
+        return len(self.points) - 1
+
+    @property
+    def later(self) -> list[BacktestWeek]:
+        """The weeks after the one the forecast was made in (week 0 is known exactly)."""
+        return self.points[1:]
+
+    @property
+    def within(self) -> int:
+        """The largest error, in whole visits (rounded up: "within" is a bound)."""
+        return ceil(max((abs(p.error) for p in self.later), default=0.0) - 1e-9)
+
+    @property
+    def mean_abs_error(self) -> float:
+        later = self.later
+        return sum(abs(p.error) for p in later) / len(later) if later else 0.0
+
+    @property
+    def bias(self) -> float:
+        later = self.later
+        return sum(p.error for p in later) / len(later) if later else 0.0
+
+    @property
+    def relative(self) -> float:
+        """The largest error as a share of the largest overdue count in the period."""
+        top = max((p.actual for p in self.points), default=0)
+        return ceil(max((abs(p.error) for p in self.later), default=0.0) - 1e-9) / max(1, top)
+
+    def words(self) -> str:
+        return (
+            f"The last {plural(self.weeks, 'week')}' forecasts were within {plural(self.within, 'visit')} "
+            f"(the forecast made on {date_words(self.made_on)} against the overdue count each week since; "
+            f"mean error {self.mean_abs_error:.1f})."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "made_on": self.made_on.isoformat(),
+            "weeks": self.weeks,
+            "within": self.within,
+            "mean_abs_error": round(self.mean_abs_error, 1),
+            "bias": round(self.bias, 1),
+            "end_error": round(self.points[-1].error, 1) if self.points else 0.0,
+            "relative": round(self.relative, 3),
+            "points": [
+                {
+                    "on": p.on.isoformat(),
+                    "forecast": round(p.forecast, 1),
+                    "actual": p.actual,
+                    "error": round(p.error, 1),
+                }
+                for p in self.points
+            ],
+        }
 
 
 def whole(value: float) -> int:
