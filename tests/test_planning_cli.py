@@ -206,3 +206,22 @@ def test_today_s_week_at_its_edges(engine: Engine, db_url: str) -> None:
         assert (data["week_start"], data["iso_week"]) == (monday, iso), instant
         assert forecast["weeks"][0]["week_start"] == monday, instant
         assert date.fromisoformat(data["week_end"]) - date.fromisoformat(monday) == timedelta(days=6)
+
+
+def test_time_away_in_the_register_is_only_unavailable(engine: Engine, db_url: str, tmp_path: Path) -> None:
+    """An imported absence takes OM-2's week; the plan says "unavailable", never why, and the
+    cases OM-1 could not fit find no room."""
+    build(engine)
+    folder = tmp_path / "extract"
+    folder.mkdir()
+    (folder / "absences.csv").write_text(
+        "officer_id,starts_on,ends_on,fraction,reason\nOM-2,2026-12-07,2026-12-11,1,sick\n", encoding="utf-8"
+    )
+    imported = run(db_url, "import", str(folder))
+    assert imported.exit_code == 0 and "sick" not in imported.output
+    data = json.loads(run(db_url, "plan", "--as-of", AS_OF.isoformat(), "--team", "T1", "--format", "json").stdout)
+    om2 = next(o for o in data["officers"] if o["officer_id"] == "OM-2")
+    assert (om2["capacity"], om2["unavailable"]) == (0, 1.0)
+    assert data["reallocations"] == [] and "sick" not in json.dumps(data)
+    html = run(db_url, "plan", "--as-of", AS_OF.isoformat(), "--format", "html").stdout
+    assert "100% of the week" in html and "sick" not in html
