@@ -199,12 +199,15 @@ EDGES = [
 
 def test_today_s_week_at_its_edges(engine: Engine, db_url: str) -> None:
     build(engine)
-    for instant, monday, iso in EDGES:
+    for n, (instant, monday, iso) in enumerate(EDGES):
         with freeze_time(instant):
             data = json.loads(run(db_url, "plan", "--format", "json").stdout)
-            forecast = json.loads(run(db_url, "forecast", "--backtest", "0", "--weeks", "2", "--format", "json").stdout)
+            if n < 2:  # the forecast reads "today" the same way: once each side of midnight
+                forecast = json.loads(
+                    run(db_url, "forecast", "--backtest", "0", "--weeks", "2", "--format", "json").stdout
+                )
+                assert forecast["weeks"][0]["week_start"] == monday, instant
         assert (data["week_start"], data["iso_week"]) == (monday, iso), instant
-        assert forecast["weeks"][0]["week_start"] == monday, instant
         assert date.fromisoformat(data["week_end"]) - date.fromisoformat(monday) == timedelta(days=6)
 
 

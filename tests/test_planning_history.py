@@ -160,7 +160,9 @@ def test_the_sqlite_source_answers_as_the_engine(
             assert fast.absences(a, b) == slow.absences(a, b)
             assert fast.growth(date(2023, 11, 23), b) == slow.growth(date(2023, 11, 23), b)
             assert fast.caseload(b) == slow.caseload(b)
-            assert [tuple(r) for r in fast.people(a, b, None)] == [tuple(r) for r in slow.people(a, b, None)]
+            assert sorted(tuple(r) for r in fast.people(a, b, None)) == sorted(
+                tuple(r) for r in slow.people(a, b, None)
+            )
             assert fast.completed_since(a, None) == slow.completed_since(a, None)
             assert fast.known_scope() == slow.known_scope()
             assert [tuple(r) for r in fast.scan_rows(b, None, None)] == [

@@ -36,6 +36,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from monitor.planning.facts import Case, Facts
@@ -78,13 +80,11 @@ def read_history(source: Source, policy: Policy, first: date, last: date, team: 
     origin, end = first.toordinal(), last.toordinal()
     old = cutoff(policy, first).toordinal()
     people = source.people(first, last, team)
-    visits: dict[str, list[int]] = {}
-    for ref, visited in source.completed_since(cutoff(policy, first), team):
-        found = visits.get(ref)
-        if found is None:
-            visits[ref] = [visited]
-        else:
-            found.append(visited)
+    # Rows come by reference then day: each person's run of rows becomes their list.
+    visits = {
+        ref: [day for _ref, day in run]
+        for ref, run in groupby(source.completed_since(cutoff(policy, first), team), key=itemgetter(0))
+    }
     counts = [0] * (len(days) + 1)
     then: list[Case] = []
     now: list[Case] = []

@@ -60,7 +60,7 @@ class Source(Protocol):
         ...
 
     def people(self, first: date, last: date, team: str | None) -> list[PersonRow]:
-        """Everyone in the scan's scope on any day from ``first`` to ``last``."""
+        """Everyone in the scan's scope on any day from ``first`` to ``last``, in no set order."""
         ...
 
     def completed_since(self, after: date, team: str | None) -> list[tuple[str, int]]:

@@ -117,7 +117,7 @@ class EngineSource:
         )
         if team is not None:
             query = query.where(Offender.team == team)
-        return list(self._rows(query.order_by(Offender.ref)))
+        return list(self._rows(query))
 
     def completed_since(self, after: date, team: str | None) -> list[tuple[str, int]]:
         columns: list[Any] = [Visit.ref, day_number(Visit.visit_date)]

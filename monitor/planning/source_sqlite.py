@@ -44,7 +44,7 @@ PEOPLE = (
     "CAST(julianday(registered_on) - 1721424.5 AS INTEGER), CAST(julianday(status_since) - 1721424.5 AS INTEGER), "
     "management, CAST(julianday(registration_ends) - 1721424.5 AS INTEGER) FROM offenders "
     "WHERE registered_on <= ? AND (registration_ends IS NULL OR registration_ends >= ?) "
-    "AND status NOT IN ('deceased', 'deregistered') ORDER BY ref"
+    "AND status NOT IN ('deceased', 'deregistered')"
 )
 COMPLETED = (
     "SELECT ref, CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
