@@ -73,7 +73,14 @@ SHEET_VISITS = {
     "visit_type": "Type",
     "officer": "Officer",
 }
-SHEET_OFFICERS = {"officer_id": "Collar No", "name": "Name", "email": "Email", "team": "Team", "role": "Role"}
+SHEET_OFFICERS = {
+    "officer_id": "Collar No",
+    "name": "Name",
+    "email": "Email",
+    "team": "Team",
+    "role": "Role",
+    "visits_per_week": "Visits a Week",
+}
 RISK_CODES = {"very_high": "VH", "high": "H", "medium": "M", "low": "L"}
 OUTCOME_WORDS = {"completed": "Seen", "no_access": "No Answer", "cancelled": "Cancelled"}
 TYPE_WORDS = {"home": "Home Visit", "other": "Other", "": None}
@@ -126,7 +133,18 @@ def to_workbook(contract: Path, out: Path, name: str = "RSO Register 2026-03.xls
     staff.append([*SHEET_OFFICERS.values(), "Active"])
     for row in read(contract / "officers.csv"):
         active = {"true": "Yes", "false": "No", "": None}[row.get("active", "")]
-        staff.append([row["officer_id"], row["name"], row["email"], row["team"], ROLE_CODES[row["role"]], active])
+        pace = row.get("visits_per_week", "")
+        staff.append(
+            [
+                row["officer_id"],
+                row["name"],
+                row["email"],
+                row["team"],
+                ROLE_CODES[row["role"]],
+                int(pace) if pace else None,  # a number cell: read as text without ".0"
+                active,
+            ]
+        )
     path = out / name
     book.save(path)
     return path
@@ -166,6 +184,7 @@ CSV_OFFICERS = {
     "team": "UNIT",
     "role": "STAFF_ROLE",
     "active": "ACTIVE_FLAG",
+    "visits_per_week": "WEEKLY_VISITS",
 }
 STATUS_CODES = {
     "community": "COMM",

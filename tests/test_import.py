@@ -855,8 +855,9 @@ def test_cli_exit_2_without_extract_files(cli_config: Path, tmp_path: Path) -> N
     (tmp_path / "empty").mkdir()
     result = invoke(cli_config, str(tmp_path / "empty"))
     assert result.exit_code == 2
-    assert "none of the expected files found (expected at least one of officers.csv, offenders.csv, visits.csv)" in (
-        result.stderr
+    assert (
+        "none of the expected files found "
+        "(expected at least one of officers.csv, offenders.csv, visits.csv, absences.csv)" in result.stderr
     )
     assert str(tmp_path / "empty") in result.stderr
 

@@ -162,4 +162,4 @@ def test_suggest_mapping_drafts_what_the_example_says(tmp_path: Path) -> None:
     ]
     raw = tomllib.loads("\n".join(kept))
     config = config_module.load(overrides=raw)
-    assert set(file_mappings(config)) == {"officers.csv", "offenders.csv", "visits.csv"}
+    assert set(file_mappings(config)) == {"officers.csv", "offenders.csv", "visits.csv", "absences.csv"}

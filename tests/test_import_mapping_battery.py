@@ -31,8 +31,8 @@ from monitor.core.import_settings import code_key
 from monitor.extract.mapping import normalise_token
 from monitor.register import models
 from monitor.register.db import reading, transaction
-from monitor.register.fields import CHOICES, FILE_ORDER, SPECS
 from monitor.register.importer import import_directory
+from monitor.register.specs import CHOICES, FILE_ORDER, SPECS
 from monitor.synthetic.generator import generate
 
 # openpyxl's write-only writer (the test's, making workbooks) now and then finalises a sheet's
@@ -53,6 +53,14 @@ SHAPES = ("utf-8", "cp1252", "xlsx per file", "one workbook")
 def contract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("battery") / "contract"
     generate(12, seed=11, as_of=AS_OF, out_dir=d)
+    # The generator writes no absences (a force's own file): a few, so every file is mapped.
+    officers = [row["officer_id"] for row in _rows(d / "officers.csv")][:3]
+    with open(d / "absences.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["officer_id", "starts_on", "ends_on", "fraction"])
+        writer.writerow([officers[0], "2026-03-09", "2026-03-13", ""])
+        writer.writerow([officers[1], "05/03/2026", "2026-03-05", "0.5"])
+        writer.writerow([officers[2], "2026-04-01", "2026-04-30", "50%"])
     return d
 
 
@@ -82,8 +90,8 @@ def forces(draw: st.DrawFn) -> dict[str, Any]:
         "sheets": draw(
             st.lists(
                 HEADER_TEXT.filter(lambda t: len(t) <= 31 and not set(t) & set("[]:*?/\\'")),
-                min_size=3,
-                max_size=3,
+                min_size=len(FILE_ORDER),
+                max_size=len(FILE_ORDER),
                 unique_by=str.casefold,
             )
         ),
@@ -101,7 +109,7 @@ def _deliver(contract: Path, out: Path, force: dict[str, Any]) -> dict[str, Any]
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
-    sheets = dict(zip(("officers", "offenders", "visits"), force["sheets"], strict=True))
+    sheets = dict(zip((SPECS[name].role for name in FILE_ORDER), force["sheets"], strict=True))
     for name in FILE_ORDER:
         spec = SPECS[name]
         role = spec.role

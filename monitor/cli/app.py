@@ -69,6 +69,8 @@ COMMANDS: dict[str, str] = {
     "web": "monitor.cli.web",
     "config": "monitor.cli.config",
     "systemd-units": "monitor.cli.systemd_units",
+    "plan": "monitor.cli.plan",
+    "forecast": "monitor.cli.forecast",
 }
 
 #: One line per command for ``--help``, so listing them imports none (a test keeps each in
@@ -87,6 +89,8 @@ SHORT_HELP: dict[str, str] = {
     "seed": "Write a synthetic register (fake people, fake officers) for demos and tests.",
     "systemd-units": "Write the systemd units with this installation's paths (ExecStart, config, user).",
     "web": "Serve the web app for supervisors and leads (signed in through the force's identity provider).",
+    "plan": "This week's home visits per offender manager within their capacity, and what does not fit.",
+    "forecast": "When the overdue visits clear at the present pace, and the extra visits to clear them by a date.",
 }
 
 

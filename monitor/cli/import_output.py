@@ -96,7 +96,7 @@ def _value(value: object) -> str:
 
 
 def _preview(p: FilePreview, counts: dict[str, int], names: bool) -> None:
-    from monitor.register.fields import NO_ECHO
+    from monitor.register.specs import NO_ECHO
 
     how = "; ".join(x for x in (p.reading, p.note) if x)
     click.echo(f"{p.file} <- {shown(p.label)} ({shown(how)})")

@@ -34,6 +34,8 @@ from monitor.core.import_settings import FREE_TABLES, IMPORT_DEFAULTS
 from monitor.core.import_settings import parse as parse_import
 from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
+from monitor.core.plan_settings import PLAN_DEFAULTS
+from monitor.core.plan_settings import parse as parse_plan
 from monitor.core.redact import MASK, redact, register_secret, url_password
 
 # The settings types live in ``settings``; they are named here too, where callers have
@@ -125,6 +127,7 @@ DEFAULTS: dict[str, Any] = {
     "logging": {"format": "text", "level": "INFO"},
     "web": WEB_DEFAULTS,
     "docs": DOCS_DEFAULTS,
+    "plan": PLAN_DEFAULTS,
 }
 
 
@@ -351,6 +354,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     lg = raw["logging"]
     try:
         web = parse_web(raw["web"])
+        plan = parse_plan(raw["plan"])
     except SettingError as exc:
         raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     try:
@@ -372,6 +376,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         log_level=_str(lg, "logging.level", source, ("DEBUG", "INFO", "WARNING", "ERROR")),
         graph=mail_auth.graph,
         web=web,
+        plan=plan,
         source=source,
         import_max_missing_percent=import_settings.max_missing_percent,
         import_settings=import_settings,

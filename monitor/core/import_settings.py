@@ -10,7 +10,7 @@ here are the importer's own.
 What can be checked without the contract is checked here, when the configuration is read:
 types, an encoding Python knows that reads ASCII as ASCII, date forms that round-trip and
 cannot read one text as two dates, file patterns without folders. Which files, fields and
-values exist is the contract's business (``monitor.register.fields.SPECS``): the register
+values exist is the contract's business (``monitor.register.specs.SPECS``): the register
 checks the names in ``files``, ``sheets``, ``columns`` and ``values`` against it before an
 import starts (``monitor.register.contract``).
 """

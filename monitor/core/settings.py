@@ -18,6 +18,7 @@ from monitor.core.docs_settings import DocsSettings
 from monitor.core.durations import Duration
 from monitor.core.import_settings import ImportSettings
 from monitor.core.mail_auth import GraphSettings, OAuthSettings
+from monitor.core.plan_settings import PlanSettings
 from monitor.core.web_settings import WebSettings
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
@@ -112,6 +113,8 @@ class Config:
     log_level: str
     graph: GraphSettings
     web: WebSettings
+    #: The planner's assumptions (``[plan]``, see monitor.core.plan_settings).
+    plan: PlanSettings = field(default_factory=PlanSettings)
     source: str | None = None
     #: A full extract leaving out more than this share of the register is refused.
     import_max_missing_percent: float = 5.0

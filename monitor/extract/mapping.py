@@ -3,7 +3,7 @@
 A force's extract says "Nominal Ref" for ``ref`` and "VH" for ``very_high``. The configuration
 says so once (``[import.columns.<file>]``, ``[import.values.<field>]``) and this module
 applies it to any file and any field alike: it knows no field by name, the register passes
-in the contract's (``monitor.register.fields.SPECS``), so a column added to the contract is
+in the contract's (``monitor.register.specs.SPECS``), so a column added to the contract is
 mappable the day it is added.
 
 Rules, each so that nothing is guessed:

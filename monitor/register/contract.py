@@ -2,7 +2,7 @@
 
 ``[import]`` names files (``offenders``), fields (``risk_level``) and values (``very_high``);
 the configuration loader checks their form, this module checks that each exists in
-``fields.SPECS`` - the one statement of the contract's files, columns and values - and
+``specs.SPECS`` - the one statement of the contract's files, columns and values - and
 builds what the reader applies per file (``monitor.extract.mapping.FileMapping``). Nothing
 here names a field: a column added to SPECS can be mapped, and its codes translated, with
 no change here.
@@ -17,7 +17,8 @@ from __future__ import annotations
 from monitor.core.config import Config, ConfigError
 from monitor.core.import_settings import suggestion
 from monitor.extract.mapping import FileMapping, ValueMap, normalise_token
-from monitor.register.fields import CHOICES, FLAG_SPELLINGS, FLAGS, NO_ECHO, SPECS
+from monitor.register.fields import FLAG_SPELLINGS
+from monitor.register.specs import CHOICES, FLAGS, NO_ECHO, SPECS
 
 #: Files by their configuration name ("offenders" for offenders.csv).
 ROLES: dict[str, str] = {spec.role: name for name, spec in SPECS.items()}

@@ -24,6 +24,7 @@ to a :class:`KeySpool`, a temporary file, and the settling pass reads that inste
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 
 from monitor.extract.mapping import Header
 from monitor.extract.records import Source
@@ -110,18 +111,20 @@ def first_lines(
     until: int,
     books: Books | None = None,
     spool: KeySpool | None = None,
+    key_of: Callable[[list[str]], str | None] | None = None,
 ) -> dict[str, int]:
     """The first physical line on which each of ``wanted`` is a row's key.
 
     A line counts as the importer counts it: a record that was read, with as many values
     as the header, whatever its other values. (Every wanted key passed the field checks
     when it was held, so a cell equal to one passes them too.) The pass stops at the last
-    held line, ``until``: no first occurrence can come after it.
+    held line, ``until``: no first occurrence can come after it. ``key_of`` makes the key
+    of a record whose key is not one column (None when it cannot be made).
     """
     if spool is not None:
         return spool.first_lines(wanted, until)
     found: dict[str, int] = {}
-    position, width = header.positions[key], header.width
+    position, width = (-1 if key_of else header.positions[key]), header.width
     rows = source.open(encoding, books)
     try:
         items = iter(rows)
@@ -132,7 +135,7 @@ def first_lines(
             if line > until:
                 break
             if problem is None and len(record) == width:
-                value = record[position].strip()
+                value = key_of(record) if key_of else record[position].strip()
                 if value in wanted and value not in found:
                     found[value] = line
                     if len(found) == len(wanted):

@@ -171,9 +171,14 @@ def refresh_after_import(session: Session, import_id: int, counts: Mapping[str, 
     """:func:`refresh` for an import that wrote ``counts`` (per file: inserted, updated, ...).
 
     Called once at the end of the import's transaction, after the planner statistics.
-    Officers do not enter the facts, so an officers-only import recomputes nothing.
+    Officers and their absences do not enter the facts, so an import of only those
+    recomputes nothing.
     """
-    changed = any(c.get("inserted") or c.get("updated") for name, c in counts.items() if name != "officers.csv")
+    changed = any(
+        c.get("inserted") or c.get("updated")
+        for name, c in counts.items()
+        if name not in ("officers.csv", "absences.csv")
+    )
     visits_updated = bool(counts.get("visits.csv", {}).get("updated"))
     return refresh(session, import_id, changed=changed, visits_updated=visits_updated)
 

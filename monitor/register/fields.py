@@ -1,12 +1,10 @@
-"""The CSV contract per file, and turning one record's cells into a row's stored values.
+"""Turning one record's cells into a row's stored values, by the contract in ``specs``.
 
 The reader is forgiving about *form* ("Very High" for ``very_high``, UK dates, datetimes
 where a date is expected, blank for a default) and strict about *meaning*: a value that
 cannot be understood is never guessed at; the row is rejected with the field and what was
-expected (``Bad``). ``SPECS`` is the one statement of which columns each file has, which
-are required, which take fixed values (``choices``, ``flags``) or dates, and how they map
-onto the register's tables; the synthetic generator writes its columns from it, and a
-force's mapping (``monitor.register.contract``) is checked against it.
+expected (``Bad``). Which columns each file has, which are required and which take fixed
+values is ``monitor.register.specs.SPECS``, the one statement of the contract.
 
 Personal data (surname, forenames, date of birth; an officer's name and email) is never
 echoed in a reason: those say what was expected, not what was found.
@@ -16,38 +14,26 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.core.config import RISK_LEVELS
 from monitor.extract.dates import DateReader
 from monitor.extract.mapping import Header, normalise_token
 from monitor.extract.workbook import ERROR_MARK
-from monitor.register import models
+from monitor.register.specs import (
+    ABSENCES,
+    CHOICES,
+    FREE_TEXT,
+    MAX_LENGTH,
+    MAX_LENGTHS,
+    NO_ECHO,
+    OFFENDERS,
+    OFFICERS,
+    VISITS,
+    Spec,
+)
 
-OFFICERS, OFFENDERS, VISITS = "officers.csv", "offenders.csv", "visits.csv"
-#: Processing order: officers first, then offenders, then visits (which may refer to
-#: offenders from this extract or already in the register).
-FILE_ORDER: tuple[str, ...] = (OFFICERS, OFFENDERS, VISITS)
-
-STATUSES = ("community", "custody", "hospital", "abroad", "missing", "deceased", "deregistered")
-MANAGEMENT = ("active", "reactive")
-OUTCOMES = ("completed", "no_access", "cancelled")
-VISIT_TYPES = ("home", "other")
-ROLES = ("offender_manager", "supervisor", "lead")
-
-#: Fields whose values are never repeated back in reasons, warnings or logs.
-NO_ECHO = frozenset({"surname", "forenames", "date_of_birth", "name", "email", "sign_in_id"})
-
-#: Free text: may hold a tab, invisible formatting marks (right-to-left names) and unusual
-#: spaces. Every other column is a code, key, date or choice, where such characters only
-#: ever hide a difference ("RSO-1" and "RSO-\u200b1" look alike).
-FREE_TEXT = frozenset({"name", "surname", "forenames"})
-#: Longest value accepted per column (the register's column sizes); others: ``MAX_LENGTH``.
-MAX_LENGTHS: dict[str, int] = {"name": 200, "surname": 200, "forenames": 200, "email": 320, "sign_in_id": 255}
-MAX_LENGTH = 64
 #: Character categories refused even in free text: controls, line and paragraph separators,
 #: lone surrogates. A tab is the one control allowed there.
 _NEVER = frozenset({"Cc", "Zl", "Zp", "Cs"})
@@ -76,109 +62,6 @@ _TOKENS: dict[str, str] = {}
 def _shown(value: str) -> str:
     """A value safe and short enough to repeat in a reason (only for non-personal fields)."""
     return repr(value if len(value) <= 40 else value[:37] + "...")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """How one file maps onto one table."""
-
-    name: str
-    model: type[models.Base]
-    key: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    #: Values for columns a file does not have, used only when a row is inserted.
-    insert_defaults: dict[str, Any]
-    #: Stored columns that come from parsing rather than from a CSV column of that name.
-    derived: tuple[str, ...] = ()
-    #: Columns with a fixed set of values: column -> the values (a force maps its codes onto them).
-    choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    #: True/false columns.
-    flags: tuple[str, ...] = ()
-    #: Date columns (a force's date forms apply to every one; the dry run samples them).
-    dates: tuple[str, ...] = ()
-
-    @property
-    def known(self) -> tuple[str, ...]:
-        return self.required + self.optional
-
-    @property
-    def role(self) -> str:
-        """The file's name in the configuration: ``offenders`` for offenders.csv."""
-        return self.name.removesuffix(".csv")
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """Stored columns compared to decide updated vs unchanged (besides the key)."""
-        return tuple(c for c in self.known if c != self.key) + self.derived
-
-
-OFFENDER_OPTIONAL: tuple[str, ...] = (
-    "status_since",
-    "management",
-    "risk_assessed_on",
-    "last_notified_on",
-    "no_fixed_abode",
-    "registration_ends",
-    "surname",
-    "forenames",
-    "date_of_birth",
-)
-
-SPECS: dict[str, Spec] = {
-    OFFICERS: Spec(
-        name=OFFICERS,
-        model=models.Officer,
-        key="officer_id",
-        required=("officer_id", "name", "email", "team", "role"),
-        # sign_in_id: the identity provider's id for the officer (Entra oid, UPN or sub),
-        # matched at sign-in when [web] identity_claim is not "email".
-        optional=("active", "sign_in_id"),
-        insert_defaults={"active": True, "sign_in_id": None},
-        derived=("absent_since",),
-        choices={"role": ROLES},
-        flags=("active",),
-    ),
-    OFFENDERS: Spec(
-        name=OFFENDERS,
-        model=models.Offender,
-        key="ref",
-        required=("ref", "risk_level", "status", "team", "offender_manager", "registered_on"),
-        optional=OFFENDER_OPTIONAL,
-        insert_defaults={
-            **dict.fromkeys(OFFENDER_OPTIONAL, None),
-            "management": "active",
-            "no_fixed_abode": False,
-        },
-        derived=("absent_since",),
-        choices={"risk_level": RISK_LEVELS, "status": STATUSES, "management": MANAGEMENT},
-        flags=("no_fixed_abode",),
-        dates=(
-            "registered_on",
-            "status_since",
-            "risk_assessed_on",
-            "last_notified_on",
-            "registration_ends",
-            "date_of_birth",
-        ),
-    ),
-    VISITS: Spec(
-        name=VISITS,
-        model=models.Visit,
-        key="visit_id",
-        required=("visit_id", "ref", "visit_date", "outcome"),
-        optional=("visit_type", "officer"),
-        derived=("visited_at",),
-        insert_defaults={"visit_type": "home", "officer": None},
-        choices={"outcome": OUTCOMES, "visit_type": VISIT_TYPES},
-        dates=("visit_date",),
-    ),
-}
-
-#: Every column with fixed values, over all files: column -> values (the one statement of them).
-CHOICES: dict[str, tuple[str, ...]] = {name: values for spec in SPECS.values() for name, values in spec.choices.items()}
-#: Every true/false column, over all files.
-FLAGS: frozenset[str] = frozenset(name for spec in SPECS.values() for name in spec.flags)
 
 
 class Cells:
@@ -331,8 +214,70 @@ def _parse_officer(imp: ParseState, cells: Cells) -> dict[str, Any]:
         out["active"] = cells.flag("active", default=True)
     if cells.present("sign_in_id"):
         out["sign_in_id"] = cells.text("sign_in_id", required=False)
+    if cells.present("visits_per_week"):
+        out["visits_per_week"] = _visits_per_week(cells)
     out["absent_since"] = None  # named by this extract: present
     return out
+
+
+#: The most home visits a week one officer can be said to lead (a typing slip beyond it).
+MAX_VISITS_PER_WEEK = 100
+
+
+def _visits_per_week(cells: Cells) -> int | None:
+    raw = cells.raw("visits_per_week")
+    if not raw:
+        return None  # blank: the officer's observed pace (monitor.planning)
+    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_VISITS_PER_WEEK:
+        raise Bad(
+            "visits_per_week",
+            f"expected a whole number of home visits a week from 0 to {MAX_VISITS_PER_WEEK}, got {_shown(raw)}",
+        )
+    return int(raw)
+
+
+def absence_key(officer_id: str, starts_on: date) -> str:
+    """The stored key of one absence: its officer and first day (``OM-0001|2026-12-07``)."""
+    return f"{officer_id}|{starts_on.isoformat()}"
+
+
+def _absence_key(imp: ParseState, cells: Cells) -> str:
+    officer_id = cells.text("officer_id", required=True)
+    starts_on = imp.parse_date(cells, "starts_on", required=True)[0]
+    assert officer_id is not None and starts_on is not None
+    return absence_key(officer_id, starts_on)
+
+
+def _parse_absence(imp: ParseState, cells: Cells) -> dict[str, Any]:
+    starts_on = imp.parse_date(cells, "starts_on", required=True)[0]
+    ends_on = imp.parse_date(cells, "ends_on", required=True)[0]
+    assert starts_on is not None and ends_on is not None
+    if ends_on < starts_on:
+        raise Bad("ends_on", "must not be before starts_on")
+    out: dict[str, Any] = {
+        "officer_id": cells.text("officer_id", required=True),
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+    }
+    if cells.present("fraction"):
+        out["fraction"] = _fraction(cells.raw("fraction"))
+    out["withdrawn_on"] = None  # named by this extract: current
+    return out
+
+
+def _fraction(raw: str) -> float:
+    """The share of each working day away: blank = 1 (whole days); 0.5 or 50% = half."""
+    if not raw:
+        return 1.0
+    percent = raw.endswith("%")
+    text = raw[:-1].strip() if percent else raw
+    value = -1.0
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        value = float(text) / (100 if percent else 1)
+    if not 0 < value <= 1:
+        # Staff data: the value is not repeated (see NO_ECHO).
+        raise Bad("fraction", "expected the share of each working day away, above 0 and at most 1 (0.5 or 50%)")
+    return value
 
 
 def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
@@ -393,7 +338,20 @@ PARSERS: dict[str, Callable[[ParseState, Cells], dict[str, Any]]] = {
     OFFICERS: _parse_officer,
     OFFENDERS: _parse_offender,
     VISITS: _parse_visit,
+    ABSENCES: _parse_absence,
 }
+#: The key parser of a file whose key is made from several columns (``Spec.key_columns``).
+KEY_PARSERS: dict[str, Callable[[ParseState, Cells], str]] = {ABSENCES: _absence_key}
+
+
+def row_key(imp: ParseState, spec: Spec, cells: Cells) -> str:
+    """One row's key: its key column, or the key made from ``spec.key_columns``; or Bad."""
+    parse = KEY_PARSERS.get(spec.name)
+    if parse is not None:
+        return parse(imp, cells)
+    key = cells.text(spec.key, required=True)
+    assert key is not None
+    return key
 
 
 #: Risk levels for which reactive management (no routine visits) is worth a warning.

@@ -1,4 +1,5 @@
-"""Import of register extracts: ``offenders.csv``, ``visits.csv`` and ``officers.csv``.
+"""Import of register extracts: ``offenders.csv``, ``visits.csv`` and ``officers.csv``
+(and the planner's optional ``absences.csv``).
 
 This module runs an import from end to end and is its public face (``import_directory``,
 ``ImportResult``, ``Reject``, ``ImportFailure``, ``ImportUsageError``). The work is split
@@ -9,7 +10,8 @@ files inside the transaction, where the header maps the force's columns and code
 ``fields`` turns a record into a row's values (or a reject), ``dedupe``
 finds keys a file repeats in bounded memory, ``writing`` stores rows set-based (new ones
 through ``bulk``, straight to the driver), ``results`` holds what an import reports,
-``runlog`` records a failed run and ``progress`` draws the bar.
+``runlog`` records a failed run and ``progress`` draws the bar; ``absences`` does what only
+absences.csv needs (keys made of two columns, a full extract's withdrawals).
 
 A dry run (``check=True``, ``import --check``) goes through every step but the writes, in
 a transaction the database keeps read-only (``db.dry_reading``), and reports exactly what

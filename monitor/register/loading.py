@@ -1,7 +1,7 @@
 """One run over the files of one extract: read, map, parse, hold back repeats, write or count.
 
 ``importer`` opens the transaction and reports; this is the work inside it, file by file in
-the contract's order (officers, offenders, visits). Each record is mapped (the force's codes
+the contract's order (officers, offenders, visits, absences). Each record is mapped (the force's codes
 to the contract's values), parsed by ``fields`` into a row or a reject, checked for a key the
 file repeats (``dedupe``, in bounded memory) and written a chunk at a time (``writing``). A
 full extract also marks who it leaves out (``presence``). A dry run does all of it but the
@@ -11,6 +11,7 @@ parsed and the characters beyond ASCII it holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -23,25 +24,15 @@ from monitor.extract.mapping import FileMapping, Header
 from monitor.extract.records import Source, first_record
 from monitor.extract.workbook import Books
 from monitor.register import models
+from monitor.register.absences import after_absences, record_key
 from monitor.register.bulk import NewRows
 from monitor.register.dedupe import FirstSeen, KeySpool, first_lines
 from monitor.register.derived import refresh_after_import
-from monitor.register.fields import (
-    HIGH_RISK,
-    MAX_LENGTH,
-    OFFENDERS,
-    PARSERS,
-    SPECS,
-    VISITS,
-    Bad,
-    Cells,
-    ParseState,
-    Spec,
-    reactive_warning,
-)
+from monitor.register.fields import HIGH_RISK, PARSERS, Bad, Cells, ParseState, reactive_warning, row_key
 from monitor.register.presence import PRESENCE_FILES, Manifest, absent_keys, check_count, mark_absent, presence
 from monitor.register.progress import Advance, ProgressDisplay
 from monitor.register.results import FilePreview, ImportFailure, ImportResult, Presence, Reject
+from monitor.register.specs import ABSENCES, MAX_LENGTH, OFFENDERS, SPECS, VISITS, Spec
 from monitor.register.writing import (
     CHUNK_ROWS,
     MAX_IN_KEYS,
@@ -183,9 +174,13 @@ class Loader:
         self.returned = set()
         # Every key the file names, stored or rejected: only a full extract needs them.
         named: set[str] | None = set() if self.full and tracked else None
-        key_pos = header.positions[spec.key]
+        translate = self._translate(header)
+        key_pos = header.positions.get(spec.key, 0)  # (a made key: absences, see key_of)
+        # A key made of several columns (absences.csv), read off a raw record.
+        key_of = record_key(self.state, spec, header, translate) if spec.key_columns else None
+        # The absences a full extract names (stored or rejected), for its withdrawals.
+        named_absences: set[str] | None = set() if self.full and spec.name == ABSENCES else None
         parse = PARSERS[spec.name]
-        translate = header.translate if header.translates else None
         preview = self.previews.get(spec.name)
         # Keys seen so far, in bounded memory: rows whose key may repeat one are held
         # back and settled after the file (see ``dedupe``).
@@ -214,8 +209,13 @@ class Loader:
                     blank += 1
                     continue
                 records += 1
-                if spool is not None and problem is None and len(record) == width:
-                    spool.add(line, record[key_pos].strip())
+                made: str | None = None
+                if problem is None and len(record) == width:
+                    made = key_of(record) if key_of is not None else record[key_pos].strip()
+                    if spool is not None and made is not None:
+                        spool.add(line, made)
+                if named_absences is not None and key_of is not None and made is not None:
+                    named_absences.add(made)
                 if named is not None and key_pos < len(record):
                     named_key = record[key_pos].strip()
                     if named_key and len(named_key) <= MAX_LENGTH and named_key.isprintable():
@@ -226,8 +226,7 @@ class Loader:
                     if problem is not None:
                         raise Bad(None, problem)
                     cells = Cells(header, translate(record) if translate is not None else record)
-                    key = cells.text(spec.key, required=True)
-                    assert key is not None
+                    key = row_key(self.state, spec, cells)
                     maybe_seen = seen.add(key)
                     try:
                         values = parse(self.state, cells)
@@ -269,6 +268,8 @@ class Loader:
             self.warnings.append(f"{source.label}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
             self.warnings.append(reactive_warning(source.label, reactive_high))
+        if spec.name == ABSENCES:
+            self.warnings.extend(after_absences(session, source.label, named_absences, on=self.on, dry=self.dry))
         returned = self.returned if self.dry else None
         if named is not None:
             self.presence.append(
@@ -288,6 +289,11 @@ class Loader:
         if self.dry and tracked:
             self.returned = set()
         return counts
+
+    @staticmethod
+    def _translate(header: Header) -> Callable[[list[str]], list[str]] | None:
+        """The header's translation of the force's codes, when it has any to make."""
+        return header.translate if header.translates else None
 
     def _reject(self, source: Source, line: int, bad: Bad, counts: dict[str, int]) -> None:
         self.rejects.append(Reject(source.label, line, bad.field, bad.reason))
@@ -332,14 +338,22 @@ class Loader:
         """Rows held back as maybe repeating a key: a duplicate, or the first after all."""
         keys = {key for _line, key, _outcome in held}
         header = self.headers[spec.name]
+        key_of = record_key(self.state, spec, header, self._translate(header)) if spec.key_columns else None
         first = first_lines(
-            source, self.encoding, header, spec.key, keys, until=held[-1][0], books=self.books, spool=self.spool
+            source,
+            self.encoding,
+            header,
+            spec.key,
+            keys,
+            until=held[-1][0],
+            books=self.books,
+            spool=self.spool,
+            key_of=key_of,
         )
         for line, key, outcome in held:
             if first[key] < line:
-                self._reject(
-                    source, line, Bad(spec.key, f"duplicate {spec.key}, first seen on line {first[key]}"), counts
-                )
+                duplicate = Bad(spec.key_field, f"duplicate {spec.key_label}, first seen on line {first[key]}")
+                self._reject(source, line, duplicate, counts)
             elif isinstance(outcome, Bad):
                 self._reject(source, line, outcome, counts)
             else:

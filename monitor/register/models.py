@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,6 +83,31 @@ class Officer(Base):
     sign_in_id: Mapped[str | None] = mapped_column(String(255), index=True)
     #: Not in the latest full extract since this date (never deleted; see register.presence).
     absent_since: Mapped[date | None] = mapped_column(Date)
+    #: Home visits the officer can lead in a normal week (officers.csv, optional): the
+    #: planner's capacity for them; blank = their observed pace (see monitor.planning).
+    visits_per_week: Mapped[int | None] = mapped_column(Integer)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OfficerAbsence(Base):
+    """Time an officer is away (absences.csv), which the planner takes off their capacity.
+
+    Staff data: shown only as "unavailable", never with a reason (the file has no reason
+    column, and an unknown column is never stored). Keyed by officer and first day
+    (``absence_key``, see ``register.fields``); ``fraction`` is the share of each working
+    day away (1 = the whole day). A full extract that no longer lists a current or future
+    absence marks it ``withdrawn_on`` (kept, not counted: ``register.absences``).
+    """
+
+    __tablename__ = "officer_absences"
+
+    absence_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    officer_id: Mapped[str] = mapped_column(String(64), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    fraction: Mapped[float] = mapped_column(Float, default=1.0)
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 from monitor.core.import_settings import ImportSettings
 from monitor.extract.names import holds_extract, locate
 from monitor.extract.records import NoExtract, Source, Unreadable
-from monitor.register.fields import FILE_ORDER, OFFENDERS, OFFICERS, SPECS, Spec
 from monitor.register.results import ImportFailure, ImportUsageError, Presence
+from monitor.register.specs import FILE_ORDER, OFFENDERS, OFFICERS, SPECS, Spec
 
 MANIFEST = "manifest.json"
 #: The files a full extract speaks for (visits are history: an old one may leave an export).

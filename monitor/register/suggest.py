@@ -27,7 +27,8 @@ from monitor.extract.dates import DateReader
 from monitor.extract.mapping import normalise_token
 from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record
 from monitor.extract.workbook import ERROR_MARK, Books, sheet_parts
-from monitor.register.fields import CHOICES, FILE_ORDER, FLAG_SPELLINGS, FLAGS, SPECS, Spec
+from monitor.register.fields import FLAG_SPELLINGS
+from monitor.register.specs import CHOICES, FILE_ORDER, FLAGS, SPECS, Spec
 
 #: Distinct codes collected per field, and date texts sampled per file.
 MAX_CODES, MAX_DATES = 50, 500

@@ -25,8 +25,8 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from monitor.register import models
 from monitor.register.bulk import NewRows
-from monitor.register.fields import Spec
 from monitor.register.results import Reject
+from monitor.register.specs import Spec
 
 #: Rows validated before a bulk write; bounds memory whatever the file size.
 CHUNK_ROWS = 5000

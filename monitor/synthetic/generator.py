@@ -23,9 +23,9 @@ from datetime import date
 from pathlib import Path
 
 from monitor.core.files import private_mkdir
-from monitor.register.fields import OFFENDERS, OFFICERS, SPECS, VISITS
+from monitor.register.specs import OFFENDERS, OFFICERS, SPECS, VISITS
 from monitor.synthetic.extract import Style, open_extract
-from monitor.synthetic.people import make_officers, make_person
+from monitor.synthetic.people import Officer, make_officers, make_person
 from monitor.synthetic.visits import make_visits
 
 # The CSV contract's columns, in contract order: the importer's specs are the one source.
@@ -34,6 +34,21 @@ VISIT_COLUMNS: tuple[str, ...] = SPECS[VISITS].known
 # Synthetic officers have no identity provider behind them (the demo signs in locally):
 # no sign_in_id column, so the committed demo register stays byte for byte the same.
 OFFICER_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[OFFICERS].known if c != "sign_in_id")
+
+
+#: Every this many offender managers, one states their capacity in the register (visits a
+#: week); the others are planned at their observed pace (monitor.planning).
+STATED_CAPACITY_EVERY = 4
+STATED_VISITS_PER_WEEK = 3
+
+
+def _visits_per_week(o: Officer) -> str:
+    """officers.csv visits_per_week: stated for a fixed few offender managers, drawn from no random stream
+    (so the rest of the register is what it was without the column)."""
+    number = o.officer_id.rpartition("-")[2]
+    if o.role == "offender_manager" and number.isdigit() and int(number) % STATED_CAPACITY_EVERY == 0:
+        return str(STATED_VISITS_PER_WEEK)
+    return ""
 
 
 def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool = False) -> dict[str, int]:
@@ -58,7 +73,8 @@ def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool 
         w = style.writer(fh)
         w.writerow(style.header(OFFICER_COLUMNS, extra=None))
         for o in officers:
-            w.writerow([o.officer_id, o.name, o.email, o.team, o.role, style.boolean(o.active, default=True)])
+            active = style.boolean(o.active, default=True)
+            w.writerow([o.officer_id, o.name, o.email, o.team, o.role, active, _visits_per_week(o)])
             counts["officers"] += 1
 
     width = max(6, len(str(people + 10)))

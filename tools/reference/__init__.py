@@ -8,7 +8,7 @@ lacks; ``tools/mkdocs_hooks.py`` makes ``mkdocs build --strict`` fail the same w
 
 Each page is built from the code that is the truth of it: the click group (commands and
 options), the built-in defaults and ``config/monitor.toml``'s comments (configuration),
-``monitor.register.fields.SPECS`` and its parsers (the input format), the report's result
+``monitor.register.specs.SPECS`` and its parsers (the input format), the report's result
 types (JSON and CSV keys), the metrics collector's families, the exit-code constants.
 What a value *means* cannot be read from code: those words are here, beside the
 generator, and a key without them is reported (``missing_words``) instead of being left

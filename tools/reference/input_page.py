@@ -25,6 +25,10 @@ MEANING: dict[str, dict[str, str]] = {
         "team": "The officer's team code (supervisors receive their team's digests).",
         "role": "`offender_manager` (own cases), `supervisor` (a team), `lead` (the force).",
         "active": "`false` for someone who has left: never mailed, refused by the web app.",
+        "visits_per_week": (
+            "Home visits the officer can lead in a normal week, for the week's plan and the forecast; "
+            "blank: their observed pace over the last 12 weeks ([Plan and forecast](../planning.md))."
+        ),
         "sign_in_id": (
             "The officer's identifier at the identity provider (Entra ID object id, UPN or `sub`), "
             "matched when `[web] identity_claim` is not `email`; blank for officers who do not sign in "
@@ -66,13 +70,30 @@ MEANING: dict[str, dict[str, str]] = {
         "visit_type": "`home` (default) or `other`: only home visits count.",
         "officer": "The `officer_id` of the officer who made it (optional).",
     },
+    "absences.csv": {
+        "officer_id": "The officer away (an `officer_id`; an unknown one is kept, with a warning).",
+        "starts_on": "The first day away.",
+        "ends_on": "The last day away (the same day for a single day).",
+        "fraction": (
+            "The share of each working day away (`0.5` or `50%` for half days); blank: whole days. "
+            'Only ever shown as "unavailable": never a reason ([Plan and forecast](../planning.md)).'
+        ),
+    },
 }
 
 BAD = "zz-not-valid!"
 
 
+#: A valid row for a file the demo register does not ship (absences are the force's own).
+EXTRA_BASELINES: dict[str, tuple[list[str], list[str]]] = {
+    "absences.csv": (["officer_id", "starts_on", "ends_on", "fraction"], ["OM-0001", "2026-12-07", "2026-12-11", "1"]),
+}
+
+
 def _baseline(name: str) -> tuple[list[str], list[str]]:
     """The header and first data row of the committed demo register's file."""
+    if name in EXTRA_BASELINES and not (SEEDS / name).exists():
+        return EXTRA_BASELINES[name]
     with open(SEEDS / name, newline="", encoding="utf-8") as fh:
         rows = csv.reader(fh)
         return next(rows), next(rows)
@@ -81,7 +102,8 @@ def _baseline(name: str) -> tuple[list[str], list[str]]:
 def _reason(name: str, column: str, value: str) -> str:
     """The importer's reason for ``column`` = ``value`` in an otherwise valid row ("" = accepted)."""
     from monitor.extract.mapping import Header
-    from monitor.register.fields import PARSERS, SPECS, Bad, Cells, ParseState
+    from monitor.register.fields import PARSERS, Bad, Cells, ParseState
+    from monitor.register.specs import SPECS
 
     spec = SPECS[name]
     header_cells, row = _baseline(name)
@@ -122,7 +144,7 @@ def _shown(text: str) -> str:
 
 def page() -> str:
     from monitor.core.clock import DATE_EXPECTED
-    from monitor.register.fields import FILE_ORDER, FREE_TEXT, MAX_LENGTH, MAX_LENGTHS, SPECS
+    from monitor.register.specs import FILE_ORDER, FREE_TEXT, MAX_LENGTH, MAX_LENGTHS, SPECS
 
     lines = head(
         "Input format: the register extract",
@@ -160,7 +182,8 @@ def page() -> str:
     for name in FILE_ORDER:
         spec = SPECS[name]
         lines += [f"## {name}", ""]
-        lines += [f"Key: {code(spec.key)} (one row per key; a later extract updates the row with the same key).", ""]
+        key = " and ".join(code(c) for c in spec.key_columns) if spec.key_columns else code(spec.key)
+        lines += [f"Key: {key} (one row per key; a later extract updates the row with the same key).", ""]
         rows = []
         for column in spec.known:
             required = "yes" if column in spec.required else "no"
@@ -196,7 +219,7 @@ def page() -> str:
 
 
 def missing_words() -> list[str]:
-    from monitor.register.fields import SPECS
+    from monitor.register.specs import SPECS
 
     return [
         f"input column {name}:{column}"

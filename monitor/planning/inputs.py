@@ -1,0 +1,241 @@
+"""The one place the planner's facts are put together: for a scope on a date.
+
+Everything the engine knows comes through :func:`read_facts` (and, for the backtest,
+:func:`monitor.planning.history.read_history`, which uses the same helpers), asked of a
+:class:`monitor.planning.source.Source`. A new column that changes a plan is read here:
+:func:`person_interval` is the only place a person's interval is chosen and
+:func:`next_due` / :func:`due_after` the only places their due date is worked out. Each
+person's next due date is the scan's own: the same rows (the scan's) and the same calendar
+(:class:`monitor.rules.calendar.Calendar`), so a plan lists exactly the overdue visits a
+report does.
+
+The home visits that capacity and the success rate need (26 weeks of them) come as plain
+rows and are counted here, with each person's team already known: a national register's
+100,000 of them cost less so than joined to the register and grouped by the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from monitor.core.durations import Duration, add_months
+from monitor.planning.capacity import PACE_WEEKS, officer_teams
+from monitor.planning.facts import Absence, Case, Facts, OfficerFacts
+from monitor.planning.forecast import GROWTH_YEARS, RUN_WEEKS
+from monitor.planning.source import Attempt, Source
+from monitor.planning.weeks import week_start
+from monitor.rules.calendar import DATES, Calendar
+
+if TYPE_CHECKING:
+    from monitor.core.config import Policy
+
+#: The weeks of visits the success rate is measured over.
+SUCCESS_WEEKS = 26
+
+
+def person_interval(policy: Policy, risk_level: str) -> tuple[Duration, str]:
+    """A person's visit interval and where it came from: the policy's for their risk level.
+
+    (The one place to read a person's own interval from their risk management plan.)
+    """
+    return policy.intervals[risk_level], "risk_level"
+
+
+def next_due(cal: Calendar, risk_level: str, start: int, last_visit: int | None) -> int:
+    """A person's next home visit (day ordinals), by the rules' own calendar."""
+    return cal.visit_due(risk_level, start, last_visit)
+
+
+def due_after(cal: Calendar, risk_level: str) -> Mapping[int, int]:
+    """A person's interval as a table: ``due_after(...)[visit]`` is the day the next visit
+    is due after one made on ``visit`` (day ordinals; :func:`next_due` with a last visit)."""
+    return cal.intervals[risk_level]
+
+
+def first_due(cal: Calendar) -> Mapping[int, int]:
+    """``first_due(cal)[start]``: the first visit's due day after S (:func:`next_due` with none)."""
+    return cal.window
+
+
+def read_facts(
+    source: Source,
+    policy: Policy,
+    as_of: date,
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    for_forecast: bool = True,
+) -> Facts:
+    """The planner's facts for the force, one team or one officer's caseload, on ``as_of``.
+
+    Without ``for_forecast`` (a plan, which needs neither) the success rate's 26 weeks of
+    visits and the register's growth are not read: ``Facts.outcomes`` is then empty and
+    ``registrations``, ``leavers`` and ``caseload`` are 0.
+    """
+    cases = cases_from(source.scan_rows(as_of, team, officer), policy, as_of)
+    return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)
+
+
+def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> list[Case]:
+    """Everyone in the scan's rows, with their next home visit by the rules."""
+    cal = Calendar(policy)
+    today = as_of.toordinal()
+    day = DATES
+    intervals = {risk: person_interval(policy, risk) for risk in policy.intervals}
+    after = {risk: due_after(cal, risk) for risk in policy.intervals}  # next_due, as tables
+    window = first_due(cal)
+    cases: list[Case] = []
+    add = cases.append
+    for (
+        ref,
+        risk,
+        status,
+        team_code,
+        manager,
+        registered_on,
+        status_since,
+        management,
+        _assessed,
+        _notified,
+        _nfa,
+        _absent,
+        _surname,
+        _forenames,
+        _born,
+        last_visit,
+        _last_any,
+        failed,
+    ) in rows:
+        start: int = status_since or registered_on
+        due = None
+        if status == "community" and management == "active" and start <= today:
+            due = day[after[risk][last_visit] if last_visit else window[start]]
+        interval, source = intervals[risk]
+        add(
+            Case(
+                ref,
+                risk,
+                team_code,
+                manager,
+                status,
+                day[registered_on],
+                day[start],
+                due,
+                day[last_visit],
+                failed or 0,
+                interval,
+                source,
+                None,
+            )
+        )
+    return cases
+
+
+def assemble(
+    source: Source,
+    policy: Policy,
+    as_of: date,
+    cases: list[Case],
+    *,
+    team: str | None = None,
+    officer: str | None = None,
+    attempts: list[Attempt] | None = None,
+    for_forecast: bool = True,
+) -> Facts:
+    """The facts around ``cases``: officers and their pace, success, growth, absences.
+
+    ``attempts`` (read here when None) must hold the home visits attempted in the 26 weeks
+    to ``as_of`` (more is fine: they are counted by date); without ``for_forecast``, the 12
+    (see :func:`read_facts`).
+    """
+    managers = {c.officer for c in cases}
+    officers = {o: OfficerFacts(o, t, r, a, v) for o, t, r, a, v in source.officers(team, officer, managers)}
+    for manager in managers:
+        officers.setdefault(manager, OfficerFacts(manager, None, None, True, None))
+    homes = home_teams(officers, cases)
+    teams: set[str] | None = None
+    if team is not None or officer is not None:
+        teams = {homes[o] for o in officers if o in homes} | ({team} if team is not None else set())
+    if attempts is None:
+        weeks = SUCCESS_WEEKS if for_forecast else PACE_WEEKS
+        attempts = source.attempts(as_of - timedelta(days=7 * weeks - 1), as_of, teams, officer)
+    officers, outcomes = tally(attempts, as_of, {c.ref: c.team for c in cases}, homes, officers)
+    registrations = leavers = caseload = 0
+    if for_forecast:
+        registrations, leavers = source.growth(add_months(as_of, -12 * GROWTH_YEARS), as_of)
+        caseload = len(cases) if team is None and officer is None else source.caseload(as_of)
+    else:
+        outcomes = {}
+    absences = [
+        Absence(o, s, e, f)
+        for o, s, e, f in source.absences(as_of - timedelta(days=7 * PACE_WEEKS), as_of + timedelta(days=7 * RUN_WEEKS))
+        if teams is None or o in officers
+    ]
+    return Facts(
+        as_of=as_of,
+        cases=cases,
+        officers=officers,
+        absences=absences,
+        outcomes={} if officer is not None else {t: c for t, c in outcomes.items() if team is None or t == team},
+        registrations=registrations,
+        leavers=leavers,
+        caseload=caseload,
+        first_visit_within=policy.first_visit_within,
+        failed_attempts_flag=policy.failed_attempts_flag,
+        team=team,
+        officer=officer,
+    )
+
+
+def home_teams(officers: Mapping[str, OfficerFacts], cases: Iterable[Case]) -> dict[str, str]:
+    """Each officer's team: the directory's, else the team most of their cases are in."""
+    return officer_teams(officers, cases)
+
+
+def tally(
+    attempts: list[Attempt],
+    as_of: date,
+    people: dict[str, str],
+    homes: dict[str, str],
+    officers: dict[str, OfficerFacts],
+) -> tuple[dict[str, OfficerFacts], dict[str, tuple[int, int]]]:
+    """Officers with their visits counted, and each team's completed and no-access visits.
+
+    Only visits to people in scope (``people``: ref -> team) in the 26 weeks to ``as_of``
+    count. An officer's pace counts the visits they led to people of their own team
+    (``homes``), in the 12 weeks to ``as_of``; "this week" those from its Monday.
+    """
+    last = as_of.toordinal()
+    first = last - 7 * SUCCESS_WEEKS + 1
+    pace_from = (as_of - timedelta(days=7 * PACE_WEEKS - 1)).toordinal()
+    week_from = week_start(as_of).toordinal()
+    paced: dict[str, int] = {}
+    this_week: dict[str, int] = {}
+    outcomes: dict[str, list[int]] = {}
+    for ref, led_by, outcome, day in attempts:
+        team = people.get(ref)
+        if team is None or not first <= day <= last:
+            continue
+        counts = outcomes.get(team)
+        if counts is None:
+            counts = outcomes[team] = [0, 0]
+        counts[0 if outcome == "completed" else 1] += 1
+        if led_by is not None and day >= pace_from and homes.get(led_by) == team:
+            paced[led_by] = paced.get(led_by, 0) + 1
+            if day >= week_from:
+                this_week[led_by] = this_week.get(led_by, 0) + 1
+    counted = {
+        officer_id: OfficerFacts(
+            officer_id,
+            o.team,
+            o.role,
+            o.active,
+            o.visits_per_week,
+            paced.get(officer_id, 0),
+            this_week.get(officer_id, 0),
+        )
+        for officer_id, o in officers.items()
+    }
+    return counted, {t: (c[0], c[1]) for t, c in sorted(outcomes.items())}
