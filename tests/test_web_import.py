@@ -44,7 +44,7 @@ from web_support import (
     web_config,
 )
 
-import monitor.register.importer as importer_module
+import monitor.register.loading as loading_module
 import monitor.web.sessions as sessions_module
 from monitor.core.config import Config
 from monitor.register.db import reading
@@ -92,7 +92,7 @@ def extract(folder: Path) -> Path:
 def held_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Event, threading.Event]]:
     """(entered, release): the import stops inside its transaction, rows written, until released."""
     entered, release = threading.Event(), threading.Event()
-    original = importer_module.refresh_after_import
+    original = loading_module.refresh_after_import
 
     def hold(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
@@ -100,7 +100,7 @@ def held_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[threading.Eve
         release.wait(60)
         return result
 
-    monkeypatch.setattr(importer_module, "refresh_after_import", hold)
+    monkeypatch.setattr(loading_module, "refresh_after_import", hold)
     yield entered, release
     release.set()
 
