@@ -575,6 +575,8 @@ def test_scan_issues_one_statement(engine: Engine, policy: Policy) -> None:
 
     With visit facts kept by the import (monitor.register.derived) the scan is one
     statement; without them (rows written here by the builders) one more, set-based.
+    (Besides these, one read of the register's one-row state says whether the practice
+    measures are on: a primary-key lookup, not counted here.)
     """
     with transaction(engine) as s:
         for n in range(30):
@@ -584,7 +586,7 @@ def test_scan_issues_one_statement(engine: Engine, policy: Policy) -> None:
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "visit_facts_state.practice_columns" not in statement:
             statements.append(statement)
 
     def counted() -> int:

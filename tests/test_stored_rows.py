@@ -31,6 +31,7 @@ from monitor.register.db import make_engine, reading
 from monitor.register.importer import import_directory
 from monitor.register.models import Offender
 from monitor.rules import stored_rows
+from monitor.rules.lookback import lookback_query, state_query
 from monitor.rules.rows import live_facts_query, stored_facts_query
 from monitor.rules.scan import COUNTABLE, scan
 from monitor.synthetic.generator import generate
@@ -43,36 +44,58 @@ def _words(sql: str) -> str:
     return " ".join(sql.split())
 
 
-def _compiled(kind: str, names: bool, refs: list[str] | None = None, postcompile: bool = False) -> Any:
+def _compiled(
+    kind: str, names: bool, refs: list[str] | None = None, postcompile: bool = False, practice: bool = False
+) -> Any:
+    n = 3 if practice else None
     if kind == "stored":
-        query = stored_facts_query(AS_OF, None, None, names).order_by(Offender.ref)
+        query = stored_facts_query(AS_OF, None, None, names, n).order_by(Offender.ref)
     else:
-        query = live_facts_query(AS_OF, None, None, names, refs or ["R1"])
+        query = live_facts_query(AS_OF, None, None, names, refs or ["R1"], n)
     return query.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": postcompile})
+
+
+#: Parameters that change from one call to the next (the rest are the kept constants).
+VARYING = ("as_of", "refs", "recent_n", "lookback_start")
 
 
 @pytest.mark.parametrize("kind", ["stored", "live"])
 @pytest.mark.parametrize("names", [False, True])
-def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool) -> None:
-    compiled = _compiled(kind, names)
+@pytest.mark.parametrize("practice", [False, True])
+def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool, practice: bool) -> None:
+    compiled = _compiled(kind, names, practice=practice)
     wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
-    assert _words(stored_rows.STATEMENTS[kind, names]) == _words(str(compiled)), (
-        f"rows.py changed: the statement is now (in monitor/rules/stored_rows.py, _WITHOUT_NAMES[{kind!r}] holds"
-        f" it without names and _with_names adds them; names={names}):\n{wrapped}"
+    assert _words(stored_rows.STATEMENTS[kind, names, practice]) == _words(str(compiled)), (
+        f"rows.py changed: the statement is now (in monitor/rules/stored_rows.py, _WITHOUT_NAMES[{kind!r},"
+        f" {practice}] holds it without names and _with_names adds them; names={names}):\n{wrapped}"
     )
-    constants = {k: v for k, v in compiled.params.items() if k not in ("as_of", "refs")}
-    assert stored_rows.CONSTANTS[kind] == constants
+    constants = {k: v for k, v in compiled.params.items() if k not in VARYING}
+    assert stored_rows.CONSTANTS[kind, practice] == constants
+
+
+def test_kept_practice_statements_are_what_sqlalchemy_compiles() -> None:
+    """What the register records, and the look-back's visits (rules.lookback)."""
+    for kept, kind, query in (
+        (stored_rows.STATE, "state", state_query()),
+        (stored_rows.LOOKBACK, "lookback", lookback_query(AS_OF, AS_OF - timedelta(days=90), None, None)),
+    ):
+        compiled = query.compile(dialect=DIALECT)
+        wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
+        assert _words(kept) == _words(str(compiled)), f"rules/lookback.py changed ({kind}):\n{wrapped}"
+        assert stored_rows.CONSTANTS[kind, False] == {k: v for k, v in compiled.params.items() if k not in VARYING}
 
 
 def test_list_parameters_are_written_out_as_sqlalchemy_does() -> None:
     refs = ["R1", "R2", "R3"]
-    compiled = _compiled("live", False, refs, postcompile=True)
-    params = {**stored_rows.CONSTANTS["live"], "as_of": AS_OF.isoformat(), "refs": refs}
-    sql, bound = stored_rows.bind(stored_rows.STATEMENTS["live", False], params)
-    assert _words(sql) == _words(str(compiled))
-    assert bound == {**compiled.params, "as_of": AS_OF.isoformat()}
-    with pytest.raises(ValueError, match="empty list"):
-        stored_rows.bind(stored_rows.STATEMENTS["live", False], {**params, "refs": []})
+    for practice in (False, True):
+        compiled = _compiled("live", False, refs, postcompile=True, practice=practice)
+        n = {"recent_n": 3} if practice else {}
+        params = {**stored_rows.CONSTANTS["live", practice], "as_of": AS_OF.isoformat(), "refs": refs, **n}
+        sql, bound = stored_rows.bind(stored_rows.STATEMENTS["live", False, practice], params)
+        assert _words(sql) == _words(str(compiled))
+        assert bound == {**compiled.params, "as_of": AS_OF.isoformat()}
+        with pytest.raises(ValueError, match="empty list"):
+            stored_rows.bind(stored_rows.STATEMENTS["live", False, practice], {**params, "refs": []})
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ SECRET_ENV = "MONITOR_OIDC_CLIENT_SECRET"  # noqa: S105 - the variable name, not
 
 
 class SettingError(ValueError):
-    """One bad ``[web]`` value: the dotted key, the value and what was expected."""
+    """One bad value of a section parsed beside config.py (``[web]``, the practice keys of
+    ``[policy]``): the dotted key, the value and what was expected."""
 
     def __init__(self, key: str, value: object, expected: str):
         self.key, self.value, self.expected = key, value, expected

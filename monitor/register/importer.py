@@ -40,18 +40,18 @@ from monitor.register.db import transaction
 from monitor.register.dedupe import FirstSeen, first_lines
 from monitor.register.derived import refresh_after_import
 from monitor.register.fields import (
-    HIGH_RISK,
     MAX_LENGTH,
     OFFENDERS,
     PARSERS,
+    PRACTICE_COLUMNS,
     SPECS,
     VISITS,
     Bad,
     Cells,
     ParseState,
     Spec,
-    reactive_warning,
 )
+from monitor.register.import_warnings import HIGH_RISK, long_plan, long_plan_warning, reactive_warning
 from monitor.register.presence import (
     PRESENCE_FILES,
     Manifest,
@@ -108,6 +108,8 @@ class _Importer:
         self.force = force
         self.manifest = manifest
         self.max_missing_percent = config.import_max_missing_percent
+        self.recent_n = config.policy.practice.predictable_visits_last
+        self.measures = config.policy.practice.measures
         self.presence: list[Presence] = []
         self.headers: dict[str, Header] = {}
         self.rejects: list[Reject] = []
@@ -121,6 +123,11 @@ class _Importer:
         self.fresh = False  # the current file's table was empty when it began
         self.new_rows: NewRows | None = None
         self.reactive_high: list[str] = []  # the current file's, for one warning
+        self.long_plans: list[str] = []  # the current file's plan intervals past the warning multiple
+        self.intervals = config.policy.intervals
+        self.warn_multiple = config.policy.practice.plan_interval_warn_multiple
+        #: The optional practice columns this extract's files have (register.derived keeps them).
+        self.practice_columns: set[str] = set()
 
     # -- checks before any write ------------------------------------------------------
 
@@ -130,6 +137,7 @@ class _Importer:
             spec = SPECS[name]
             header = read_header(path, known=spec.known, required=spec.required)
             self.headers[name] = header
+            self.practice_columns.update(c for c in PRACTICE_COLUMNS.get(name, ()) if c in header.present)
             self.warnings.extend(header.warnings)
 
     # -- the run ------------------------------------------------------------------------
@@ -146,7 +154,7 @@ class _Importer:
         if self.rejects:
             store_rejects(session, run.id, self.rejects)
         refresh_statistics(session, self.counts)
-        refresh_after_import(session, run.id, self.counts)
+        refresh_after_import(session, run.id, self.counts, self.recent_n, self.practice_columns, measures=self.measures)
         result = ImportResult(
             import_id=run.id,
             counts=self.counts,
@@ -180,6 +188,7 @@ class _Importer:
         held: list[tuple[int, str, dict[str, Any] | Bad]] = []
         buffer: list[dict[str, Any]] = []
         self.reactive_high = []
+        self.long_plans = []
         rejects_from = len(self.rejects)
         blank = records = 0
         total = physical_lines(path) if self.progress else 0
@@ -235,12 +244,14 @@ class _Importer:
         finally:
             self.new_rows.abort()  # a no-op once closed
             rows.close()
-        reactive_high = self.reactive_high
+        reactive_high, long_plans = self.reactive_high, self.long_plans
         check_count(self.manifest, spec.name, records)
         if blank:
             self.warnings.append(f"{path.name}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
             self.warnings.append(reactive_warning(path.name, reactive_high))
+        if long_plans:
+            self.warnings.append(long_plan_warning(path.name, long_plans, self.warn_multiple))
         if named is not None:
             self.presence.append(
                 mark_absent(
@@ -276,6 +287,9 @@ class _Importer:
             self.state.known_refs.add(key)
             if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
                 self.reactive_high.append(f"{key} (line {line})")
+            default = self.intervals[values["risk_level"]]
+            if long_plan(values.get("visit_interval"), default, self.warn_multiple):
+                self.long_plans.append(f"{key} (line {line}: {values['visit_interval']} against {default})")
         buffer.append(values)
         if len(buffer) >= CHUNK_ROWS:
             self._write(session, spec, buffer, counts)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -105,6 +106,15 @@ class Offender(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     #: Not in the latest full extract since this date (never deleted; see register.presence).
     absent_since: Mapped[date | None] = mapped_column(Date)
+    #: Practice quality (migration 0008): the visit frequency of the person's risk management
+    #: plan, as canonical ISO 8601 text ("P2M"); it overrides the risk level's interval.
+    visit_interval: Mapped[str | None] = mapped_column(String(16))
+    mappa_category: Mapped[int | None] = mapped_column(SmallInteger)  # 1-4
+    mappa_level: Mapped[int | None] = mapped_column(SmallInteger)  # 1-3
+    supervisor_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    #: True when the row came from a file with a supervisor_reviewed_on column (blank there:
+    #: never reviewed); None when it did not (not recorded: no review is judged overdue).
+    supervisor_review_recorded: Mapped[bool | None] = mapped_column(Boolean)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -126,11 +136,24 @@ class Visit(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # completed | no_access | cancelled
     visit_type: Mapped[str] = mapped_column(String(16), default="home")  # home | other
     officer: Mapped[str | None] = mapped_column(String(64))
+    #: Practice quality (migration 0008). The second officer's id, as given.
+    second_officer: Mapped[str | None] = mapped_column(String(64))
+    #: True when the file had a second_officer column and named one, False when it had the
+    #: column but left it blank (a lone visit if completed at home), None without the column.
+    paired: Mapped[bool | None] = mapped_column(Boolean)
+    #: None when the file had no announced column (not recorded).
+    announced: Mapped[bool | None] = mapped_column(Boolean)
+    #: Minutes after midnight of the visit's time in the configured timezone (None: no time).
+    visit_minute: Mapped[int | None] = mapped_column(SmallInteger)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
-    __table_args__ = (Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),)
+    __table_args__ = (
+        # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
+        Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),
+        # The completed home visits of a look-back (lone and announced visits): a range.
+        Index("ix_visits_outcome_type_date", "outcome", "visit_type", "visit_date"),
+    )
 
 
 class ImportRun(Base):
@@ -291,6 +314,15 @@ class BacklogSnapshot(Base):
     overdue_notifications: Mapped[int] = mapped_column(Integer, default=0)
     whereabouts_unknown: Mapped[int] = mapped_column(Integer, default=0)
     most_overdue_days: Mapped[int | None] = mapped_column(Integer)
+    # Practice quality (migration 0008; None when not recorded or before it): the most
+    # overdue risk review, and the trend figures of docs/practice.md.
+    most_overdue_review_days: Mapped[int | None] = mapped_column(Integer)
+    #: Completed home visits in the lone-visit look-back whose pairing is recorded, and the
+    #: lone ones among them (per the visited person's team and risk level).
+    lookback_home_visits: Mapped[int | None] = mapped_column(Integer)
+    lookback_lone_visits: Mapped[int | None] = mapped_column(Integer)
+    overdue_supervisor_reviews: Mapped[int | None] = mapped_column(Integer)
+    predictable_visits: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("taken_on", "team", "risk_level", name="uq_backlog_snapshots_day_team_risk"),)
@@ -356,13 +388,30 @@ class VisitFacts(Base):
     last_visit_any: Mapped[date | None] = mapped_column(Date)  # latest completed home visit, any date
     failed_attempts: Mapped[int] = mapped_column(Integer)
     horizon: Mapped[date | None] = mapped_column(Date)  # latest completed or no-access home visit
+    # The last N completed home visits (N: visit_facts_state.recent_n), for predictable
+    # visits (migration 0008): how many there are, how many distinct weekdays they fell on
+    # and the first of them (Monday 0), how many have a time, the earliest and latest time
+    # of day (minutes after midnight) and how many were in the evening.
+    recent_visits: Mapped[int | None] = mapped_column(Integer)
+    recent_weekdays: Mapped[int | None] = mapped_column(Integer)
+    recent_weekday: Mapped[int | None] = mapped_column(Integer)
+    recent_timed: Mapped[int | None] = mapped_column(Integer)
+    recent_earliest: Mapped[int | None] = mapped_column(Integer)
+    recent_latest: Mapped[int | None] = mapped_column(Integer)
+    recent_evening: Mapped[int | None] = mapped_column(Integer)
 
 
 class VisitFactsState(Base):
-    """One row: the import after which ``visit_facts`` was last brought up to date."""
+    """One row: the import after which ``visit_facts`` was last brought up to date, and what
+    the register records (both kept by every import, in its transaction)."""
 
     __tablename__ = "visit_facts_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     import_id: Mapped[int | None] = mapped_column(Integer)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The N of ``visit_facts.recent_*`` (``[policy] predictable_visits_last`` at that import).
+    recent_n: Mapped[int | None] = mapped_column(Integer)
+    #: The optional practice columns any import's files have had, comma-separated and sorted
+    #: (``monitor.register.fields.PRACTICE_COLUMNS``): "" or None when none.
+    practice_columns: Mapped[str | None] = mapped_column(Text)

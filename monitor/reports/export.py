@@ -18,6 +18,7 @@ from typing import Any
 from monitor.core.memo import Memo
 from monitor.reports.sections import SECTION_LISTS
 from monitor.rules.obligations import Item, Obligations, Unlocated
+from monitor.rules.practice import CaseTags
 
 #: CSV ``section`` values of the five lists of obligations, in report order, with the
 #: Obligations attribute each comes from (one vocabulary with ``report --section``: the last
@@ -88,7 +89,9 @@ def json_chunks(obligations: Obligations) -> Iterator[str]:
 #: Entries per piece of :func:`json_chunks`.
 JSON_BATCH = 2000
 #: The report's lists of :class:`Item` (``json_parts`` keys, which are the attribute names).
-ITEM_LISTS = frozenset({"overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"})
+ITEM_LISTS = frozenset(
+    {"overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications", "overdue_supervisor_reviews"}
+)
 _STRING = json.encoder.encode_basestring  # what the compact encoder (ensure_ascii off) writes for text
 
 
@@ -107,6 +110,8 @@ class _ItemJSON:
         self.flag = flag
         self.texts: Memo[str, str] = Memo(_STRING)
         self.dates: Memo[date | None, str] = Memo(_date_json)
+        #: A case line's tags (practice measures) as the keys they add: ``, "mappa_level": 2``.
+        self.tags: Memo[CaseTags | None, str] = Memo(_tags_json)
 
     def encode(self, item: Item) -> str:
         if item.personal is not None:
@@ -118,15 +123,24 @@ class _ItemJSON:
             f'"days_overdue": {int(item.days_overdue)}, '
         )
         last = day[item.last_done]
+        end = self.tags[item.tags] + "}"
         if item.kind == "visit":
             failed = int(item.failed_attempts)
             warrant = "true" if failed >= self.flag else "false"
-            tail = f', "due_in_days": {-item.days_overdue}}}' if item.days_overdue <= 0 else "}"
+            tail = f', "due_in_days": {-item.days_overdue}{end}' if item.days_overdue <= 0 else end
             return f'{head}"last_visit": {last}, "failed_attempts": {failed}, "warrant_flag": {warrant}{tail}'
         if item.kind == "risk_review":
-            return f'{head}"last_assessed": {last}}}'
+            return f'{head}"last_assessed": {last}{end}'
+        if item.kind == "supervisor_review":
+            return f'{head}"last_reviewed": {last}{end}'
         nfa = "true" if item.no_fixed_abode else "false"
-        return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}}}'
+        return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}{end}'
+
+
+def _tags_json(tags: CaseTags | None) -> str:
+    if tags is None:
+        return ""
+    return "".join(f", {_STRING(key)}: {_COMPACT.encode(value)}" for key, value in tags.json().items())
 
 
 def _date_json(value: date | None) -> str:

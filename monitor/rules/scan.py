@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,8 @@ from monitor.rules.obligations import (
     overdue_mix,
     warrant_flagged,
 )
+from monitor.rules.practice import MAPPA_FIRST, TAGS, CaseTags, mappa_rank, measures_on
+from monitor.rules.practice_scan import PracticeTrack as _PracticeTrack
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by scan(), not by a caller that brings its own rows
     from sqlalchemy.orm import Session
@@ -78,11 +80,40 @@ def scan(
     risk reviews and notifications; a caller that only counts them (a report of the
     overdue visits, the daily snapshot, the web app's force page) should not pay for an
     item each, and a sort, nor hold them.
+
+    The practice measures (:mod:`monitor.rules.practice`) come with the same scan when
+    they are on: the register's state says which practice columns it holds.
     """
+    from monitor.rules.lookback import lookback_rows, register_state
     from monitor.rules.rows import scan_rows
 
-    rows = scan_rows(session.connection(), as_of, team, officer, policy.include_names)
-    return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only)
+    conn = session.connection()
+    practice = practice_input(policy, register_state(conn).practice_columns)
+    n = policy.practice.predictable_visits_last if practice is not None else None
+    rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
+    if practice is not None and practice.reads_visits:
+        lookback = policy.practice.lone_visit_lookback
+        practice = replace(practice, visits=lookback_rows(conn, as_of, lookback, team, officer))
+    return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
+
+
+@dataclass(frozen=True)
+class PracticeInput:
+    """What the practice measures read besides the people's rows: the practice columns the
+    register records and the look-back's completed home visits (rules.lookback), read after
+    the people's rows."""
+
+    recorded: frozenset[str]
+    visits: Iterable[Sequence[Any]] = ()
+
+    @property
+    def reads_visits(self) -> bool:
+        return bool(self.recorded & {"second_officer", "announced"})
+
+
+def practice_input(policy: Policy, recorded: frozenset[str]) -> PracticeInput | None:
+    """The practice measures' input when they are on for this register, else None."""
+    return PracticeInput(recorded) if measures_on(policy.practice, recorded) else None
 
 
 def scan_from(
@@ -93,15 +124,17 @@ def scan_from(
     team: str | None = None,
     officer: str | None = None,
     count_only: Collection[str] = (),
+    practice: PracticeInput | None = None,
 ) -> Obligations:
     """:func:`scan` of rows read elsewhere: one per person in the scope that ``team`` and
     ``officer`` name, as :func:`monitor.rules.rows.scan_rows` gives them (for instance
-    :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy)."""
+    :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy),
+    with the practice columns when ``practice`` is given."""
     unknown = set(count_only) - COUNTABLE
     if unknown:
         raise ValueError(f"cannot count without listing: {sorted(unknown)}")
     with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
-        return _scan(rows, policy, as_of, team, officer, frozenset(count_only))
+        return _scan(rows, policy, as_of, team, officer, frozenset(count_only), practice)
 
 
 def _scan(
@@ -111,6 +144,7 @@ def _scan(
     team: str | None,
     officer: str | None,
     count_only: frozenset[str],
+    practice: PracticeInput | None,
 ) -> Obligations:
     cal = Calendar(policy)
     today = as_of.toordinal()  # the rows' dates are day ordinals (rules.rows.day_number)
@@ -128,9 +162,16 @@ def _scan(
     personal: Personal | None = None
     list_reviews = "overdue_risk_reviews" not in count_only
     list_notifications = "overdue_notifications" not in count_only
-    # Overdue but counted, not listed: per (team, risk level).
+    # Overdue but counted, not listed: per (team, risk level), and the worst of each cell.
     review_cells: Counter[tuple[str, str]] = Counter()
     notification_cells: Counter[tuple[str, str]] = Counter()
+    worst: dict[str, dict[tuple[str, str], tuple[int, str]]] = {"overdue_risk_reviews": {}, "overdue_notifications": {}}
+    # The practice measures (None: off, and nothing below differs from before them).
+    on = practice is not None
+    tags: CaseTags | None = None  # the case's, for every line but its visit
+    visit_tags: CaseTags | None = None
+    mappa_first = False  # someone at MAPPA level 2 or 3: sort them first within their risk
+    track = _PracticeTrack(policy, cal) if practice is not None else None
 
     # Core execution on the session's connection: plain rows, no ORM identity map to fill.
     for (
@@ -152,6 +193,7 @@ def _scan(
         last_visit,
         last_visit_any,
         failed,
+        *extra,
     ) in rows:
         caseload[team_code, risk, manager] += 1
         start: int = status_since or registered_on
@@ -160,27 +202,63 @@ def _scan(
         # Before S (an --as-of in the past) they were not yet in this status: nothing that
         # runs from S is owed or listed yet, and no day count goes negative.
         in_status = start <= today
+        if on:
+            assert track is not None
+            level = extra[2]
+            tags = TAGS[None, None, extra[1], level]
+            mappa_first = mappa_first or level in MAPPA_FIRST
+            track.person(ref, risk, status, team_code, manager, start, today, in_status, tags, extra, personal)
         if absent_since is not None and absent_since <= today:  # marked on or before the as-of date
-            absent.append(NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since))
+            absent.append(
+                NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since, tags)
+            )
         if management == "reactive" and risk in REACTIVE_FLAGGED:
-            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status))
+            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status, tags))
 
         if status == "community":
             if management == "active" and in_status:
-                due = cal.visit_due(risk, start, last_visit)
+                if on:
+                    assert track is not None and tags is not None
+                    due, visit_tags = track.visit(ref, risk, team_code, manager, start, last_visit, tags, extra)
+                else:
+                    due = cal.visit_due(risk, start, last_visit)
                 days = today - due
                 if days >= soon:
                     item = Item(
-                        "visit", ref, risk, team_code, manager, day[due], days, day[last_visit], failed, False, personal
+                        "visit",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        day[due],
+                        days,
+                        day[last_visit],
+                        failed,
+                        False,
+                        personal,
+                        visit_tags,
                     )
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
             if today > due and in_status and not list_reviews:
-                review_cells[team_code, risk] += 1
+                _count(review_cells, worst["overdue_risk_reviews"], (team_code, risk), today - due, ref)
             elif today > due and in_status:
                 due_day, late = day[due], today - due
                 reviews.append(
-                    Item("risk_review", ref, risk, team_code, manager, due_day, late, day[assessed], 0, False, personal)
+                    Item(
+                        "risk_review",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        due_day,
+                        late,
+                        day[assessed],
+                        0,
+                        False,
+                        personal,
+                        tags,
+                    )
                 )
         elif status != "missing":
             continue
@@ -188,19 +266,21 @@ def _scan(
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
         if today > due and not list_notifications:
-            notification_cells[team_code, risk] += 1
+            _count(notification_cells, worst["overdue_notifications"], (team_code, risk), today - due, ref)
         elif today > due:
             due_day, late = day[due], today - due
             notifications.append(
-                Item("notification", ref, risk, team_code, manager, due_day, late, day[notified], 0, nfa, personal)
+                Item(
+                    "notification", ref, risk, team_code, manager, due_day, late, day[notified], 0, nfa, personal, tags
+                )
             )
         if status == "missing" and in_status:
             unlocated.append(
-                Unlocated(ref, risk, team_code, manager, day[start], today - start, day[last_visit_any], personal)
+                Unlocated(ref, risk, team_code, manager, day[start], today - start, day[last_visit_any], personal, tags)
             )
 
     for items in (overdue, due_soon, reviews, notifications):
-        _sort_items(items)
+        _sort_items(items, mappa_first)
     unlocated.sort(key=_SORT_KEY)
     absent.sort(key=_SORT_KEY)
     reactive_high.sort(key=_SORT_KEY)
@@ -219,7 +299,7 @@ def _scan(
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
-    return Obligations(
+    result = Obligations(
         as_of=as_of,
         team=team,
         officer=officer,
@@ -241,7 +321,25 @@ def _scan(
             for name, cells in (("overdue_risk_reviews", review_cells), ("overdue_notifications", notification_cells))
             if name in count_only
         },
+        unlisted_worst={name: cells for name, cells in worst.items() if name in count_only},
     )
+    if practice is None or track is None:
+        return result
+    return track.finish(result, practice, as_of, caseload)
+
+
+def _count(
+    cells: Counter[tuple[str, str]],
+    worst: dict[tuple[str, str], tuple[int, str]],
+    key: tuple[str, str],
+    late: int,
+    ref: str,
+) -> None:
+    """Count one overdue entry of a list only counted, keeping its cell's most overdue."""
+    cells[key] += 1
+    found = worst.get(key)
+    if found is None or late > found[0] or (late == found[0] and ref < found[1]):
+        worst[key] = (late, ref)
 
 
 #: Each result type's contract order is its ``sort_key`` (monitor.rules.obligations).
@@ -250,20 +348,28 @@ _REF = attrgetter("ref")
 _DAYS = attrgetter("days_overdue")
 
 
-def _sort_items(items: list[Item]) -> None:
-    """Sort in place by ``Item.sort_key`` (risk, most overdue first, then ref).
+def _sort_items(items: list[Item], mappa_first: bool = False) -> None:
+    """Sort in place by ``Item.sort_key`` (risk, MAPPA level 2 and 3 first, most overdue
+    first, then ref).
 
-    As three stable sorts, least significant key first: two by attribute keys that run in C
-    and one by risk rank, instead of building a tuple in Python per item (140,000 items in a
-    national scan). tests/test_scan.py holds the two orders equal.
+    As stable sorts, least significant key first: two by attribute keys that run in C and
+    one by risk rank, instead of building a tuple in Python per item (140,000 items in a
+    national scan); the MAPPA sort only when someone in scope is at level 2 or 3 (otherwise
+    it changes nothing). tests/test_scan.py holds the two orders equal.
     """
     items.sort(key=_REF)
     items.sort(key=_DAYS, reverse=True)  # reverse keeps equal items in order (still stable)
+    if mappa_first:
+        items.sort(key=_mappa_rank)
     items.sort(key=_risk_rank)
 
 
 def _risk_rank(item: Item) -> int:
     return RISK_ORDER[item.risk_level]
+
+
+def _mappa_rank(item: Item) -> int:
+    return mappa_rank(item.tags)
 
 
 def _summary(

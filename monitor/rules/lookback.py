@@ -1,0 +1,92 @@
+"""What the practice measures read besides one row per person: the register's own record of
+which practice columns it holds, and the completed home visits of the look-back.
+
+Why apart from :mod:`monitor.rules.rows`: those are the scan's per-person rows; these are
+one row per visit, over a window that moves with the as-of date (lone and announced visits
+within ``[policy] lone_visit_lookback``), which no per-person fact kept at import can hold.
+The window is a range of the (outcome, visit_type, visit_date) index, so a national
+register's quarter of visits (about 50,000) costs one index range, not the history.
+Both statements are constant but for their parameters, so the SQLite reader without
+SQLAlchemy keeps them as text too (:mod:`monitor.rules.stored_rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Date, Select, bindparam, select
+
+from monitor.core.durations import Duration
+from monitor.register.day_numbers import day_number
+from monitor.register.derived import STATE_ID, split_columns
+from monitor.register.models import Offender, Visit, VisitFactsState
+from monitor.rules.practice import lookback_start
+from monitor.rules.rows import driver_rows, scope_filters
+
+
+@dataclass(frozen=True)
+class RegisterState:
+    """What the register records: the optional practice columns any import's files had,
+    and the N its stored facts of the last N visits were kept for (None: not kept)."""
+
+    practice_columns: frozenset[str]
+    recent_n: int | None
+
+
+def state_query() -> Select[Any]:
+    columns: list[Any] = [VisitFactsState.practice_columns, VisitFactsState.recent_n]
+    return select(*columns).where(VisitFactsState.id == STATE_ID)
+
+
+def register_state(conn: Connection) -> RegisterState:
+    row = conn.execute(state_query()).first()
+    return state_of(row)
+
+
+def state_of(row: Sequence[Any] | None) -> RegisterState:
+    """:class:`RegisterState` from the state row (None before the first import)."""
+    if row is None:
+        return RegisterState(frozenset(), None)
+    return RegisterState(frozenset(split_columns(row[0])), row[1])
+
+
+def lookback_query(as_of: date, start: date, team: str | None, officer: str | None) -> Select[Any]:
+    """Completed home visits after ``start`` and on or before ``as_of`` of the people in scope:
+    (visit_id, ref, visit day number, visiting officer, paired, announced, the person's risk
+    level, team, offender manager, MAPPA category and level). Parameters ``as_of`` and
+    ``lookback_start``, the scan's scope filters."""
+    day = bindparam("as_of", as_of, type_=Date())
+    after = bindparam("lookback_start", start, type_=Date())
+    columns: list[Any] = [
+        Visit.visit_id,
+        Visit.ref,
+        day_number(Visit.visit_date),
+        Visit.officer,
+        Visit.paired,
+        Visit.announced,
+        Offender.risk_level,
+        Offender.team,
+        Offender.offender_manager,
+        Offender.mappa_category,
+        Offender.mappa_level,
+    ]
+    return (
+        select(*columns)
+        .join(Offender, Offender.ref == Visit.ref)
+        .where(
+            Visit.outcome == "completed",
+            Visit.visit_type == "home",
+            Visit.visit_date > after,
+            Visit.visit_date <= day,
+            *scope_filters(day, team, officer),
+        )
+    )
+
+
+def lookback_rows(
+    conn: Connection, as_of: date, lookback: Duration, team: str | None, officer: str | None
+) -> Iterator[Sequence[Any]]:
+    return driver_rows(conn, lookback_query(as_of, lookback_start(as_of, lookback), team, officer))
