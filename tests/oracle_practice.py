@@ -125,11 +125,17 @@ def extend(
     names = bool(pol["include_names"])
 
     def base(o: Mapping[str, str]) -> dict[str, Any]:
-        return {"ref": o["ref"], "risk_level": o["risk_level"], "team": o["team"], "offender_manager": o["offender_manager"]}
+        return {
+            "ref": o["ref"],
+            "risk_level": o["risk_level"],
+            "team": o["team"],
+            "offender_manager": o["offender_manager"],
+        }
 
     lone: list[dict[str, Any]] = []
     tallies: dict[tuple[str, str], list[int]] = {}  # (team, officer): home, pairing, lone, announcing, announced
-    for ref, visits in visits_by_ref.items():
+    reads_visits = bool(columns & {"second_officer", "announced"})  # else not recorded: nothing tallied
+    for ref, visits in visits_by_ref.items() if reads_visits else ():
         o = by_ref.get(ref)
         if o is None:
             continue
@@ -157,7 +163,15 @@ def extend(
                 t[3] += 1
                 if v["announced"] == "true":
                     t[4] += 1
-    lone.sort(key=lambda e: (rank[e["risk_level"]], mappa_rank(e), -date.fromisoformat(e["visit_date"]).toordinal(), e["ref"], e["visit_id"]))
+    lone.sort(
+        key=lambda e: (
+            rank[e["risk_level"]],
+            mappa_rank(e),
+            -date.fromisoformat(e["visit_date"]).toordinal(),
+            e["ref"],
+            e["visit_id"],
+        )
+    )
 
     patterns: list[dict[str, Any]] = []
     for o in people:
@@ -302,7 +316,7 @@ def extend(
             "plan_intervals": sum(1 for o in people if o["_owes"] and o.get("visit_interval")),
             "long_plan_intervals": len(long_plans),
             "lone_visit_lookback": canonical(lookback.months, lookback.days),
-            "home_visits_in_lookback": total[0],
+            "home_visits_in_lookback": total[0] if reads_visits else None,
             "lone_visits": total[2] if "second_officer" in columns else None,
             "lone_visit_share": lone_share(total),
             "lone_visit_share_by_team": {t: lone_share(tally(team=t)) for t in teams},
@@ -315,7 +329,11 @@ def extend(
             "caseload_ceiling": ceiling,
             "officers_over_ceiling": sum(1 for c in caseloads.values() if c["over_ceiling"]),
             "officer_caseloads": caseloads,
-            "mappa": {"caseload_by_category": by_category, "caseload_by_level": by_level, "overdue_visits_by_level": late},
+            "mappa": {
+                "caseload_by_category": by_category,
+                "caseload_by_level": by_level,
+                "overdue_visits_by_level": late,
+            },
         }
     )
 

@@ -586,7 +586,10 @@ def test_scan_issues_one_statement(engine: Engine, policy: Policy) -> None:
     statements: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "visit_facts_state.practice_columns" not in statement:
+        if (
+            statement.lstrip().upper().startswith(("SELECT", "WITH"))
+            and "visit_facts_state.practice_columns" not in statement
+        ):
             statements.append(statement)
 
     def counted() -> int:

@@ -140,6 +140,27 @@ def test_stored_scan_is_the_engines_scan(
             assert got.to_json() == oracle(src, as_of)
 
 
+def test_stored_scan_with_the_practice_measures_is_the_engines_scan(
+    sqlite_url: str, make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A register with the practice columns: the same state, people, look-back and result."""
+    src = tmp_path / "practice"
+    generate(300, seed=52, as_of=AS_OF, out_dir=src, practice=True)
+    config = make_config(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        assert import_directory(engine, config, src).exit_code == 0
+    finally:
+        engine.dispose()
+    monkeypatch.setattr(stored_rows, "LIVE_BY_REF", 2)
+    for as_of in (AS_OF, AS_OF + timedelta(days=40), AS_OF - timedelta(days=3)):
+        for count_only in (frozenset(), COUNTABLE):
+            got = report_command.stored_scan(sqlite_url, config.policy, as_of, count_only)
+            assert got is not None and got.practice is not None, as_of
+            assert got.to_json() == _engine_scan(sqlite_url, config, as_of, count_only), as_of
+        assert got.to_json() == {k: v for k, v in oracle(src, as_of).items() if k not in COUNTABLE}
+
+
 def test_a_few_people_with_later_visits_are_read_live_and_most_send_it_to_the_engine(
     register: tuple[str, Path], make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
 ) -> None:

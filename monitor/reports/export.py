@@ -18,7 +18,7 @@ from typing import Any
 from monitor.core.memo import Memo
 from monitor.reports.sections import SECTION_LISTS
 from monitor.rules.obligations import Item, Obligations, Unlocated
-from monitor.rules.practice import CaseTags
+from monitor.rules.practice import CaseTags, LoneVisit, Predictable
 
 #: CSV ``section`` values of the five lists of obligations, in report order, with the
 #: Obligations attribute each comes from (one vocabulary with ``report --section``: the last
@@ -48,6 +48,22 @@ CSV_COLUMNS: tuple[str, ...] = (
     "status",
 )
 CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth")
+#: With the practice measures on (docs/practice.md) only, before the personal columns:
+#: every row's MAPPA category and level, a visit's interval and where it came from, a
+#: lone visit's id, date and officer, a predictable visit's pattern, a long plan's default.
+CSV_PRACTICE_COLUMNS: tuple[str, ...] = (
+    "interval",
+    "interval_source",
+    "mappa_category",
+    "mappa_level",
+    "visit_id",
+    "visit_date",
+    "officer",
+    "pattern",
+    "default_interval",
+)
+#: The practice lists' CSV sections, in report order (after reactive_high_risk).
+PRACTICE_SECTIONS: tuple[tuple[str, str], ...] = tuple(SECTION_LISTS.items())[7:]
 
 #: A cell starting with one of these is run as a formula by Excel / LibreOffice / Sheets.
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -217,9 +233,13 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
                     forenames=p.forenames if p else None,
                     date_of_birth=p.date_of_birth if p else None,
                 )
+            if entry.tags is not None:
+                row.update(entry.tags.json())
             yield row
-    for n in obligations.not_in_extract:
+    for n in obligations.not_in_extract if "not_in_extract" not in obligations.unlisted else ():
         row = dict.fromkeys(CSV_COLUMNS)
+        if n.tags is not None:
+            row.update(n.tags.json())
         row.update(
             section="not_in_extract",
             ref=n.ref,
@@ -231,8 +251,10 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
             status=n.status,
         )
         yield row
-    for r in obligations.reactive_high_risk:
+    for r in obligations.reactive_high_risk if "reactive_high_risk" not in obligations.unlisted else ():
         row = dict.fromkeys(CSV_COLUMNS)
+        if r.tags is not None:
+            row.update(r.tags.json())
         row.update(
             section="reactive_high_risk",
             ref=r.ref,
@@ -242,11 +264,48 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
             status=r.status,
         )
         yield row
+    if obligations.practice is not None:
+        yield from _practice_rows(obligations)
+
+
+def _practice_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
+    """The practice lists' rows (those the JSON gives: see ``Obligations.listed``)."""
+    listed = set(obligations.listed())
+    for section, attr in PRACTICE_SECTIONS:
+        if attr not in listed:
+            continue
+        for entry in getattr(obligations, attr):
+            row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS)
+            row.update(
+                section=section,
+                ref=entry.ref,
+                risk_level=entry.risk_level,
+                team=entry.team,
+                offender_manager=entry.offender_manager,
+            )
+            if entry.tags is not None:
+                row.update(entry.tags.json())
+            if isinstance(entry, Item):  # an overdue supervisor review
+                row.update(due_date=entry.due_date, days_overdue=entry.days_overdue, last_done=entry.last_done)
+                if obligations.include_names and entry.personal is not None:
+                    p = entry.personal
+                    row.update(surname=p.surname, forenames=p.forenames, date_of_birth=p.date_of_birth)
+            elif isinstance(entry, LoneVisit):
+                row.update(visit_id=entry.visit_id, visit_date=entry.visit_date, officer=entry.officer)
+            elif isinstance(entry, Predictable):
+                row.update(pattern=entry.pattern)
+            else:
+                row.update(status=entry.status, interval=entry.interval, default_interval=entry.default_interval)
+            yield row
 
 
 def render_csv(obligations: Obligations) -> str:
     """One row per obligation with a ``section`` column first (see CSV_COLUMNS), CRLF line ends."""
-    columns = list(CSV_COLUMNS) + (list(CSV_PERSONAL_COLUMNS) if obligations.include_names else [])
+    columns = list(CSV_COLUMNS)
+    if obligations.practice is not None:
+        columns += CSV_PRACTICE_COLUMNS
+    if obligations.include_names:
+        columns += CSV_PERSONAL_COLUMNS
     out = io.StringIO()
     # RFC 4180 line ends. With "\r\n" as terminator the csv module also quotes any cell that
     # contains a bare CR or LF (with "\n" alone, a CR inside a cell would go out unquoted).

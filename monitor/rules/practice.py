@@ -345,7 +345,7 @@ class PracticeFigures:
             "plan_intervals": self.plan_intervals,
             "long_plan_intervals": len(obligations.long_plan_intervals),
             "lone_visit_lookback": str(self.policy.lone_visit_lookback),
-            "home_visits_in_lookback": total[HOME],
+            "home_visits_in_lookback": total[HOME] if self.lone_recorded or self.announced_recorded else None,
             "lone_visits": total[LONE] if self.lone_recorded else None,
             "lone_visit_share": self.lone_share(total),
             "lone_visit_share_by_team": {t: self.lone_share(self.tally(team=t)) for t in teams},
