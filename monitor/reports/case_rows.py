@@ -29,7 +29,17 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from monitor.core.memo import Memo
-from monitor.reports.formats import UK_DATES, case_link, format_date, overdue_words, plural, risk_label
+from monitor.reports.formats import (
+    UK_DATES,
+    case_link,
+    format_date,
+    interval_words,
+    mappa_words,
+    overdue_words,
+    plural,
+    risk_label,
+    tags_words,
+)
 from monitor.reports.mailstyle import STYLES, risk_css
 
 _TD = STYLES["td"]
@@ -58,6 +68,14 @@ _DATE = UK_DATES  # format_date, read directly
 _RISK_TEXT: Memo[str, str] = Memo(lambda risk: f"{risk_label(risk):<10}")
 _OVERDUE_TEXT: Memo[int, str] = Memo(lambda days: f"{overdue_words(days):<18}")
 _DATE_TEXT: Memo[date | None, str] = Memo(lambda day: f"{format_date(day):<12}")
+#: The practice measures' details of a case line (None without them: nothing), by its tags.
+_MAPPA_HTML: Memo[Any, str] = Memo(
+    lambda tags: f'<br><span style="{_SUB}">{w}</span>' if (w := mappa_words(tags)) else ""
+)
+_INTERVAL_HTML: Memo[Any, str] = Memo(
+    lambda tags: f'<br><span style="{_SUB}">{w}</span>' if (w := interval_words(tags)) else ""
+)
+_TAGS_TEXT: Memo[Any, str] = Memo(lambda tags: f"  [{w}]" if (w := tags_words(tags)) else "")
 
 
 class _Row:
@@ -73,9 +91,10 @@ class _Row:
         self.plain = not self.case_url and not self.names
 
     def first_cells(self, entry: Any, sub: str | None) -> str:
-        """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell."""
+        """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell
+        (with the case's MAPPA level under it when the practice measures are on)."""
         sub_html = f'<br><span style="{_SUB}">{_ESCAPED[sub]}</span>' if sub is not None else ""
-        if self.plain:
+        if self.plain and entry.tags is None:
             return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{_RISK_CELL[entry.risk_level]}'
         return f'<tr><td style="{_TD_REF}">{self.ref_html(entry.ref)}{sub_html}</td>\n{self.risk_html(entry)}'
 
@@ -87,10 +106,14 @@ class _Row:
 
     def risk_html(self, entry: Any) -> str:
         p = entry.personal
-        if not self.names or p is None:
+        tags = entry.tags
+        if (not self.names or p is None) and tags is None:
             return _RISK_CELL[entry.risk_level]
+        mappa = _MAPPA_HTML[tags]
+        if not self.names or p is None:
+            return f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}{mappa}</td>\n'
         return (
-            f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}'
+            f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}{mappa}'
             f'<br><span style="{_PERSONAL}">{escape(p.surname or "")}, {escape(p.forenames or "")}; '
             f"born {format_date(p.date_of_birth)}</span></td>\n"
         )
@@ -117,10 +140,11 @@ def visit_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = Fal
         days = i.days_overdue
         failed = i.failed_attempts
         failed_html = f'<span style="{_WARRANT}">{failed} (warrant)</span>' if failed >= flag else str(failed)
+        interval = "" if i.tags is None else _INTERVAL_HTML[i.tags]
         out.append(
             f"{row.first_cells(i, sub)}"
             f'<td style="{_TD}"><span style="{_LATE if days > 0 else _SOON}">{_OVERDUE[days]}</span><br>'
-            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span></td>\n'
+            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span>{interval}</td>\n'
             f'<td style="{_TD}">{_DATE[i.last_done]}</td>\n'
             f'<td style="{_TD}">{failed_html}</td></tr>\n'
         )
@@ -175,6 +199,8 @@ def visit_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = Fal
             line += f" {i.offender_manager}"
         if show_team:
             line += f" {i.team}"
+        if i.tags is not None:
+            line += _TAGS_TEXT[i.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
@@ -192,6 +218,8 @@ def item_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = Fals
             line += f" {i.offender_manager}"
         if i.kind == "notification" and i.no_fixed_abode:
             line += " (no fixed abode: weekly)"
+        if i.tags is not None:
+            line += _TAGS_TEXT[i.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
@@ -207,6 +235,8 @@ def unlocated_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool =
         )
         if show_officer:
             line += f" {u.offender_manager}"
+        if u.tags is not None:
+            line += _TAGS_TEXT[u.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(u))
     return "".join(out)
 

@@ -303,14 +303,38 @@ class PracticeFigures:
     def reviews_recorded(self) -> bool:
         return "supervisor_reviewed_on" in self.recorded
 
-    def tally(self, team: str | None = None, officer: str | None = None, risk: str | None = None) -> list[int]:
-        """The visit tallies (:data:`HOME`...) of one team, visiting officer or risk level, or all."""
+    def tally(self, team: str | None = None, officer: str | None = None) -> list[int]:
+        """The visit tallies (:data:`HOME`...) of one team or one visiting officer, or all."""
+        if team is not None and officer is None:
+            return self._by(0).get(team, [0, 0, 0, 0, 0])
+        if officer is not None and team is None:
+            return self._by(2).get(officer, [0, 0, 0, 0, 0])
         out = [0, 0, 0, 0, 0]
-        for (t, r, o), counts in self.visits.items():
-            if (team is None or t == team) and (officer is None or o == officer) and (risk is None or r == risk):
-                for i, n in enumerate(counts):
-                    out[i] += n
+        for (t, _r, o), counts in self.visits.items():
+            if (team is None or t == team) and (officer is None or o == officer):
+                out = [a + b for a, b in zip(out, counts, strict=True)]
         return out
+
+    def _by(self, position: int) -> dict[str, list[int]]:
+        """The tallies summed by one part of their key (0 team, 2 officer), made once."""
+        cache: dict[int, dict[str, list[int]]] = self.__dict__.setdefault("_tally_cache", {})
+        found = cache.get(position)
+        if found is None:
+            found = cache[position] = {}
+            for key, counts in self.visits.items():
+                into = found.setdefault(key[position], [0, 0, 0, 0, 0])
+                for i, n in enumerate(counts):
+                    into[i] += n
+        return found
+
+    def caseload_of(self, officer: str) -> Caseload | None:
+        return self._caseloads().get(officer)
+
+    def _caseloads(self) -> dict[str, Caseload]:
+        found: dict[str, Caseload] | None = self.__dict__.get("_caseload_cache")
+        if found is None:
+            found = self.__dict__["_caseload_cache"] = {c.officer: c for c in self.caseloads}
+        return found
 
     def lone_share(self, counts: list[int]) -> float | None:
         return share(counts[LONE], counts[PAIRING]) if self.lone_recorded else None
