@@ -37,6 +37,7 @@ from monitor.reports.formats import (
     plural,
     risk_label,
     share_words,
+    tags_words,
 )
 from monitor.reports.mailstyle import STYLES, css, risk_css
 from monitor.rules.obligations import RISK_LABELS
@@ -110,6 +111,7 @@ def _configure(env: Environment) -> Environment:
     env.filters["date_words"] = date_words
     env.filters["share"] = share_words
     env.globals["of_words"] = of_words
+    env.globals["tags_words"] = tags_words
     env.globals["plural"] = plural
     env.filters["case_url"] = _case_url_filter
     env.globals["risk_labels"] = RISK_LABELS
