@@ -148,10 +148,10 @@ def force_practice(ob: Obligations) -> ForcePractice:
         reviews_recorded=p.reviews_recorded,
         lone_share=p.lone_share(total),
         announced_share=share(total[ANNOUNCED], total[ANNOUNCING]) if p.announced_recorded else None,
-        mappa=p.mappa_counts(ob.overdue_visits),
+        mappa=p.mappa_counts(),
         officers_over=len(over),
         officers=len(p.caseloads),
         worst_caseloads=p.caseloads[:FORCE_CASELOAD_ROWS],
-        predictable=len(ob.predictable_visits),
-        long_plans=len(ob.long_plan_intervals),
+        predictable=p.counts.get("predictable_visits", 0),
+        long_plans=p.counts.get("long_plan_intervals", 0),
     )

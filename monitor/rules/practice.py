@@ -290,6 +290,10 @@ class PracticeFigures:
     people: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
     plan_intervals: int = 0
     caseloads: list[Caseload] = field(default_factory=list)
+    #: How many entries each practice list and each MAPPA level's overdue visits had when
+    #: scanned: the summary counts them whatever a caller lists (``Obligations.only``).
+    counts: dict[str, int] = field(default_factory=dict)
+    overdue_by_level: dict[str, int] = field(default_factory=dict)
 
     @property
     def lone_recorded(self) -> bool:
@@ -345,7 +349,7 @@ class PracticeFigures:
     def over_ceiling(self) -> list[Caseload]:
         return [c for c in self.caseloads if c.over_ceiling]
 
-    def mappa_counts(self, overdue: Iterable[Any]) -> dict[str, dict[str, int]]:
+    def mappa_counts(self) -> dict[str, dict[str, int]]:
         """People in scope by MAPPA category and level, and overdue visits by level ("none": not given)."""
         by_category = {str(c): 0 for c in (1, 2, 3, 4)} | {"none": 0}
         by_level = {str(lv): 0 for lv in (1, 2, 3)} | {"none": 0}
@@ -353,9 +357,7 @@ class PracticeFigures:
             by_category["none" if category is None else str(category)] += n
             by_level["none" if level is None else str(level)] += n
         late = {str(lv): 0 for lv in (1, 2, 3)} | {"none": 0}
-        for item in overdue:
-            level = item.tags.mappa_level if item.tags is not None else None
-            late["none" if level is None else str(level)] += 1
+        late.update(self.overdue_by_level)
         return {"caseload_by_category": by_category, "caseload_by_level": by_level, "overdue_visits_by_level": late}
 
     def summary_json(self, obligations: Any) -> dict[str, Any]:
@@ -363,11 +365,11 @@ class PracticeFigures:
         total = self.tally()
         teams = sorted({t for t, _r, _o in self.visits} | set(obligations.summary.caseload_by_team))
         officers = sorted({o for _t, _r, o in self.visits})
-        reviews = obligations.overdue_supervisor_reviews
+        counts = self.counts
         return {
             "practice_recorded": sorted(self.recorded),
             "plan_intervals": self.plan_intervals,
-            "long_plan_intervals": len(obligations.long_plan_intervals),
+            "long_plan_intervals": counts.get("long_plan_intervals", 0),
             "lone_visit_lookback": str(self.policy.lone_visit_lookback),
             "home_visits_in_lookback": total[HOME] if self.lone_recorded or self.announced_recorded else None,
             "lone_visits": total[LONE] if self.lone_recorded else None,
@@ -377,12 +379,12 @@ class PracticeFigures:
             "announced_visits": total[ANNOUNCED] if self.announced_recorded else None,
             "announced_share": self.announced_share(total),
             "announced_share_by_team": {t: self.announced_share(self.tally(team=t)) for t in teams},
-            "predictable_visits": len(obligations.predictable_visits),
-            "overdue_supervisor_reviews": len(reviews) if self.reviews_recorded else None,
+            "predictable_visits": counts.get("predictable_visits", 0),
+            "overdue_supervisor_reviews": counts.get("overdue_supervisor_reviews", 0) if self.reviews_recorded else None,
             "caseload_ceiling": self.policy.caseload_ceiling,
             "officers_over_ceiling": len(self.over_ceiling()),
             "officer_caseloads": {c.officer: c.to_json() for c in sorted(self.caseloads, key=lambda c: c.officer)},
-            "mappa": self.mappa_counts(obligations.overdue_visits),
+            "mappa": self.mappa_counts(),
         }
 
 

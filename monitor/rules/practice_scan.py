@@ -167,6 +167,11 @@ class PracticeTrack:
                 if announced:
                     counts[ANNOUNCED] += 1
         pp = self.policy.practice
+        late: dict[str, int] = {}
+        for item in result.overdue_visits:
+            level = item.tags.mappa_level if item.tags is not None else None
+            key = "none" if level is None else str(level)
+            late[key] = late.get(key, 0) + 1
         figures = PracticeFigures(
             recorded=practice.recorded,
             policy=pp,
@@ -175,6 +180,13 @@ class PracticeTrack:
             people=dict(self.people),
             plan_intervals=self.plan_count,
             caseloads=caseloads(caseload, pp.caseload_weights, pp.caseload_ceiling),
+            counts={
+                "lone_visits": len(lone),
+                "predictable_visits": len(self.predictable),
+                "overdue_supervisor_reviews": len(self.supervision),
+                "long_plan_intervals": len(self.long_plans),
+            },
+            overdue_by_level=late,
         )
         for entries in (lone, self.predictable, self.supervision, self.long_plans):
             entries.sort(key=_SORT_KEY)
