@@ -380,7 +380,7 @@ class PracticeFigures:
             "announced_share": self.announced_share(total),
             "announced_share_by_team": {t: self.announced_share(self.tally(team=t)) for t in teams},
             "predictable_visits": counts.get("predictable_visits", 0),
-            "overdue_supervisor_reviews": counts.get("overdue_supervisor_reviews", 0) if self.reviews_recorded else None,
+            "overdue_supervisor_reviews": counts.get("overdue_supervisor_reviews") if self.reviews_recorded else None,
             "caseload_ceiling": self.policy.caseload_ceiling,
             "officers_over_ceiling": len(self.over_ceiling()),
             "officer_caseloads": {c.officer: c.to_json() for c in sorted(self.caseloads, key=lambda c: c.officer)},
