@@ -145,7 +145,6 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
     from dataclasses import replace
 
     from monitor.register.sqlite_file import open_current
-    from monitor.rules.practice import lookback_start
     from monitor.rules.scan import practice_input, scan_from
     from monitor.rules.stored_rows import FactsDoNotHold, lookback_rows, state, stored_rows
 
@@ -160,6 +159,8 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
         n = policy.practice.predictable_visits_last if practice is not None else None
         rows = stored_rows(conn, as_of, policy.include_names, n)
         if practice is not None and practice.reads_visits:
+            from monitor.rules.practice import lookback_start
+
             start = lookback_start(as_of, policy.practice.lone_visit_lookback)
             practice = replace(practice, visits=lookback_rows(conn, as_of, start))
         return scan_from(rows, policy, as_of, count_only=count_only, practice=practice)

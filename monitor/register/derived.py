@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Integer,
     Select,
     and_,
     case,
@@ -44,6 +45,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    type_coerce,
     union,
 )
 from sqlalchemy.orm import Session
@@ -85,16 +87,17 @@ class Aggregates:
     recent: Any = None
 
 
-#: The facts of a person's last N completed home visits (predictable visits; docs/practice.md).
-RECENT_COLUMNS: tuple[str, ...] = (
-    "recent_visits",
-    "recent_weekdays",
-    "recent_weekday",
-    "recent_timed",
-    "recent_earliest",
-    "recent_latest",
-    "recent_evening",
-)
+#: The fact of a person's last N completed home visits (predictable visits; docs/practice.md):
+#: one integer, :data:`PATTERN_BITS` (one column, not seven: a national scan reads it 93,000 times).
+RECENT_COLUMNS: tuple[str, ...] = ("recent_pattern",)
+#: ``recent_pattern``: 0 when the person has fewer than N completed home visits; else the sum of
+#: (weekday + 1) when all N fell on one weekday (Monday 1 ... Sunday 7, else 0), 8 when all
+#: N have a time, 16 when all have one and none is in the evening, 32 when all have one and
+#: they lie within two hours of each other, and 64 x the earliest and 131,072 x the latest
+#: time of day (minutes after midnight) when they do.
+PATTERN_BITS = {"weekday": 7, "timed": 8, "never_evening": 16, "window": 32, "earliest": 64, "latest": 131_072}
+#: All N within this many minutes of each other on the clock: one "two-hour window".
+WINDOW_MINUTES = 120
 #: A visit at or after this minute of the day (18:00) is an evening visit; the clock
 #: wraps at midnight, so visits up to 23:59 count.
 EVENING_FROM = 18 * 60
@@ -152,10 +155,11 @@ def visit_aggregates(
 
 
 def _recent(n: int | BindParameter[int], bounds: Sequence[ColumnElement[bool]], scoped: bool) -> Any:
-    """The :data:`RECENT_COLUMNS` per person: their last ``n`` completed home visits, newest
-    first by date, then time of day (a visit with no time after those with one), then id;
-    weekdays Monday 0 (``date.weekday()``), times in minutes after midnight. ``scoped``:
-    ``bounds`` restrict the offenders too (the scan's scope), so they are joined."""
+    """``recent_pattern`` (:data:`PATTERN_BITS`) per person: their last ``n`` completed home
+    visits, newest first by date, then time of day (a visit with no time after those with
+    one), then id; weekdays from the day number (``(day + 6) % 7`` is ``date.weekday()``),
+    times in minutes after midnight. ``scoped``: ``bounds`` restrict the offenders too (the
+    scan's scope), so they are joined."""
     order = (Visit.visit_date.desc(), Visit.visit_minute.desc().nulls_last(), Visit.visit_id.desc())
     visits = select(
         Visit.ref.label("ref"),
@@ -167,21 +171,37 @@ def _recent(n: int | BindParameter[int], bounds: Sequence[ColumnElement[bool]], 
         visits = visits.join(Offender, Offender.ref == Visit.ref)
     ranked = visits.where(Visit.outcome == "completed", Visit.visit_type == "home", *bounds).subquery("ranked")
     minute = ranked.c.minute
-    return (
+    last = (
         select(
             ranked.c.ref.label("ref"),
-            func.count().label("recent_visits"),
-            func.count(distinct(ranked.c.weekday)).label("recent_weekdays"),
-            func.min(ranked.c.weekday).label("recent_weekday"),
-            func.count(minute).label("recent_timed"),
-            func.min(minute).label("recent_earliest"),
-            func.max(minute).label("recent_latest"),
-            func.sum(case((minute >= EVENING_FROM, 1), else_=0)).label("recent_evening"),
+            func.count().label("visits"),
+            func.count(distinct(ranked.c.weekday)).label("weekdays"),
+            func.min(ranked.c.weekday).label("weekday"),
+            func.count(minute).label("timed"),
+            func.min(minute).label("earliest"),
+            func.max(minute).label("latest"),
+            func.sum(case((minute >= EVENING_FROM, 1), else_=0)).label("evening"),
         )
         .where(ranked.c.visit_rank <= n)
         .group_by(ranked.c.ref)
-        .subquery("recent")
+        .subquery("last_visits")
     )
+    c = last.c
+    earliest, latest = type_coerce(c.earliest, Integer), type_coerce(c.latest, Integer)  # past a smallint's range
+    timed = c.timed == n
+    code = (
+        case((c.weekdays == 1, c.weekday + 1), else_=0)
+        + case((timed, PATTERN_BITS["timed"]), else_=0)
+        + case((and_(timed, c.evening == 0), PATTERN_BITS["never_evening"]), else_=0)
+        + case(
+            (
+                and_(timed, c.latest - c.earliest <= WINDOW_MINUTES),
+                PATTERN_BITS["window"] + PATTERN_BITS["earliest"] * earliest + PATTERN_BITS["latest"] * latest,
+            ),
+            else_=0,
+        )
+    )
+    return select(c.ref, case((c.visits == n, code), else_=0).label("recent_pattern")).subquery("recent")
 
 
 def fresh_condition(recent_n: BindParameter[int] | None = None) -> ColumnElement[bool]:

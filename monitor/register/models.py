@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -124,6 +125,10 @@ class Offender(Base):
     )
 
 
+#: The visits the look-back reads (rules.lookback), as the partial index and the query both write it.
+COMPLETED_HOME = "outcome = 'completed' AND visit_type = 'home'"
+
+
 class Visit(Base):
     """One visit attempt. Only completed home visits reset the clock."""
 
@@ -151,8 +156,19 @@ class Visit(Base):
     __table_args__ = (
         # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
         Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),
-        # The completed home visits of a look-back (lone and announced visits): a range.
-        Index("ix_visits_outcome_type_date", "outcome", "visit_type", "visit_date"),
+        # The completed home visits of a look-back (lone and announced visits): a range of
+        # this partial index, which holds every column the look-back reads (rules.lookback).
+        Index(
+            "ix_visits_completed_home_date",
+            "visit_date",
+            "ref",
+            "officer",
+            "paired",
+            "announced",
+            "visit_id",
+            sqlite_where=text(COMPLETED_HOME),
+            postgresql_where=text(COMPLETED_HOME),
+        ),
     )
 
 
@@ -388,17 +404,9 @@ class VisitFacts(Base):
     last_visit_any: Mapped[date | None] = mapped_column(Date)  # latest completed home visit, any date
     failed_attempts: Mapped[int] = mapped_column(Integer)
     horizon: Mapped[date | None] = mapped_column(Date)  # latest completed or no-access home visit
-    # The last N completed home visits (N: visit_facts_state.recent_n), for predictable
-    # visits (migration 0008): how many there are, how many distinct weekdays they fell on
-    # and the first of them (Monday 0), how many have a time, the earliest and latest time
-    # of day (minutes after midnight) and how many were in the evening.
-    recent_visits: Mapped[int | None] = mapped_column(Integer)
-    recent_weekdays: Mapped[int | None] = mapped_column(Integer)
-    recent_weekday: Mapped[int | None] = mapped_column(Integer)
-    recent_timed: Mapped[int | None] = mapped_column(Integer)
-    recent_earliest: Mapped[int | None] = mapped_column(Integer)
-    recent_latest: Mapped[int | None] = mapped_column(Integer)
-    recent_evening: Mapped[int | None] = mapped_column(Integer)
+    #: The pattern of the last N completed home visits (N: visit_facts_state.recent_n), for
+    #: predictable visits (migration 0008): one integer, ``register.derived.PATTERN_BITS``.
+    recent_pattern: Mapped[int | None] = mapped_column(Integer)
 
 
 class VisitFactsState(Base):

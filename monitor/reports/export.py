@@ -17,8 +17,8 @@ from typing import Any
 
 from monitor.core.memo import Memo
 from monitor.reports.sections import SECTION_LISTS
+from monitor.rules.case_tags import CaseTags
 from monitor.rules.obligations import Item, Obligations, Unlocated
-from monitor.rules.practice import CaseTags, LoneVisit, Predictable
 
 #: CSV ``section`` values of the five lists of obligations, in report order, with the
 #: Obligations attribute each comes from (one vocabulary with ``report --section``: the last
@@ -270,6 +270,8 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
 
 def _practice_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
     """The practice lists' rows (those the JSON gives: see ``Obligations.listed``)."""
+    from monitor.rules.practice import LoneVisit, Predictable
+
     listed = set(obligations.listed())
     for section, attr in PRACTICE_SECTIONS:
         if attr not in listed:

@@ -4,7 +4,7 @@ which practice columns it holds, and the completed home visits of the look-back.
 Why apart from :mod:`monitor.rules.rows`: those are the scan's per-person rows; these are
 one row per visit, over a window that moves with the as-of date (lone and announced visits
 within ``[policy] lone_visit_lookback``), which no per-person fact kept at import can hold.
-The window is a range of the (outcome, visit_type, visit_date) index, so a national
+The window is a range of a partial index of completed home visits by date, so a national
 register's quarter of visits (about 50,000) costs one index range, not the history.
 Both statements are constant but for their parameters, so the SQLite reader without
 SQLAlchemy keeps them as text too (:mod:`monitor.rules.stored_rows`).
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, Select, bindparam, select
+from sqlalchemy import Connection, Date, Select, bindparam, select, text
 
 from monitor.core.durations import Duration
 from monitor.register.day_numbers import day_number
 from monitor.register.derived import STATE_ID, split_columns
-from monitor.register.models import Offender, Visit, VisitFactsState
+from monitor.register.models import COMPLETED_HOME, Offender, Visit, VisitFactsState
 from monitor.rules.practice import lookback_start
 from monitor.rules.rows import driver_rows, scope_filters
 
@@ -54,10 +54,17 @@ def state_of(row: Sequence[Any] | None) -> RegisterState:
 
 
 def lookback_query(as_of: date, start: date, team: str | None, officer: str | None) -> Select[Any]:
-    """Completed home visits after ``start`` and on or before ``as_of`` of the people in scope:
-    (visit_id, ref, visit day number, visiting officer, paired, announced, the person's risk
-    level, team, offender manager, MAPPA category and level). Parameters ``as_of`` and
-    ``lookback_start``, the scan's scope filters."""
+    """Completed home visits after ``start`` and on or before ``as_of``: (visit_id, ref, visit
+    day number, visiting officer, paired, announced). Parameters ``as_of`` and
+    ``lookback_start``.
+
+    Force-wide, every such visit, read from the partial index of completed home visits
+    alone (``ix_visits_completed_home_date``), which holds every column read: the scan has
+    just read everyone in scope, so it keeps the visits of people it knows and looks up who
+    they are itself (joining the register here cost more than the rest of the statement).
+    For a team or officer, joined to the register and limited to that scope, so a team page
+    reads its team's visits only.
+    """
     day = bindparam("as_of", as_of, type_=Date())
     after = bindparam("lookback_start", start, type_=Date())
     columns: list[Any] = [
@@ -67,23 +74,13 @@ def lookback_query(as_of: date, start: date, team: str | None, officer: str | No
         Visit.officer,
         Visit.paired,
         Visit.announced,
-        Offender.risk_level,
-        Offender.team,
-        Offender.offender_manager,
-        Offender.mappa_category,
-        Offender.mappa_level,
     ]
-    return (
-        select(*columns)
-        .join(Offender, Offender.ref == Visit.ref)
-        .where(
-            Visit.outcome == "completed",
-            Visit.visit_type == "home",
-            Visit.visit_date > after,
-            Visit.visit_date <= day,
-            *scope_filters(day, team, officer),
-        )
-    )
+    # Written out, not bound, so that each engine uses the partial index of these visits.
+    completed_home = text(f"visits.{COMPLETED_HOME.replace(' AND ', ' AND visits.')}")
+    window = (completed_home, Visit.visit_date > after, Visit.visit_date <= day)
+    if team is None and officer is None:
+        return select(*columns).where(*window)
+    return select(*columns).join(Offender, Offender.ref == Visit.ref).where(*window, *scope_filters(day, team, officer))
 
 
 def lookback_rows(

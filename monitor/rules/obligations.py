@@ -13,18 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.slots import stores_through_slots
-from monitor.rules.practice import (
-    RISK_ORDER,
-    CaseTags,
-    LoneVisit,
-    LongPlanInterval,
-    PracticeFigures,
-    Predictable,
-    mappa_rank,
-)
+from monitor.rules.case_tags import RISK_ORDER, CaseTags, mappa_rank
+
+if TYPE_CHECKING:  # the practice measures' types (rules.practice), imported only when they are on
+    from monitor.rules.practice import LoneVisit, LongPlanInterval, PracticeFigures, Predictable
 
 RISK_LABELS: dict[str, str] = {
     "very_high": "Very high",

@@ -16,68 +16,25 @@ had a practice column reports exactly as before, byte for byte.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from monitor.core.durations import Duration, add_days, add_months
-from monitor.core.memo import Memo
 from monitor.core.practice_settings import PracticePolicy
-from monitor.core.slots import stores_through_slots
 
-#: Risk levels in the contract's order, very high first (``rules.obligations`` names it too).
-RISK_ORDER: dict[str, int] = {"very_high": 0, "high": 1, "medium": 2, "low": 3}
-#: MAPPA levels listed first within their risk level (active multi-agency management and
-#: senior oversight).
-MAPPA_FIRST: frozenset[int] = frozenset({2, 3})
+# What every case line carries lives apart, so a scan with the measures off imports only it.
+from monitor.rules.case_tags import MAPPA_FIRST, RISK_ORDER, TAGS, CaseTags, mappa_rank, measures_on
+
+__all__ = ["MAPPA_FIRST", "RISK_ORDER", "TAGS", "CaseTags", "mappa_rank", "measures_on"]
+
 WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: All of the last N visits within this many minutes of each other on the clock: one
 #: "two-hour window" (no wrap past midnight).
 SAME_TIME_MINUTES = 120
 #: Shares are given to this many decimal places.
 SHARE_PLACES = 4
-
-
-def measures_on(policy: PracticePolicy, recorded: Iterable[str]) -> bool:
-    """Whether the practice measures are shown: ``[policy] practice_measures`` "on", or
-    "auto" (the default) and the register holds any practice column."""
-    return policy.measures == "on" or (policy.measures == "auto" and any(True for _ in recorded))
-
-
-@stores_through_slots
-@dataclass(frozen=True, slots=True)
-class CaseTags:
-    """What every case line says besides the backlog: the interval that applied (visits
-    only: canonical ISO 8601 and ``plan`` or ``risk_level``) and the MAPPA category and
-    level (None: not given). One object per distinct combination, shared (:data:`TAGS`)."""
-
-    interval: str | None
-    interval_source: str | None
-    mappa_category: int | None
-    mappa_level: int | None
-
-    @property
-    def mappa_rank(self) -> int:
-        """0 for MAPPA level 2 or 3 (listed first within their risk level), else 1."""
-        return 0 if self.mappa_level in MAPPA_FIRST else 1
-
-    def json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.interval is not None:
-            out["interval"] = self.interval
-            out["interval_source"] = self.interval_source
-        out["mappa_category"] = self.mappa_category
-        out["mappa_level"] = self.mappa_level
-        return out
-
-
-#: ``TAGS[interval, source, category, level]``: the one CaseTags of that combination.
-TAGS: Memo[tuple[str | None, str | None, int | None, int | None], CaseTags] = Memo(lambda key: CaseTags(*key))
-
-
-def mappa_rank(tags: CaseTags | None) -> int:
-    return 1 if tags is None else tags.mappa_rank
 
 
 @dataclass(frozen=True)
@@ -173,32 +130,23 @@ def clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def pattern_of(
-    n: int,
-    visits: int | None,
-    weekdays: int | None,
-    weekday: int | None,
-    timed: int | None,
-    earliest: int | None,
-    latest: int | None,
-    evening: int | None,
-) -> tuple[int | None, tuple[int, int] | None, bool | None] | None:
-    """(weekday, window, never_evening) of :class:`Predictable` when a person's last ``n``
-    completed home visits (their stored facts: how many, how many distinct weekdays, the
-    first weekday, how many had a time, the earliest and latest, how many in the evening)
-    make a pattern, else None."""
-    if visits != n:
-        return None
-    day = weekday if weekdays == 1 else None
-    window: tuple[int, int] | None = None
-    never: bool | None = None
-    if timed == n and earliest is not None and latest is not None:
-        if latest - earliest <= SAME_TIME_MINUTES:
-            window = (earliest, latest)
-        never = evening == 0
-    if day is None and window is None and not never:
-        return None
-    return day, window, never
+#: The bits of a stored pattern (``register.derived.PATTERN_BITS``) that make one: a
+#: weekday (1-7), none in the evening (16) or a two-hour window (32).
+PATTERN_ANY = 7 | 16 | 32
+
+
+def decode_pattern(code: int) -> tuple[int | None, tuple[int, int] | None, bool | None]:
+    """(weekday, window, never_evening) of :class:`Predictable` from a person's stored pattern
+    of their last N completed home visits (``register.derived.PATTERN_BITS``)."""
+    weekday = (code & 7) - 1 if code & 7 else None
+    window = ((code >> 6) & 2047, code >> 17) if code & 32 else None
+    never = bool(code & 16) if code & 8 else None
+    return weekday, window, never
+
+
+def mappa_of(code: int) -> tuple[int | None, int | None]:
+    """(category, level) from MAPPA as one number (``rules.rows.MAPPA_CODE``: category x 4 + level)."""
+    return (code >> 2) or None, (code & 3) or None
 
 
 @dataclass(frozen=True)
@@ -279,15 +227,15 @@ class PracticeFigures:
     ``recorded``: the practice columns the register holds; a measure whose column is not
     there says "not recorded" (None), never 0 % or 100 %. ``visits``: tallies of the
     look-back's completed home visits per (team, risk level, visiting officer), see
-    :data:`HOME`. ``people``: per (team, risk level, MAPPA category, MAPPA level), people
-    in scope. ``plan_intervals``: people owing visits whose plan set their interval.
+    :data:`HOME`. ``people``: per (MAPPA category, MAPPA level), people in scope.
+    ``plan_intervals``: people owing visits whose plan set their interval.
     """
 
     recorded: frozenset[str]
     policy: PracticePolicy
     lookback_start: date
     visits: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
-    people: dict[tuple[str, str, int | None, int | None], int] = field(default_factory=dict)
+    people: dict[tuple[int | None, int | None], int] = field(default_factory=dict)
     plan_intervals: int = 0
     caseloads: list[Caseload] = field(default_factory=list)
     #: How many entries each practice list and each MAPPA level's overdue visits had when
@@ -353,7 +301,7 @@ class PracticeFigures:
         """People in scope by MAPPA category and level, and overdue visits by level ("none": not given)."""
         by_category = {str(c): 0 for c in (1, 2, 3, 4)} | {"none": 0}
         by_level = {str(lv): 0 for lv in (1, 2, 3)} | {"none": 0}
-        for (_t, _r, category, level), n in self.people.items():
+        for (category, level), n in self.people.items():
             by_category["none" if category is None else str(category)] += n
             by_level["none" if level is None else str(level)] += n
         late = {str(lv): 0 for lv in (1, 2, 3)} | {"none": 0}

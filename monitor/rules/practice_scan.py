@@ -1,26 +1,28 @@
 """The practice measures inside the scan's one pass over the people (see :mod:`monitor.rules.scan`).
 
 Why a class of its own: with the measures off the scan's loop must cost what it did, so
-all it does for them is one test per person; with them on it hands each person to
-:class:`PracticeTrack`, which applies the person's own visit interval (their plan's, else
-the risk level's: a memo table per distinct interval, a handful in a register), keeps
-supervisor reviews, patterns of the last visits and long plan intervals, and at the end
-tallies the look-back's visits (lone and announced) and the caseloads. Nothing here reads
-the database or imports SQLAlchemy: the rows come from either way of reading them.
+all it does for them is one test per person. With them on, the scan inlines the common
+cases (a person's own interval, from a memo table per distinct interval, a handful in a
+register; their case line's tags, one shared object per MAPPA combination; a supervisor
+review not yet due) and hands :class:`PracticeTrack` the rest: a plan's interval to check
+against the default, an overdue supervisor review, a pattern of the last visits. At the end
+the track tallies the look-back's visits (lone and announced), the caseloads, and sorts its
+lists. Nothing here reads the database or imports SQLAlchemy: the rows come from either way
+of reading them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.memo import Memo
 from monitor.register.import_warnings import long_plan
 from monitor.rules.calendar import DATES, Calendar
-from monitor.rules.obligations import Item, Obligations, Personal
+from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Personal
 from monitor.rules.practice import (
     ANNOUNCED,
     ANNOUNCING,
@@ -34,22 +36,41 @@ from monitor.rules.practice import (
     PracticeFigures,
     Predictable,
     caseloads,
+    decode_pattern,
     lookback_start,
-    pattern_of,
+    mappa_of,
 )
 
 if TYPE_CHECKING:
     from monitor.core.config import Policy
     from monitor.rules.scan import PracticeInput
 
-_SORT_KEY = attrgetter("sort_key")
-#: Statuses whose cases a supervisor reviews (the people police manage in the community,
-#: whereabouts unknown included); none is owed while in custody, hospital or abroad.
-SUPERVISED = frozenset({"community", "missing"})
+_REF = attrgetter("ref")
+_MAPPA = attrgetter("tags.mappa_rank")
+_DAYS = attrgetter("days_overdue")
+
+
+def _risk_rank(entry: Any) -> int:
+    return RISK_ORDER[entry.risk_level]
+
+
+def _newest(visit: LoneVisit) -> int:
+    return -visit.visit_date.toordinal()
+
+
+def sort_entries(entries: list[Any], *, days: bool = False) -> None:
+    """Contract order (``sort_key``: risk, MAPPA level 2 and 3 first, then most overdue when
+    ``days``, then ref) as stable sorts by attribute keys that run in C, least significant
+    first (tests/test_practice_scan.py holds the two orders equal)."""
+    entries.sort(key=_REF)
+    if days:
+        entries.sort(key=_DAYS, reverse=True)
+    entries.sort(key=_MAPPA)
+    entries.sort(key=_risk_rank)
 
 
 class PracticeTrack:
-    """What the scan keeps for the practice measures, person by person (see the module docstring)."""
+    """What the scan keeps for the practice measures (see the module docstring)."""
 
     def __init__(self, policy: Policy, cal: Calendar) -> None:
         self.policy = policy
@@ -57,75 +78,53 @@ class PracticeTrack:
         self.n = policy.practice.predictable_visits_last
         self.defaults = {risk: str(d) for risk, d in policy.intervals.items()}
         self.multiple = policy.practice.plan_interval_warn_multiple
+        #: A case line's tags by MAPPA (as one number, rules.rows.MAPPA_CODE); a visit's by
+        #: (risk level, MAPPA) or (plan, MAPPA).
+        self.case_tags: Memo[int, CaseTags] = Memo(lambda code: TAGS[(None, None, *mappa_of(code))])
+        self.risk_tags: Memo[tuple[str, int], CaseTags] = Memo(
+            lambda k: TAGS[(self.defaults[k[0]], "risk_level", *mappa_of(k[1]))]
+        )
+        self.plan_tags: Memo[tuple[str, int], CaseTags] = Memo(lambda k: TAGS[(k[0], "plan", *mappa_of(k[1]))])
+        self.mappa_people: Counter[int] = Counter()
+        #: Everyone in scope by ref: (risk, team, offender manager, tags), for the look-back's visits.
+        self.who: dict[str, tuple[str, str, str, CaseTags]] = {}
         self.long: dict[tuple[str, str], bool] = {}
         self.predictable: list[Predictable] = []
         self.supervision: list[Item] = []
         self.long_plans: list[LongPlanInterval] = []
-        self.people: Counter[tuple[str, str, int | None, int | None]] = Counter()
         self.plan_count = 0
 
-    def person(
-        self,
-        ref: str,
-        risk: str,
-        status: str,
-        team: str,
-        manager: str,
-        start: int,
-        today: int,
-        in_status: bool,
-        tags: CaseTags,
-        extra: Sequence[Any],
-        personal: Personal | None,
-    ) -> None:
-        """Everyone in scope: MAPPA counts, a long plan interval, an overdue supervisor review."""
-        plan, category, level, reviewed, review_recorded = extra[0], extra[1], extra[2], extra[3], extra[4]
-        self.people[team, risk, category, level] += 1
-        if plan is not None and self._long(plan, risk):
-            self.long_plans.append(LongPlanInterval(ref, risk, team, manager, status, plan, self.defaults[risk], tags))
-        if review_recorded and in_status and status in SUPERVISED:
-            due = self.cal.supervisor_review_due(risk, start, reviewed)
-            if today > due:
-                late = today - due
-                last = DATES[reviewed]
-                self.supervision.append(
-                    Item(
-                        "supervisor_review", ref, risk, team, manager, DATES[due], late, last, 0, False, personal, tags
-                    )
-                )
-
-    def visit(
-        self,
-        ref: str,
-        risk: str,
-        team: str,
-        manager: str,
-        start: int,
-        last_visit: int | None,
-        tags: CaseTags,
-        extra: Sequence[Any],
-    ) -> tuple[int, CaseTags]:
-        """Someone owing home visits: their due day (by their own interval) and their visit's tags."""
-        plan = extra[0]
-        cal = self.cal
-        if plan is None:
-            due = cal.intervals[risk][last_visit] if last_visit else cal.window[start]
-            visit_tags = TAGS[self.defaults[risk], "risk_level", tags.mappa_category, tags.mappa_level]
-        else:
-            due = cal.plans[plan][last_visit] if last_visit else cal.window[start]
-            visit_tags = TAGS[plan, "plan", tags.mappa_category, tags.mappa_level]
-            self.plan_count += 1
-        found = pattern_of(self.n, extra[5], extra[6], extra[7], extra[8], extra[9], extra[10], extra[11])
-        if found is not None:
-            self.predictable.append(Predictable(ref, risk, team, manager, self.n, *found, tags=tags))
-        return due, visit_tags
-
-    def _long(self, plan: str, risk: str) -> bool:
+    def plan(self, ref: str, risk: str, status: str, team: str, manager: str, plan: str, tags: CaseTags) -> None:
+        """A person whose plan sets their interval: listed when it is long for the risk level."""
         key = (plan, risk)
         found = self.long.get(key)
         if found is None:
             found = self.long[key] = long_plan(plan, self.policy.intervals[risk], self.multiple)
-        return found
+        if found:
+            self.long_plans.append(LongPlanInterval(ref, risk, team, manager, status, plan, self.defaults[risk], tags))
+
+    def supervise(
+        self,
+        ref: str,
+        risk: str,
+        team: str,
+        manager: str,
+        due: int,
+        today: int,
+        reviewed: int | None,
+        personal: Personal | None,
+        tags: CaseTags,
+    ) -> None:
+        """An overdue supervisor review."""
+        late = today - due
+        item = Item(
+            "supervisor_review", ref, risk, team, manager, DATES[due], late, DATES[reviewed], 0, False, personal, tags
+        )
+        self.supervision.append(item)
+
+    def pattern(self, ref: str, risk: str, team: str, manager: str, tags: CaseTags | None, code: int) -> None:
+        """Someone owing visits whose last N visits make a pattern (their stored pattern's code)."""
+        self.predictable.append(Predictable(ref, risk, team, manager, self.n, *decode_pattern(code), tags=tags))
 
     def finish(
         self,
@@ -136,36 +135,7 @@ class PracticeTrack:
     ) -> Obligations:
         """``result`` with the practice measures: the look-back's visits tallied (lone and
         announced), every list in contract order, and the figures."""
-        tallies: dict[tuple[str, str, str], list[int]] = {}
-        lone: list[LoneVisit] = []
-        for (
-            visit_id,
-            ref,
-            visit_day,
-            officer,
-            paired,
-            announced,
-            risk,
-            team,
-            manager,
-            category,
-            level,
-        ) in practice.visits:
-            who = officer or manager
-            counts = tallies.get((team, risk, who))
-            if counts is None:
-                counts = tallies[team, risk, who] = [0, 0, 0, 0, 0]
-            counts[HOME] += 1
-            if paired is not None:
-                counts[PAIRING] += 1
-                if not paired:
-                    counts[LONE] += 1
-                    tags = TAGS[None, None, category, level]
-                    lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], who, tags))
-            if announced is not None:
-                counts[ANNOUNCING] += 1
-                if announced:
-                    counts[ANNOUNCED] += 1
+        tallies, lone = self._tally(practice)
         pp = self.policy.practice
         late: dict[str, int] = {}
         for item in result.overdue_visits:
@@ -177,7 +147,7 @@ class PracticeTrack:
             policy=pp,
             lookback_start=lookback_start(as_of, pp.lone_visit_lookback),
             visits=tallies,
-            people=dict(self.people),
+            people={mappa_of(code): count for code, count in self.mappa_people.items()},
             plan_intervals=self.plan_count,
             caseloads=caseloads(caseload, pp.caseload_weights, pp.caseload_ceiling),
             counts={
@@ -188,8 +158,14 @@ class PracticeTrack:
             },
             overdue_by_level=late,
         )
-        for entries in (lone, self.predictable, self.supervision, self.long_plans):
-            entries.sort(key=_SORT_KEY)
+        lone.sort(key=attrgetter("visit_id"))
+        lone.sort(key=_REF)
+        lone.sort(key=_newest)
+        lone.sort(key=_MAPPA)
+        lone.sort(key=_risk_rank)
+        sort_entries(self.predictable)
+        sort_entries(self.supervision, days=True)
+        sort_entries(self.long_plans)
         return replace(
             result,
             practice=figures,
@@ -198,3 +174,30 @@ class PracticeTrack:
             overdue_supervisor_reviews=self.supervision if figures.reviews_recorded else [],
             long_plan_intervals=self.long_plans,
         )
+
+    def _tally(self, practice: PracticeInput) -> tuple[dict[tuple[str, str, str], list[int]], list[LoneVisit]]:
+        """The look-back's completed home visits of people in scope (others are skipped):
+        per (team, risk, visiting officer) the tallies of :data:`rules.practice.HOME`..."""
+        tallies: dict[tuple[str, str, str], list[int]] = {}
+        lone: list[LoneVisit] = []
+        who = self.who
+        for visit_id, ref, visit_day, officer, paired, announced in practice.visits:
+            found = who.get(ref)
+            if found is None:  # not in scope on the as-of date
+                continue
+            risk, team, manager, tags = found
+            by = officer or manager
+            counts = tallies.get((team, risk, by))
+            if counts is None:
+                counts = tallies[team, risk, by] = [0, 0, 0, 0, 0]
+            counts[HOME] += 1
+            if paired is not None:
+                counts[PAIRING] += 1
+                if not paired:
+                    counts[LONE] += 1
+                    lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], by, tags))
+            if announced is not None:
+                counts[ANNOUNCING] += 1
+                if announced:
+                    counts[ANNOUNCED] += 1
+        return tallies, lone

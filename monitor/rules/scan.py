@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.core.gcpause import paused_gc
 from monitor.rules.calendar import DATES, Calendar
+from monitor.rules.case_tags import CaseTags, mappa_rank, measures_on
 from monitor.rules.obligations import (
     RISK_ORDER,
     Item,
@@ -45,8 +46,6 @@ from monitor.rules.obligations import (
     overdue_mix,
     warrant_flagged,
 )
-from monitor.rules.practice import MAPPA_FIRST, TAGS, CaseTags, mappa_rank, measures_on
-from monitor.rules.practice_scan import PracticeTrack as _PracticeTrack
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by scan(), not by a caller that brings its own rows
     from sqlalchemy.orm import Session
@@ -166,35 +165,81 @@ def _scan(
     review_cells: Counter[tuple[str, str]] = Counter()
     notification_cells: Counter[tuple[str, str]] = Counter()
     worst: dict[str, dict[tuple[str, str], tuple[int, str]]] = {"overdue_risk_reviews": {}, "overdue_notifications": {}}
-    # The practice measures (None: off, and nothing below differs from before them).
+    # The practice measures (None: off, and nothing below differs from before them). With
+    # them on the common cases are inlined here (a person without a plan, a review not yet
+    # due, no pattern); the track keeps the rest (rules.practice_scan).
     on = practice is not None
     tags: CaseTags | None = None  # the case's, for every line but its visit
     visit_tags: CaseTags | None = None
     mappa_first = False  # someone at MAPPA level 2 or 3: sort them first within their risk
-    track = _PracticeTrack(policy, cal) if practice is not None else None
+    track: Any = None
+    case_tags: Any = {}
+    risk_tags: Any = {}
+    plan_tags: Any = {}
+    mappa_people: Any = {}
+    who: Any = {}
+    plans: Any = {}
+    supervision: Any = {}
+    pattern_any = 0
+    if on:  # imported only when on: a register without the practice columns loads nothing more
+        from monitor.rules.practice import PATTERN_ANY as pattern_any
+        from monitor.rules.practice_scan import PracticeTrack
+
+        track = PracticeTrack(policy, cal)
+        case_tags, risk_tags, plan_tags = track.case_tags, track.risk_tags, track.plan_tags
+        mappa_people, who, plans, supervision = track.mappa_people, track.who, cal.plans, cal.supervision
 
     # Core execution on the session's connection: plain rows, no ORM identity map to fill.
-    for (
-        ref,
-        risk,
-        status,
-        team_code,
-        manager,
-        registered_on,
-        status_since,
-        management,
-        assessed,
-        notified,
-        nfa,
-        absent_since,
-        surname,
-        forenames,
-        born,
-        last_visit,
-        last_visit_any,
-        failed,
-        *extra,
-    ) in rows:
+    plan: str | None = None
+    mappa = reviewed = pattern = 0
+    for row in rows:
+        # Unpacked by name either way (a starred target cost four times as much per row).
+        if on:
+            (
+                ref,
+                risk,
+                status,
+                team_code,
+                manager,
+                registered_on,
+                status_since,
+                management,
+                assessed,
+                notified,
+                nfa,
+                absent_since,
+                surname,
+                forenames,
+                born,
+                last_visit,
+                last_visit_any,
+                failed,
+                plan,
+                mappa,
+                reviewed,
+                pattern,
+            ) = row
+        else:
+            (
+                ref,
+                risk,
+                status,
+                team_code,
+                manager,
+                registered_on,
+                status_since,
+                management,
+                assessed,
+                notified,
+                nfa,
+                absent_since,
+                surname,
+                forenames,
+                born,
+                last_visit,
+                last_visit_any,
+                failed,
+            ) = row
         caseload[team_code, risk, manager] += 1
         start: int = status_since or registered_on
         if names:
@@ -203,11 +248,20 @@ def _scan(
         # runs from S is owed or listed yet, and no day count goes negative.
         in_status = start <= today
         if on:
-            assert track is not None
-            level = extra[2]
-            tags = TAGS[None, None, extra[1], level]
-            mappa_first = mappa_first or level in MAPPA_FIRST
-            track.person(ref, risk, status, team_code, manager, start, today, in_status, tags, extra, personal)
+            # The practice columns (rules.rows): plan, MAPPA as one number, last supervisor
+            # review (0 never, None not recorded), pattern of the last visits.
+            tags = case_tags[mappa]
+            mappa_people[mappa] += 1
+            if mappa & 2:  # MAPPA level 2 or 3
+                mappa_first = True
+            who[ref] = (risk, team_code, manager, tags)  # for the look-back's visits
+            if plan is not None:
+                track.plan(ref, risk, status, team_code, manager, plan, tags)
+            # Supervisor reviews: community or missing, from S (a review before S does not count).
+            if reviewed is not None and in_status and (status == "community" or status == "missing"):
+                due = supervision[risk][reviewed if reviewed >= start else start]
+                if today > due:
+                    track.supervise(ref, risk, team_code, manager, due, today, reviewed or None, personal, tags)
         if absent_since is not None and absent_since <= today:  # marked on or before the as-of date
             absent.append(
                 NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since, tags)
@@ -218,8 +272,15 @@ def _scan(
         if status == "community":
             if management == "active" and in_status:
                 if on:
-                    assert track is not None and tags is not None
-                    due, visit_tags = track.visit(ref, risk, team_code, manager, start, last_visit, tags, extra)
+                    if plan is None:  # the risk level's interval
+                        due = cal.intervals[risk][last_visit] if last_visit else cal.window[start]
+                        visit_tags = risk_tags[risk, mappa]
+                    else:
+                        due = plans[plan][last_visit] if last_visit else cal.window[start]
+                        visit_tags = plan_tags[plan, mappa]
+                        track.plan_count += 1
+                    if pattern and pattern & pattern_any:
+                        track.pattern(ref, risk, team_code, manager, tags, pattern)
                 else:
                     due = cal.visit_due(risk, start, last_visit)
                 days = today - due
@@ -323,7 +384,7 @@ def _scan(
         },
         unlisted_worst={name: cells for name, cells in worst.items() if name in count_only},
     )
-    if practice is None or track is None:
+    if practice is None:
         return result
     return track.finish(result, practice, as_of, caseload)
 

@@ -103,20 +103,20 @@ day_number_4, offenders.no_fixed_abode, CAST(julianday(offenders.absent_since) -
 INTEGER) AS day_number_5, NULL AS anon_1, NULL AS anon__1, NULL AS anon__2,
 CAST(julianday(visit_facts.last_visit) - 1721424.5 AS INTEGER) AS day_number_6,
 CAST(julianday(visit_facts.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_7,
-visit_facts.failed_attempts, offenders.visit_interval, offenders.mappa_category,
-offenders.mappa_level, CAST(julianday(offenders.supervisor_reviewed_on) - 1721424.5 AS INTEGER)
-AS day_number_8, offenders.supervisor_review_recorded, visit_facts.recent_visits,
-visit_facts.recent_weekdays, visit_facts.recent_weekday, visit_facts.recent_timed,
-visit_facts.recent_earliest, visit_facts.recent_latest, visit_facts.recent_evening FROM
-offenders LEFT OUTER JOIN visit_facts ON visit_facts.ref = offenders.ref AND
-(visit_facts.horizon IS NULL OR visit_facts.horizon <= :as_of) AND (SELECT
-visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) IS NOT
-NULL AND NOT (EXISTS (SELECT * FROM import_runs WHERE import_runs.id > (SELECT
-visit_facts_state.import_id FROM visit_facts_state WHERE visit_facts_state.id = :id_1) AND
-import_runs.outcome != :outcome_1)) AND (SELECT visit_facts_state.recent_n FROM
-visit_facts_state WHERE visit_facts_state.id = :id_2) = :recent_n WHERE offenders.registered_on
-<= :as_of AND (offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
-(offenders.status NOT IN (__[POSTCOMPILE_status_1])) ORDER BY offenders.ref
+visit_facts.failed_attempts, offenders.visit_interval, coalesce(offenders.mappa_category,
+:coalesce_1) * :coalesce_2 + coalesce(offenders.mappa_level, :coalesce_3) AS mappa, CASE WHEN
+(offenders.supervisor_review_recorded IS 1) THEN
+coalesce(CAST(julianday(offenders.supervisor_reviewed_on) - 1721424.5 AS INTEGER), :coalesce_4)
+END AS reviewed, visit_facts.recent_pattern FROM offenders LEFT OUTER JOIN visit_facts ON
+visit_facts.ref = offenders.ref AND (visit_facts.horizon IS NULL OR visit_facts.horizon <=
+:as_of) AND (SELECT visit_facts_state.import_id FROM visit_facts_state WHERE
+visit_facts_state.id = :id_1) IS NOT NULL AND NOT (EXISTS (SELECT * FROM import_runs WHERE
+import_runs.id > (SELECT visit_facts_state.import_id FROM visit_facts_state WHERE
+visit_facts_state.id = :id_1) AND import_runs.outcome != :outcome_1)) AND (SELECT
+visit_facts_state.recent_n FROM visit_facts_state WHERE visit_facts_state.id = :id_2) =
+:recent_n WHERE offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
+offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
+ORDER BY offenders.ref
 """,
     ("live", True): """
 WITH latest AS (SELECT visits.ref AS ref, max(CASE WHEN (visits.outcome = :outcome_1 AND
@@ -138,33 +138,39 @@ INTEGER) AS day_number_5, NULL AS anon_1, NULL AS anon__1, NULL AS anon__2,
 CAST(julianday(latest.last_visit) - 1721424.5 AS INTEGER) AS day_number_6,
 CAST(julianday(latest.last_visit_any) - 1721424.5 AS INTEGER) AS day_number_7,
 coalesce(failed.failed_attempts, :coalesce_1) AS failed_attempts, offenders.visit_interval,
-offenders.mappa_category, offenders.mappa_level,
-CAST(julianday(offenders.supervisor_reviewed_on) - 1721424.5 AS INTEGER) AS day_number_8,
-offenders.supervisor_review_recorded, recent.recent_visits, recent.recent_weekdays,
-recent.recent_weekday, recent.recent_timed, recent.recent_earliest, recent.recent_latest,
-recent.recent_evening FROM offenders LEFT OUTER JOIN latest ON latest.ref = offenders.ref LEFT
-OUTER JOIN (SELECT visits.ref AS ref, count(*) AS failed_attempts FROM visits JOIN offenders ON
-offenders.ref = visits.ref LEFT OUTER JOIN latest ON latest.ref = visits.ref WHERE
-visits.outcome = :outcome_3 AND visits.visit_type = :visit_type_2 AND visits.visit_date >=
+coalesce(offenders.mappa_category, :coalesce_2) * :coalesce_3 + coalesce(offenders.mappa_level,
+:coalesce_4) AS mappa, CASE WHEN (offenders.supervisor_review_recorded IS 1) THEN
+coalesce(CAST(julianday(offenders.supervisor_reviewed_on) - 1721424.5 AS INTEGER), :coalesce_5)
+END AS reviewed, recent.recent_pattern FROM offenders LEFT OUTER JOIN latest ON latest.ref =
+offenders.ref LEFT OUTER JOIN (SELECT visits.ref AS ref, count(*) AS failed_attempts FROM visits
+JOIN offenders ON offenders.ref = visits.ref LEFT OUTER JOIN latest ON latest.ref = visits.ref
+WHERE visits.outcome = :outcome_3 AND visits.visit_type = :visit_type_2 AND visits.visit_date >=
 coalesce(offenders.status_since, offenders.registered_on) AND (latest.last_visit IS NULL OR
 visits.visit_date > latest.last_visit) AND offenders.registered_on <= :as_of AND
 (offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
 (offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND visits.visit_date <= :as_of AND
 visits.ref IN (__[POSTCOMPILE_refs]) GROUP BY visits.ref) AS failed ON failed.ref =
-offenders.ref LEFT OUTER JOIN (SELECT ranked.ref AS ref, count(*) AS recent_visits,
-count(DISTINCT ranked.weekday) AS recent_weekdays, min(ranked.weekday) AS recent_weekday,
-count(ranked.minute) AS recent_timed, min(ranked.minute) AS recent_earliest, max(ranked.minute)
-AS recent_latest, sum(CASE WHEN (ranked.minute >= :minute_1) THEN :param_1 ELSE :param_2 END) AS
-recent_evening FROM (SELECT visits.ref AS ref, (CAST(julianday(visits.visit_date) - 1721424.5 AS
-INTEGER) + :param_3) % :param_4 AS weekday, visits.visit_minute AS minute, row_number() OVER
-(PARTITION BY visits.ref ORDER BY visits.visit_date DESC, visits.visit_minute DESC NULLS LAST,
-visits.visit_id DESC) AS visit_rank FROM visits JOIN offenders ON offenders.ref = visits.ref
-WHERE visits.outcome = :outcome_4 AND visits.visit_type = :visit_type_3 AND
+offenders.ref LEFT OUTER JOIN (SELECT last_visits.ref AS ref, CASE WHEN (last_visits.visits =
+:recent_n) THEN CASE WHEN (last_visits.weekdays = :weekdays_1) THEN last_visits.weekday +
+:weekday_1 ELSE :param_1 END + CASE WHEN (last_visits.timed = :recent_n) THEN :param_2 ELSE
+:param_3 END + CASE WHEN (last_visits.timed = :recent_n AND last_visits.evening = :evening_1)
+THEN :param_4 ELSE :param_5 END + CASE WHEN (last_visits.timed = :recent_n AND
+last_visits.latest - last_visits.earliest <= :param_6) THEN :param_7 + :param_8 *
+last_visits.earliest + :param_9 * last_visits.latest ELSE :param_10 END ELSE :param_11 END AS
+recent_pattern FROM (SELECT ranked.ref AS ref, count(*) AS visits, count(DISTINCT
+ranked.weekday) AS weekdays, min(ranked.weekday) AS weekday, count(ranked.minute) AS timed,
+min(ranked.minute) AS earliest, max(ranked.minute) AS latest, sum(CASE WHEN (ranked.minute >=
+:minute_1) THEN :param_12 ELSE :param_13 END) AS evening FROM (SELECT visits.ref AS ref,
+(CAST(julianday(visits.visit_date) - 1721424.5 AS INTEGER) + :param_14) % :param_15 AS weekday,
+visits.visit_minute AS minute, row_number() OVER (PARTITION BY visits.ref ORDER BY
+visits.visit_date DESC, visits.visit_minute DESC NULLS LAST, visits.visit_id DESC) AS visit_rank
+FROM visits JOIN offenders ON offenders.ref = visits.ref WHERE visits.outcome = :outcome_4 AND
+visits.visit_type = :visit_type_3 AND offenders.registered_on <= :as_of AND
+(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
+(offenders.status NOT IN (__[POSTCOMPILE_status_1])) AND visits.visit_date <= :as_of AND
+visits.ref IN (__[POSTCOMPILE_refs])) AS ranked WHERE ranked.visit_rank <= :recent_n GROUP BY
+ranked.ref) AS last_visits) AS recent ON recent.ref = offenders.ref WHERE
 offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
-offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
-AND visits.visit_date <= :as_of AND visits.ref IN (__[POSTCOMPILE_refs])) AS ranked WHERE
-ranked.visit_rank <= :recent_n GROUP BY ranked.ref) AS recent ON recent.ref = offenders.ref
-WHERE offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
 offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
 AND offenders.ref IN (__[POSTCOMPILE_refs])
 """,
@@ -177,12 +183,9 @@ WHERE visit_facts_state.id = :id_1
 """
 LOOKBACK = """
 SELECT visits.visit_id, visits.ref, CAST(julianday(visits.visit_date) - 1721424.5 AS INTEGER) AS
-day_number_1, visits.officer, visits.paired, visits.announced, offenders.risk_level,
-offenders.team, offenders.offender_manager, offenders.mappa_category, offenders.mappa_level FROM
-visits JOIN offenders ON offenders.ref = visits.ref WHERE visits.outcome = :outcome_1 AND
-visits.visit_type = :visit_type_1 AND visits.visit_date > :lookback_start AND visits.visit_date
-<= :as_of AND offenders.registered_on <= :as_of AND (offenders.registration_ends IS NULL OR
-offenders.registration_ends >= :as_of) AND (offenders.status NOT IN (__[POSTCOMPILE_status_1]))
+day_number_1, visits.officer, visits.paired, visits.announced FROM visits WHERE visits.outcome =
+'completed' AND visits.visit_type = 'home' AND visits.visit_date > :lookback_start AND
+visits.visit_date <= :as_of
 """
 #: Where the personal columns go, with and without names (``include_names``).
 _NO_NAMES = "NULL AS anon_1, NULL AS anon__1, NULL AS anon__2"
@@ -221,19 +224,46 @@ _LIVE = {
 CONSTANTS: dict[tuple[str, bool], dict[str, Any]] = {
     ("stored", False): {"id_1": 1, "outcome_1": "failed", "status_1": ["deceased", "deregistered"]},
     ("live", False): _LIVE,
-    ("stored", True): {"id_1": 1, "outcome_1": "failed", "id_2": 1, "status_1": ["deceased", "deregistered"]},
+    ("stored", True): {
+        "coalesce_1": 0,
+        "coalesce_2": 4,
+        "coalesce_3": 0,
+        "coalesce_4": 0,
+        "id_1": 1,
+        "outcome_1": "failed",
+        "id_2": 1,
+        "status_1": ["deceased", "deregistered"],
+    },
     ("live", True): {
         **_LIVE,
+        "coalesce_2": 0,
+        "coalesce_3": 4,
+        "coalesce_4": 0,
+        "coalesce_5": 0,
+        "weekdays_1": 1,
+        "weekday_1": 1,
+        "param_1": 0,
+        "param_2": 8,
+        "param_3": 0,
+        "evening_1": 0,
+        "param_4": 16,
+        "param_5": 0,
+        "param_6": 120,
+        "param_7": 32,
+        "param_8": 64,
+        "param_9": 131072,
+        "param_10": 0,
+        "param_11": 0,
         "minute_1": 1080,
-        "param_1": 1,
-        "param_2": 0,
-        "param_3": 6,
-        "param_4": 7,
+        "param_12": 1,
+        "param_13": 0,
+        "param_14": 6,
+        "param_15": 7,
         "outcome_4": "completed",
         "visit_type_3": "home",
     },
     ("state", False): {"id_1": 1},
-    ("lookback", False): {"outcome_1": "completed", "visit_type_1": "home", "status_1": ["deceased", "deregistered"]},
+    ("lookback", False): {},
 }
 
 

@@ -7,10 +7,10 @@ Create Date: 2026-12-06 12:00:00
 New nullable columns only (docs/practice.md): offenders gain the visit interval of the
 person's risk management plan, MAPPA category and level, and the last supervisor review;
 visits gain the second officer, whether the visit was announced, and the visit's time of
-day in the configured timezone (``visit_minute``); visit_facts gain the figures of each
+day in the configured timezone (``visit_minute``); visit_facts gain the pattern of each
 person's last few completed home visits (predictable visits); visit_facts_state what the
-register records; backlog_snapshots the practice trend figures. An index on (outcome,
-visit_type, visit_date) finds the completed home visits of a look-back as a range.
+register records; backlog_snapshots the practice trend figures. A partial index on (visit_date) of completed home visits only finds those of a look-back as a range, and holds
+every column the look-back reads, so it never reads the table.
 
 ``visit_minute`` of visits already stored is filled from their time (``visited_at``, UTC)
 in Europe/London, the configured timezone of every force the service is made for; a later
@@ -30,8 +30,8 @@ branch_labels = None
 depends_on = None
 
 LONDON = ZoneInfo("Europe/London")
-RECENT = ("recent_visits", "recent_weekdays", "recent_weekday", "recent_timed", "recent_earliest",
-          "recent_latest", "recent_evening")
+COMPLETED_HOME = "outcome = 'completed' AND visit_type = 'home'"
+RECENT = ("recent_pattern",)
 SNAPSHOT = ("most_overdue_review_days", "lookback_home_visits", "lookback_lone_visits",
             "overdue_supervisor_reviews", "predictable_visits")
 
@@ -48,7 +48,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('paired', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('announced', sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column('visit_minute', sa.SmallInteger(), nullable=True))
-        batch_op.create_index('ix_visits_outcome_type_date', ['outcome', 'visit_type', 'visit_date'], unique=False)
+        batch_op.create_index(
+            'ix_visits_completed_home_date',
+            ['visit_date', 'ref', 'officer', 'paired', 'announced', 'visit_id'],
+            unique=False,
+            sqlite_where=sa.text(COMPLETED_HOME),
+            postgresql_where=sa.text(COMPLETED_HOME),
+        )
     # visit_facts is a WITHOUT ROWID table on SQLite (0006): a plain ADD COLUMN keeps it so.
     for name in RECENT:
         op.add_column('visit_facts', sa.Column(name, sa.Integer(), nullable=True))
@@ -94,7 +100,7 @@ def downgrade() -> None:
     for name in reversed(RECENT):
         op.drop_column('visit_facts', name)
     with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.drop_index('ix_visits_outcome_type_date')
+        batch_op.drop_index('ix_visits_completed_home_date')
         batch_op.drop_column('visit_minute')
         batch_op.drop_column('announced')
         batch_op.drop_column('paired')
