@@ -162,7 +162,8 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
             from monitor.rules.practice import lookback_start
 
             start = lookback_start(as_of, policy.practice.lone_visit_lookback)
-            practice = replace(practice, visits=lookback_rows(conn, as_of, start))
+            tallies, lone = lookback_rows(conn, as_of, start)
+            practice = replace(practice, tallies=tallies, lone=lone)
         return scan_from(rows, policy, as_of, count_only=count_only, practice=practice)
     except (FactsDoNotHold, sqlite3.Error):
         return None

@@ -24,11 +24,6 @@ from monitor.register.import_warnings import long_plan
 from monitor.rules.calendar import DATES, Calendar
 from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Personal
 from monitor.rules.practice import (
-    ANNOUNCED,
-    ANNOUNCING,
-    HOME,
-    LONE,
-    PAIRING,
     TAGS,
     CaseTags,
     LoneVisit,
@@ -176,28 +171,18 @@ class PracticeTrack:
         )
 
     def _tally(self, practice: PracticeInput) -> tuple[dict[tuple[str, str, str], list[int]], list[LoneVisit]]:
-        """The look-back's completed home visits of people in scope (others are skipped):
-        per (team, risk, visiting officer) the tallies of :data:`rules.practice.HOME`..."""
+        """The look-back's tallies per (team, risk, visiting officer), as
+        :data:`rules.practice.HOME`..., and its lone visits of people in scope (the others,
+        read force-wide without the register, are skipped here)."""
         tallies: dict[tuple[str, str, str], list[int]] = {}
+        for team, risk, by, home, pairing, lone_count, announcing, announced in practice.tallies:
+            tallies[team, risk, by] = [home, pairing, lone_count or 0, announcing, announced or 0]
         lone: list[LoneVisit] = []
         who = self.who
-        for visit_id, ref, visit_day, officer, paired, announced in practice.visits:
+        for visit_id, ref, visit_day, officer in practice.lone:
             found = who.get(ref)
             if found is None:  # not in scope on the as-of date
                 continue
             risk, team, manager, tags = found
-            by = officer or manager
-            counts = tallies.get((team, risk, by))
-            if counts is None:
-                counts = tallies[team, risk, by] = [0, 0, 0, 0, 0]
-            counts[HOME] += 1
-            if paired is not None:
-                counts[PAIRING] += 1
-                if not paired:
-                    counts[LONE] += 1
-                    lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], by, tags))
-            if announced is not None:
-                counts[ANNOUNCING] += 1
-                if announced:
-                    counts[ANNOUNCED] += 1
+            lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], officer or manager, tags))
         return tallies, lone

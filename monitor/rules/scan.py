@@ -92,18 +92,21 @@ def scan(
     rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
     if practice is not None and practice.reads_visits:
         lookback = policy.practice.lone_visit_lookback
-        practice = replace(practice, visits=lookback_rows(conn, as_of, lookback, team, officer))
+        tallies, lone = lookback_rows(conn, as_of, lookback, team, officer)
+        practice = replace(practice, tallies=tallies, lone=lone)
     return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
 
 
 @dataclass(frozen=True)
 class PracticeInput:
     """What the practice measures read besides the people's rows: the practice columns the
-    register records and the look-back's completed home visits (rules.lookback), read after
-    the people's rows."""
+    register records, and from the look-back's completed home visits (rules.lookback) their
+    tallies per (team, risk level, visiting officer) and the lone visits (read after the
+    people's rows)."""
 
     recorded: frozenset[str]
-    visits: Iterable[Sequence[Any]] = ()
+    tallies: Iterable[Sequence[Any]] = ()
+    lone: Iterable[Sequence[Any]] = ()
 
     @property
     def reads_visits(self) -> bool:
