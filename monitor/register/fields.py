@@ -347,7 +347,10 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
 MAPPA_CATEGORIES = (1, 2, 3, 4)
 MAPPA_LEVELS = (1, 2, 3)
 #: Words a MAPPA cell may carry before its number ("Category 1", "Cat. 2", "Level 3", "L2").
-_MAPPA_WORDS = ("category", "level", "cat", "lvl", "c", "l")
+_MAPPA_WORDS: dict[str, tuple[str, ...]] = {
+    "mappa_category": ("category", "cat", "c"),
+    "mappa_level": ("level", "lvl", "l"),
+}
 
 
 def plan_interval(raw: str) -> str | None:
@@ -370,13 +373,14 @@ def mappa_number(name: str, raw: str, choices: tuple[int, ...]) -> int | None:
     if not raw:
         return None
     text = raw.lower().replace(".", " ").replace(":", " ").strip()
-    for word in _MAPPA_WORDS:
+    for word in _MAPPA_WORDS[name]:
         if text.startswith(word) and text[len(word) :].strip().isdigit():
             text = text[len(word) :].strip()
             break
     if not (text.isascii() and text.isdigit()) or int(text) not in choices:
         expected = ", ".join(str(c) for c in choices)
-        raise Bad(name, f"expected one of {expected} (a word such as 'Level' before it is fine), got {_shown(raw)}")
+        word = _MAPPA_WORDS[name][0].title()
+        raise Bad(name, f"expected one of {expected} (perhaps after '{word}'), got {_shown(raw)}")
     return int(text)
 
 
