@@ -21,7 +21,10 @@ from monitor.register.importer import import_directory
 from monitor.register.models import Offender, Visit, VisitFactsState
 
 OFFICERS = "officer_id,name,email,team,role\nOM-1,Officer Testname 1,om1@police.example,T1,offender_manager\n"
-HEAD = "ref,risk_level,status,team,offender_manager,registered_on,visit_interval,mappa_category,mappa_level,supervisor_reviewed_on"
+HEAD = (
+    "ref,risk_level,status,team,offender_manager,registered_on,"
+    "visit_interval,mappa_category,mappa_level,supervisor_reviewed_on"
+)
 OFFENDERS = [
     "RSO-1,high,community,T1,OM-1,2020-01-01,P6W,Category 1,Level 2,2026-05-01",
     "RSO-2,low,community,T1,OM-1,2020-01-01,p2m,cat 1,L3,",
