@@ -718,7 +718,7 @@ def test_as_of_before_status_since_owes_nothing_from_that_status(
 )
 def test_items_sorted_in_contract_order(rows: list[tuple[str, int, str]]) -> None:
     """The scan's three stable sorts give exactly the contract's order (risk, most overdue, ref)."""
-    from monitor.rules.scan import _sort_items
+    from monitor.rules.scan_parts import sort_items as _sort_items
 
     items = [Item("visit", ref, risk, "T", "OM", date(2026, 1, 1), days) for risk, days, ref in rows]
     fast = list(items)

@@ -26,26 +26,22 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.config import RISK_LEVELS, Policy
+from monitor.core.config import Policy
 from monitor.core.gcpause import paused_gc
 from monitor.rules.calendar import DATES, Calendar
-from monitor.rules.case_tags import CaseTags, mappa_rank, measures_on
+from monitor.rules.case_tags import CaseTags, measures_on
 from monitor.rules.obligations import (
-    RISK_ORDER,
     Item,
     NotInExtract,
     Obligations,
     Personal,
     ReactiveHighRisk,
-    Summary,
     Unlocated,
-    most_overdue,
-    overdue_mix,
-    warrant_flagged,
 )
+from monitor.rules.scan_parts import SORT_KEY as _SORT_KEY
+from monitor.rules.scan_parts import count_late, sort_items, summary_of
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by scan(), not by a caller that brings its own rows
     from sqlalchemy.orm import Session
@@ -305,7 +301,7 @@ def _scan(
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
             if today > due and in_status and not list_reviews:
-                _count(review_cells, worst["overdue_risk_reviews"], (team_code, risk), today - due, ref)
+                count_late(review_cells, worst["overdue_risk_reviews"], (team_code, risk), today - due, ref)
             elif today > due and in_status:
                 due_day, late = day[due], today - due
                 reviews.append(
@@ -330,7 +326,7 @@ def _scan(
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
         if today > due and not list_notifications:
-            _count(notification_cells, worst["overdue_notifications"], (team_code, risk), today - due, ref)
+            count_late(notification_cells, worst["overdue_notifications"], (team_code, risk), today - due, ref)
         elif today > due:
             due_day, late = day[due], today - due
             notifications.append(
@@ -344,13 +340,13 @@ def _scan(
             )
 
     for items in (overdue, due_soon, reviews, notifications):
-        _sort_items(items, mappa_first)
+        sort_items(items, mappa_first)
     unlocated.sort(key=_SORT_KEY)
     absent.sort(key=_SORT_KEY)
     reactive_high.sort(key=_SORT_KEY)
 
     # Each of the two lists is either listed or only counted: one of the two terms is 0.
-    summary = _summary(
+    summary = summary_of(
         policy,
         overdue,
         due_soon,
@@ -390,86 +386,3 @@ def _scan(
     if practice is None:
         return result
     return track.finish(result, practice, as_of, caseload)
-
-
-def _count(
-    cells: Counter[tuple[str, str]],
-    worst: dict[tuple[str, str], tuple[int, str]],
-    key: tuple[str, str],
-    late: int,
-    ref: str,
-) -> None:
-    """Count one overdue entry of a list only counted, keeping its cell's most overdue."""
-    cells[key] += 1
-    found = worst.get(key)
-    if found is None or late > found[0] or (late == found[0] and ref < found[1]):
-        worst[key] = (late, ref)
-
-
-#: Each result type's contract order is its ``sort_key`` (monitor.rules.obligations).
-_SORT_KEY = attrgetter("sort_key")
-_REF = attrgetter("ref")
-_DAYS = attrgetter("days_overdue")
-
-
-def _sort_items(items: list[Item], mappa_first: bool = False) -> None:
-    """Sort in place by ``Item.sort_key`` (risk, MAPPA level 2 and 3 first, most overdue
-    first, then ref).
-
-    As stable sorts, least significant key first: two by attribute keys that run in C and
-    one by risk rank, instead of building a tuple in Python per item (140,000 items in a
-    national scan); the MAPPA sort only when someone in scope is at level 2 or 3 (otherwise
-    it changes nothing). tests/test_scan.py holds the two orders equal.
-    """
-    items.sort(key=_REF)
-    items.sort(key=_DAYS, reverse=True)  # reverse keeps equal items in order (still stable)
-    if mappa_first:
-        items.sort(key=_mappa_rank)
-    items.sort(key=_risk_rank)
-
-
-def _risk_rank(item: Item) -> int:
-    return RISK_ORDER[item.risk_level]
-
-
-def _mappa_rank(item: Item) -> int:
-    return mappa_rank(item.tags)
-
-
-def _summary(
-    policy: Policy,
-    overdue: list[Item],
-    due_soon: list[Item],
-    reviews: int,
-    notifications: int,
-    unlocated: list[Unlocated],
-    caseload: Counter[tuple[str, str, str]],
-) -> Summary:
-    caseload_by_team: Counter[str] = Counter()
-    caseload_by_risk: Counter[str] = Counter()
-    for (team, risk, _manager), n in caseload.items():
-        caseload_by_team[team] += n
-        caseload_by_risk[risk] += n
-    by_risk, by_age, risk_by_age = overdue_mix(overdue)
-    by_team = dict.fromkeys(sorted(caseload_by_team), 0)
-    for item in overdue:
-        by_team[item.team] = by_team.get(item.team, 0) + 1
-    worst = most_overdue(overdue)
-    flag = policy.failed_attempts_flag
-    return Summary(
-        active_caseload=sum(caseload_by_team.values()),
-        overdue_visits=len(overdue),
-        by_risk=by_risk,
-        by_team=by_team,
-        by_age=by_age,
-        most_overdue_days=worst.days_overdue if worst else None,
-        most_overdue_ref=worst.ref if worst else None,
-        due_soon=len(due_soon),
-        overdue_risk_reviews=reviews,
-        overdue_notifications=notifications,
-        whereabouts_unknown=len(unlocated),
-        failed_attempt_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
-        caseload_by_team=dict(sorted(caseload_by_team.items())),
-        caseload_by_risk={r: caseload_by_risk.get(r, 0) for r in RISK_LEVELS},
-        risk_by_age=risk_by_age,
-    )
