@@ -1,5 +1,6 @@
-"""What every case line carries when the practice measures are on: the interval that applied
-and the MAPPA category and level (docs/practice.md), and the order MAPPA gives a list.
+"""Whether the practice measures are on, what they read besides the scan's rows, and what every
+case line carries when they are: the interval that applied and the MAPPA category and level
+(docs/practice.md), and the order MAPPA gives a list.
 
 Why a module of its own: the result types (:mod:`monitor.rules.obligations`) and the scan need
 these whether or not the measures are on (a case line without them has no tags; MAPPA level 2
@@ -10,12 +11,14 @@ a register without the practice columns imports nothing more than it did.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.memo import Memo
 
 if TYPE_CHECKING:
+    from monitor.core.config import Policy
     from monitor.core.practice_settings import PracticePolicy
 
 #: Risk levels in the contract's order, very high first (``rules.obligations`` names it too).
@@ -29,6 +32,27 @@ def measures_on(policy: PracticePolicy, recorded: Iterable[str]) -> bool:
     """Whether the practice measures are shown: ``[policy] practice_measures`` "on", or
     "auto" (the default) and the register holds any practice column."""
     return policy.measures == "on" or (policy.measures == "auto" and any(True for _ in recorded))
+
+
+@dataclass(frozen=True)
+class PracticeInput:
+    """What the practice measures read besides the people's rows: the practice columns the
+    register records, and from the look-back's completed home visits (rules.lookback) their
+    tallies per (team, risk level, visiting officer) and the lone visits (read after the
+    people's rows)."""
+
+    recorded: frozenset[str]
+    tallies: Iterable[Sequence[Any]] = ()
+    lone: Iterable[Sequence[Any]] = ()
+
+    @property
+    def reads_visits(self) -> bool:
+        return bool(self.recorded & {"second_officer", "announced"})
+
+
+def practice_input(policy: Policy, recorded: frozenset[str]) -> PracticeInput | None:
+    """The practice measures' input when they are on for this register, else None."""
+    return PracticeInput(recorded) if measures_on(policy.practice, recorded) else None
 
 
 class CaseTags:

@@ -38,7 +38,7 @@ from monitor.rules.practice import (
 
 if TYPE_CHECKING:
     from monitor.core.config import Policy
-    from monitor.rules.scan import PracticeInput
+    from monitor.rules.case_tags import PracticeInput
 
 _REF = attrgetter("ref")
 _MAPPA = attrgetter("tags.mappa_rank")

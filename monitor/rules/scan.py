@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.config import Policy
 from monitor.core.gcpause import paused_gc
 from monitor.rules.calendar import DATES, Calendar
-from monitor.rules.case_tags import CaseTags, measures_on
+from monitor.rules.case_tags import CaseTags, PracticeInput, practice_input
 from monitor.rules.obligations import (
     Item,
     NotInExtract,
@@ -91,27 +91,6 @@ def scan(
         tallies, lone = lookback_rows(conn, as_of, lookback, team, officer)
         practice = replace(practice, tallies=tallies, lone=lone)
     return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
-
-
-@dataclass(frozen=True)
-class PracticeInput:
-    """What the practice measures read besides the people's rows: the practice columns the
-    register records, and from the look-back's completed home visits (rules.lookback) their
-    tallies per (team, risk level, visiting officer) and the lone visits (read after the
-    people's rows)."""
-
-    recorded: frozenset[str]
-    tallies: Iterable[Sequence[Any]] = ()
-    lone: Iterable[Sequence[Any]] = ()
-
-    @property
-    def reads_visits(self) -> bool:
-        return bool(self.recorded & {"second_officer", "announced"})
-
-
-def practice_input(policy: Policy, recorded: frozenset[str]) -> PracticeInput | None:
-    """The practice measures' input when they are on for this register, else None."""
-    return PracticeInput(recorded) if measures_on(policy.practice, recorded) else None
 
 
 def scan_from(
