@@ -62,6 +62,7 @@ def escape(value: object) -> str:
 _ESCAPED = Memo(escape)  # officer ids and team codes under a reference
 #: A risk cell without personal data, by risk level (an unknown level fails as risk_css does).
 _RISK_CELL: Memo[str, str] = Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
+_RISK_CELL_INLINE: Memo[str, str] = Memo(lambda risk: _RISK_CELL[risk][:-1])
 _OVERDUE = Memo(overdue_words)
 _DATE = UK_DATES  # format_date, read directly
 #: The same, padded as the text tables pad them.
@@ -76,6 +77,10 @@ _INTERVAL_HTML: Memo[Any, str] = Memo(
     lambda tags: f'<br><span style="{_SUB}">{w}</span>' if (w := interval_words(tags)) else ""
 )
 _TAGS_TEXT: Memo[Any, str] = Memo(lambda tags: f"  [{w}]" if (w := tags_words(tags)) else "")
+#: A risk cell with the case's MAPPA under it, by (risk level, tags).
+_RISK_TAGS_CELL: Memo[tuple[str, Any], str] = Memo(
+    lambda k: f'<td style="{risk_css[k[0]]}">{escape(risk_label(k[0]))}{_MAPPA_HTML[k[1]]}</td>\n'
+)
 
 
 class _Row:
@@ -94,8 +99,10 @@ class _Row:
         """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell
         (with the case's MAPPA level under it when the practice measures are on)."""
         sub_html = f'<br><span style="{_SUB}">{_ESCAPED[sub]}</span>' if sub is not None else ""
-        if self.plain and entry.tags is None:
-            return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{_RISK_CELL[entry.risk_level]}'
+        if self.plain:
+            tags = entry.tags
+            risk = _RISK_CELL[entry.risk_level] if tags is None else _RISK_TAGS_CELL[entry.risk_level, tags]
+            return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{risk}'
         return f'<tr><td style="{_TD_REF}">{self.ref_html(entry.ref)}{sub_html}</td>\n{self.risk_html(entry)}'
 
     def ref_html(self, ref: str) -> str:
@@ -107,11 +114,9 @@ class _Row:
     def risk_html(self, entry: Any) -> str:
         p = entry.personal
         tags = entry.tags
-        if (not self.names or p is None) and tags is None:
-            return _RISK_CELL[entry.risk_level]
-        mappa = _MAPPA_HTML[tags]
         if not self.names or p is None:
-            return f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}{mappa}</td>\n'
+            return _RISK_CELL[entry.risk_level] if tags is None else _RISK_TAGS_CELL[entry.risk_level, tags]
+        mappa = _MAPPA_HTML[tags]
         return (
             f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}{mappa}'
             f'<br><span style="{_PERSONAL}">{escape(p.surname or "")}, {escape(p.forenames or "")}; '
@@ -241,6 +246,40 @@ def unlocated_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool =
     return "".join(out)
 
 
+@pass_context
+def lone_rows_html(ctx: Context, items: Iterable[Any]) -> Markup:
+    """Lone visits (practice measures): ref, risk, date, visiting officer."""
+    out = [
+        f'<tr><td style="{_TD_REF}">{escape(v.ref)}</td>{_RISK_CELL_INLINE[v.risk_level]}'
+        f'<td style="{_TD}">{_DATE[v.visit_date]}</td><td style="{_TD}">{_ESCAPED[v.officer]}</td></tr>\n'
+        for v in items
+    ]
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+
+
+@pass_context
+def pattern_rows_html(ctx: Context, items: Iterable[Any]) -> Markup:
+    """Predictable visits (practice measures): ref and officer, risk, the pattern in words."""
+    out = [
+        f'<tr><td style="{_TD_REF}">{escape(x.ref)}<br><span style="{_SUB}">{_ESCAPED[x.offender_manager]}</span></td>'
+        f'{_RISK_CELL_INLINE[x.risk_level]}<td style="{_TD}">{escape(x.pattern)}</td></tr>\n'
+        for x in items
+    ]
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+
+
+@pass_context
+def lone_rows_text(ctx: Context, items: Iterable[Any]) -> str:
+    return "".join(
+        f"  {v.ref:<14} {_RISK_TEXT[v.risk_level]} {_DATE_TEXT[v.visit_date]} {v.officer:<12}\n" for v in items
+    )
+
+
+@pass_context
+def pattern_rows_text(ctx: Context, items: Iterable[Any]) -> str:
+    return "".join(f"  {x.ref:<14} {_RISK_TEXT[x.risk_level]} {x.offender_manager:<12} {x.pattern}\n" for x in items)
+
+
 #: Tables written lately: (writer, id(items), len(items), arguments, context) -> (items, rows).
 _RECENT: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 _RECENT_MAX = 64
@@ -291,9 +330,13 @@ HTML_ROWS = {
     "visit_rows": _reused(visit_rows_html),
     "item_rows": _reused(item_rows_html),
     "unlocated_rows": _reused(unlocated_rows_html),
+    "lone_rows": _reused(lone_rows_html),
+    "pattern_rows": _reused(pattern_rows_html),
 }
 TEXT_ROWS = {
     "visit_rows": _reused(visit_rows_text),
     "item_rows": _reused(item_rows_text),
     "unlocated_rows": _reused(unlocated_rows_text),
+    "lone_rows": _reused(lone_rows_text),
+    "pattern_rows": _reused(pattern_rows_text),
 }

@@ -63,6 +63,10 @@ class CaseTags:
     ``mappa_rank`` is 0 for MAPPA level 2 or 3 (listed first within their risk level), else
     1: an attribute, so sorting by it runs in C (``attrgetter("tags.mappa_rank")``). A plain
     slotted class rather than a dataclass: importing one costs a millisecond on every command.
+
+    Equal and hashed by identity: :data:`TAGS` makes one object per combination, and the
+    digests and reports look case-line texts up by it hundreds of thousands of times, so a
+    lookup must not call Python (a value hash was a tenth of a national digest run).
     """
 
     __slots__ = ("interval", "interval_source", "mappa_category", "mappa_level", "mappa_rank")
@@ -88,12 +92,6 @@ class CaseTags:
     def _key(self) -> tuple[str | None, str | None, int | None, int | None]:
         return (self.interval, self.interval_source, self.mappa_category, self.mappa_level)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, CaseTags) and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
     def __repr__(self) -> str:
         return "CaseTags(interval={!r}, interval_source={!r}, mappa_category={!r}, mappa_level={!r})".format(
             *self._key()
@@ -109,8 +107,12 @@ class CaseTags:
         return out
 
 
-#: ``TAGS[interval, source, category, level]``: the one CaseTags of that combination.
-TAGS: Memo[tuple[str | None, str | None, int | None, int | None], CaseTags] = Memo(lambda key: CaseTags(*key))
+#: ``TAGS[interval, source, category, level]``: the one CaseTags of that combination (never
+#: cleared: a register has a few hundred combinations at most, and a second object for one
+#: would not be equal to the first).
+TAGS: Memo[tuple[str | None, str | None, int | None, int | None], CaseTags] = Memo(
+    lambda key: CaseTags(*key), limit=10**9
+)
 
 
 def mappa_rank(tags: CaseTags | None) -> int:
