@@ -16,6 +16,9 @@ import messy_extract
 from results import Run
 
 ROW_KEYS = ("ref", "due_date", "days_overdue", "last_visit", "failed_attempts")
+#: The practice measures' lists (the extract has the practice columns): listed, and the same
+#: on both engines (lean_full.py does not make them; tests/oracle_practice.py checks them).
+PRACTICE_LISTS = ("lone_visits", "predictable_visits", "overdue_supervisor_reviews", "long_plan_intervals")
 
 
 def check_rejects(run: Run, manifest: messy_extract.Manifest, rejects: Path) -> None:
@@ -99,6 +102,14 @@ def check_all_lists(run: Run, report: dict[str, Any], full_path: Path) -> None:
             product == yard and name in report,
             first_difference(product, yard),
         )
+    listed = [name for name in PRACTICE_LISTS if report.get(name)]
+    for name in listed:
+        run.lists[name] = entries(report[name])
+    run.check(
+        "report lists the practice measures (lone, predictable, supervisor reviews, long plans)",
+        listed == list(PRACTICE_LISTS),
+        f"listed {listed}",
+    )
 
 
 def check_sectioned(run: Run, report: dict[str, Any], sectioned_path: Path, yard: list[tuple[Any, ...]]) -> None:
@@ -145,7 +156,7 @@ def cross_engine_checks(runs: list[Run]) -> list[tuple[str, bool, str]]:
                     first_difference(a, b),
                 )
             )
-            for name in lean_full.LISTS:
+            for name in (*lean_full.LISTS, *PRACTICE_LISTS):
                 la, lb = by_engine["sqlite"].lists.get(name), by_engine["postgresql"].lists.get(name)
                 out.append(
                     (

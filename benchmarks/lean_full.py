@@ -18,6 +18,10 @@ in [S, AS_OF] and the no-access home visits after it (community, active manageme
 and the latest completed home visit ever up to AS_OF (missing people only); S is
 status_since, else registered_on. Python adds the calendar arithmetic and the ordering.
 The intervals are the contract's defaults, which the benchmark's config leaves in force.
+The extract has the practice columns, so the report's practice measures are on: a person's
+plan interval (``visit_interval``) takes the place of the risk level's, every entry carries
+its MAPPA category and level (visits also ``interval`` and ``interval_source``), and MAPPA
+level 2 and 3 cases come first within their risk level.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import sys
 from datetime import date, timedelta
 from typing import Any
 
-from lean_report import FIRST_VISIT, INTERVAL_MONTHS, RISK_ORDER, add_months, connect
+from lean_report import FIRST_VISIT, INTERVAL_MONTHS, RISK_ORDER, add_months, connect, mappa_rank, next_visit
 
 REVIEW_MONTHS = 12
 NOTIFY_MONTHS = 12
@@ -37,7 +41,8 @@ DUE_SOON_DAYS = 14
 WARRANT_FLAG = 2
 
 _SCOPE = """SELECT ref, risk_level, team, offender_manager, status, management, registered_on,
-                   COALESCE(status_since, registered_on) AS s, risk_assessed_on, last_notified_on, no_fixed_abode
+                   COALESCE(status_since, registered_on) AS s, risk_assessed_on, last_notified_on, no_fixed_abode,
+                   visit_interval, mappa_category, mappa_level
               FROM offenders
              WHERE registered_on <= :as_of AND (registration_ends IS NULL OR registration_ends >= :as_of)
                AND status NOT IN ('deceased', 'deregistered')"""
@@ -115,13 +120,15 @@ def report_lists(conn: Any, dialect: str, as_of: date) -> dict[str, list[dict[st
     cur.execute(sql, params)
     for row in cur:
         ref, risk, team, om, status, _management, registered, s, assessed, notified, nfa = row[:11]
-        visited, last_visit, last_any, failed = row[11:]
+        plan, category, level = row[11:14]
+        visited, last_visit, last_any, failed = row[14:]
         registered, s, assessed, notified = day(registered), day(s), day(assessed), day(notified)
         assert registered is not None and s is not None
         base = {"ref": ref, "risk_level": risk, "team": team, "offender_manager": om}
+        tags = {"mappa_category": category, "mappa_level": level}
         if visited and s <= as_of:
             last = day(last_visit)
-            due = add_months(last, INTERVAL_MONTHS[risk]) if last else s + FIRST_VISIT
+            due = next_visit(last, risk, plan) if last else s + FIRST_VISIT
             late = (as_of - due).days
             if late >= -DUE_SOON_DAYS:
                 item = {
@@ -134,6 +141,9 @@ def report_lists(conn: Any, dialect: str, as_of: date) -> dict[str, list[dict[st
                 }
                 if late <= 0:
                     item["due_in_days"] = -late
+                item["interval"] = plan or f"P{INTERVAL_MONTHS[risk]}M"
+                item["interval_source"] = "plan" if plan else "risk_level"
+                item.update(tags)
                 out["overdue_visits" if late > 0 else "due_soon"].append(item)
         if status == "community" and s <= as_of:
             first = s + FIRST_VISIT
@@ -146,7 +156,7 @@ def report_lists(conn: Any, dialect: str, as_of: date) -> dict[str, list[dict[st
             if as_of > due:
                 late = (as_of - due).days
                 out["overdue_risk_reviews"].append(
-                    {**base, "due_date": due.isoformat(), "days_overdue": late, "last_assessed": iso(assessed)}
+                    {**base, "due_date": due.isoformat(), "days_overdue": late, "last_assessed": iso(assessed), **tags}
                 )
         if status in ("community", "missing"):
             nfa = bool(nfa)
@@ -162,17 +172,24 @@ def report_lists(conn: Any, dialect: str, as_of: date) -> dict[str, list[dict[st
                         "days_overdue": (as_of - due).days,
                         "last_notified": iso(notified),
                         "no_fixed_abode": nfa,
+                        **tags,
                     }
                 )
         if status == "missing" and s <= as_of:
             missing = (as_of - s).days
             out["whereabouts_unknown"].append(
-                {**base, "missing_since": s.isoformat(), "days_missing": missing, "last_visit": iso(day(last_any))}
+                {
+                    **base,
+                    "missing_since": s.isoformat(),
+                    "days_missing": missing,
+                    "last_visit": iso(day(last_any)),
+                    **tags,
+                }
             )
     cur.close()
     for name, rows in out.items():
         days = "days_missing" if name == "whereabouts_unknown" else "days_overdue"
-        rows.sort(key=lambda r: (RISK_ORDER[r["risk_level"]], -r[days], r["ref"]))
+        rows.sort(key=lambda r: (RISK_ORDER[r["risk_level"]], mappa_rank(r["mappa_level"]), -r[days], r["ref"]))
     return out
 
 

@@ -17,6 +17,10 @@ What it writes, deterministically from a seed:
   rather than from any code under test: the line and kind of every bad row, the number
   of good rows per file, the active caseload, and every overdue home visit as of the
   as-of date (ref, due date, days overdue, last visit, failed attempts), in report order.
+* The contract's optional practice columns: a plan's visit frequency for about one person
+  in eight (some far longer than the risk level's default), MAPPA category and level, the
+  last supervisor review, a second officer on most visits (none on about a third of
+  completed home visits) and whether a visit was announced.
 
 Rows are streamed: each goes to one of many bucket files at random, then each bucket is
 shuffled in memory and appended, so 300,000 people (3.3 million visits) need a few tens
@@ -38,7 +42,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 #: Bump when the output changes, so a kept extract is regenerated rather than reused.
-VERSION = 1
+#: 2: the optional practice columns (plan visit intervals, MAPPA, supervisor reviews,
+#: second officers, announced visits).
+VERSION = 2
 AS_OF = date(2026, 11, 23)
 LONDON = ZoneInfo("Europe/London")
 
@@ -76,9 +82,33 @@ OFFENDER_COLUMNS = (
     "surname",
     "forenames",
     "date_of_birth",
+    # The optional practice columns (a plan's visit frequency overrides the risk level's).
+    "visit_interval",
+    "mappa_category",
+    "mappa_level",
+    "supervisor_reviewed_on",
     "local_notes",  # unknown to the contract: ignored with a warning
 )
-VISIT_COLUMNS = ("visit_id", "ref", "visit_date", "outcome", "visit_type", "officer", "source_system")
+VISIT_COLUMNS = (
+    "visit_id",
+    "ref",
+    "visit_date",
+    "outcome",
+    "visit_type",
+    "officer",
+    "second_officer",
+    "announced",
+    "source_system",
+)
+#: Plan visit frequencies (ISO 8601) per risk level, some far longer than the default.
+PLANS: dict[str, tuple[str, ...]] = {
+    "very_high": ("P2W", "P1M", "P6W"),
+    "high": ("P6W", "P2M", "P4M", "P8M"),
+    "medium": ("P3M", "P4M", "P9M", "P13M"),
+    "low": ("P6M", "P9M", "P18M", "P2Y"),
+}
+#: Share of people whose plan sets their visit frequency.
+PLAN_SHARE = 0.12
 OFFICER_COLUMNS = ("officer_id", "name", "email", "team", "role", "active", "station")
 
 #: How extracts spell enum values: the canonical form most of the time, else one of these.
@@ -115,6 +145,12 @@ def add_months(start: date, months: int) -> date:
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     return date(year, month + 1, min(start.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def plan_months_days(plan: str) -> tuple[int, int]:
+    """A plan's ISO 8601 duration (as written here: PnY, PnM, PnW) as (months, days)."""
+    number, unit = int(plan[1:-1]), plan[-1]
+    return {"Y": (12 * number, 0), "M": (number, 0), "W": (0, 7 * number)}[unit]
 
 
 @dataclass
@@ -299,6 +335,7 @@ def generate(out_dir: Path, people: int, seed: int = 1, as_of: date = AS_OF) -> 
     dup_visits = set(rng.sample(range(people), min(people, n_bad_vis)))
     history_from = as_of - timedelta(days=HISTORY_DAYS)
     overdue: list[tuple[str, str, str, int, str | None, int]] = []
+    mappa_first: set[str] = set()  # refs at MAPPA level 2 or 3
     caseload = 0
     visit_seq = 0
 
@@ -306,6 +343,8 @@ def generate(out_dir: Path, people: int, seed: int = 1, as_of: date = AS_OF) -> 
         p = _person(rng, i, managers, as_of)
         if p.in_scope:
             caseload += 1
+        if p.mappa_level in ("2", "3"):
+            mappa_first.add(p.ref)
         cells = _offender_cells(fmt, p)
         row = [cells[c] for c in off_order]
         if i in dup_people:
@@ -317,6 +356,7 @@ def generate(out_dir: Path, people: int, seed: int = 1, as_of: date = AS_OF) -> 
         visits = _visit_history(rng, p, history_from, as_of)
         for n, (day, outcome, vtype) in enumerate(visits):
             visit_seq += 1
+            alone = outcome == "completed" and vtype == "home" and rng.random() < 0.3
             vcells = {
                 "visit_id": f"VIS-{visit_seq:08d}",
                 "ref": p.ref,
@@ -324,6 +364,8 @@ def generate(out_dir: Path, people: int, seed: int = 1, as_of: date = AS_OF) -> 
                 "outcome": fmt.enum(outcome),
                 "visit_type": fmt.enum(vtype),
                 "officer": p.manager if rng.random() < 0.9 else "",
+                "second_officer": "" if alone else rng.choice(managers).officer_id,
+                "announced": fmt.flag(rng.random() < 0.08),
                 "source_system": "CMS-A",
             }
             vrow = [vcells[c] for c in vis_order]
@@ -352,7 +394,8 @@ def generate(out_dir: Path, people: int, seed: int = 1, as_of: date = AS_OF) -> 
         "officers.csv": ofc_file.finish(extract / "officers.csv"),
     }
     tmp.rmdir()
-    overdue.sort(key=lambda o: (RISK_ORDER[o[1]], -o[3], o[0]))
+    # Report order: risk, MAPPA level 2 and 3 first, most overdue, ref.
+    overdue.sort(key=lambda o: (RISK_ORDER[o[1]], 0 if o[0] in mappa_first else 1, -o[3], o[0]))
     manifest = Manifest(
         version=VERSION,
         people=people,
@@ -419,6 +462,12 @@ class _Person:
     away_from: date | None
     lapsed_after: date | None
     as_of: date
+    #: The practice columns: a plan's visit frequency ("" none), MAPPA category and level
+    #: ("" not given), the last supervisor review.
+    plan: str = ""
+    mappa_category: str = ""
+    mappa_level: str = ""
+    reviewed: date | None = None
 
     @property
     def in_scope(self) -> bool:
@@ -461,6 +510,12 @@ def _person(rng: random.Random, i: int, managers: list[_Officer], as_of: date) -
     lapsed = None
     if rng.random() < 0.15:
         lapsed = as_of - timedelta(days=rng.randint(20, 420))
+    plan = rng.choice(PLANS[risk]) if rng.random() < PLAN_SHARE else ""
+    category = "" if rng.random() < 0.03 else "1"
+    r = rng.random()
+    level = "" if r < 0.05 else "3" if r < 0.06 else "2" if r < 0.15 else "1"
+    r = rng.random()  # supervisor reviews: most within the quarter, some late, some never
+    reviewed = None if r < 0.08 else as_of - timedelta(days=rng.randint(96, 300) if r < 0.15 else rng.randint(0, 95))
     return _Person(
         ref=f"RSO-{i + 1:07d}",
         risk=risk,
@@ -476,6 +531,10 @@ def _person(rng: random.Random, i: int, managers: list[_Officer], as_of: date) -
         away_from=away_from,
         lapsed_after=lapsed,
         as_of=as_of,
+        plan=plan,
+        mappa_category=category,
+        mappa_level=level,
+        reviewed=max(reviewed, registered_on) if reviewed is not None else None,
     )
 
 
@@ -501,6 +560,10 @@ def _offender_cells(fmt: _Writer, p: _Person) -> dict[str, str]:
         "surname": f"Fakename{p.ref[-5:]}",
         "forenames": "Testforename",
         "date_of_birth": fmt.date(born),
+        "visit_interval": p.plan.lower() if p.plan and rng.random() < 0.2 else p.plan,
+        "mappa_category": f"Cat {p.mappa_category}" if p.mappa_category and rng.random() < 0.2 else p.mappa_category,
+        "mappa_level": f"Level {p.mappa_level}" if p.mappa_level and rng.random() < 0.2 else p.mappa_level,
+        "supervisor_reviewed_on": fmt.date(p.reviewed),
         "local_notes": "see CMS",
     }
 
@@ -548,7 +611,8 @@ def _overdue_truth(
         for d, o, t in visits
         if o == "no_access" and t == "home" and p.start <= d <= as_of and (last is None or d > last)
     )
-    due = add_months(last, INTERVAL_MONTHS[p.risk]) if last else p.start + timedelta(days=FIRST_VISIT_DAYS)
+    months, days_more = plan_months_days(p.plan) if p.plan else (INTERVAL_MONTHS[p.risk], 0)
+    due = add_months(last, months) + timedelta(days=days_more) if last else p.start + timedelta(days=FIRST_VISIT_DAYS)
     days = (as_of - due).days
     if days <= 0:
         return None
@@ -607,6 +671,8 @@ def _bad_visits(
                 "outcome": fmt.enum("completed"),
                 "visit_type": fmt.enum("home"),
                 "officer": "",
+                "second_officer": "",
+                "announced": "",
                 "source_system": "CMS-A",
             }
             if kind == "bad_date":

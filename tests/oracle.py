@@ -7,7 +7,9 @@ independent it imports nothing from ``monitor``: its own CSV reading (for the cl
 generator format only: LF, no BOM, no quoting, ISO dates), its own ISO 8601 duration
 parsing and its own month arithmetic with end-of-month clamping.
 
-``oracle(directory, as_of, ...)`` returns the dict ``Obligations.to_json()`` produces.
+``oracle(directory, as_of, ...)`` returns the dict ``Obligations.to_json()`` produces. The
+practice measures (plan intervals, MAPPA, lone and predictable visits, supervisor reviews,
+caseloads) are in tests/oracle_practice.py, written the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+
+import oracle_practice
 
 RISKS = ("very_high", "high", "medium", "low")
 RANK = {r: i for i, r in enumerate(RISKS)}
@@ -91,7 +95,7 @@ class Span:
 
 
 def _policy(raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    merged = dict(DEFAULT_POLICY)
+    merged = {**DEFAULT_POLICY, **oracle_practice.PRACTICE_POLICY}
     for key, value in (raw or {}).items():
         if isinstance(value, Mapping):
             merged[key] = {**merged[key], **value}
@@ -130,11 +134,15 @@ def oracle(
     flag = int(pol["failed_attempts_flag"])
     names = bool(pol["include_names"])
 
+    columns = oracle_practice.recorded(directory)
+    practice = pol["practice_measures"] == "on" or (pol["practice_measures"] == "auto" and bool(columns))
     visits_by_ref: dict[str, list[tuple[date, str, str]]] = {}
+    visit_rows: dict[str, list[dict[str, str]]] = {}
     for v in read_rows(directory / "visits.csv"):
-        vd = day(v["visit_date"])
-        assert vd is not None
+        vd = oracle_practice.visit_moment(v["visit_date"])[0]
         visits_by_ref.setdefault(v["ref"], []).append((vd, v["outcome"], v["visit_type"] or "home"))
+        visit_rows.setdefault(v["ref"], []).append(v)
+    people: list[dict[str, Any]] = []
 
     overdue: list[dict[str, Any]] = []
     due_soon: list[dict[str, Any]] = []
@@ -179,20 +187,25 @@ def oracle(
             else {}
         )
         visits = visits_by_ref.get(o["ref"], [])
+        owes = status == "community" and since <= as_of and (o["management"] or "active") == "active"
+        people.append({**o, "_s": since, "_owes": owes})
+        tags = oracle_practice.tags(o) if practice else {}
+        plan = o.get("visit_interval", "") if practice else ""
         gone = absent.get(o["ref"]) if absent else None
         if gone is not None and gone <= as_of:
             absent_out.append(
-                {**base, "status": status, "absent_since": gone.isoformat(), "days_absent": (as_of - gone).days}
+                {**base, "status": status, "absent_since": gone.isoformat(), "days_absent": (as_of - gone).days, **tags}
             )
         if o["management"] == "reactive" and risk in ("very_high", "high"):
-            reactive_out.append({**base, "status": status})
+            reactive_out.append({**base, "status": status, **tags})
 
-        if status == "community" and since <= as_of and (o["management"] or "active") == "active":
+        if owes:
             last: date | None = None
             for vd, outcome, vtype in visits:
                 if outcome == "completed" and vtype == "home" and since <= vd <= as_of and (last is None or vd > last):
                     last = vd
-            due = intervals[risk].after(last) if last else window.after(since)
+            interval = Span.of(plan) if plan else intervals[risk]
+            due = interval.after(last) if last else window.after(since)
             late = (as_of - due).days
             failed = 0
             for vd, outcome, vtype in visits:
@@ -210,6 +223,10 @@ def oracle(
             }
             if late <= 0:
                 item["due_in_days"] = -late
+            if practice:
+                item["interval"] = oracle_practice.canonical(interval.months, interval.days)
+                item["interval_source"] = "plan" if plan else "risk_level"
+                item.update(tags)
             item.update(personal)
             if late > 0:
                 overdue.append(item)
@@ -232,6 +249,7 @@ def oracle(
                         "due_date": due.isoformat(),
                         "days_overdue": (as_of - due).days,
                         "last_assessed": assessed.isoformat() if assessed else None,
+                        **tags,
                         **personal,
                     }
                 )
@@ -250,6 +268,7 @@ def oracle(
                         "days_overdue": (as_of - due).days,
                         "last_notified": notified.isoformat() if notified else None,
                         "no_fixed_abode": nfa,
+                        **tags,
                         **personal,
                     }
                 )
@@ -262,12 +281,13 @@ def oracle(
                     "missing_since": since.isoformat(),
                     "days_missing": (as_of - since).days,
                     "last_visit": max(seen).isoformat() if seen else None,
+                    **tags,
                     **personal,
                 }
             )
 
     def order(rows: list[dict[str, Any]], key: str = "days_overdue") -> list[dict[str, Any]]:
-        return sorted(rows, key=lambda r: (RANK[r["risk_level"]], -r[key], r["ref"]))
+        return sorted(rows, key=lambda r: (RANK[r["risk_level"]], oracle_practice.mappa_rank(r), -r[key], r["ref"]))
 
     overdue, due_soon = order(overdue), order(due_soon)
     by_risk = dict.fromkeys(RISKS, 0)
@@ -280,10 +300,8 @@ def oracle(
         by_team[item["team"]] += 1
         by_age[band] += 1
         risk_by_age[item["risk_level"]][band] += 1
-    worst = None
-    for item in overdue:
-        if worst is None or item["days_overdue"] > worst["days_overdue"]:
-            worst = item  # overdue is in contract order, so the first with the max wins ties
+    # The most days overdue; of those, the highest risk, then the first ref.
+    worst = min(overdue, key=lambda i: (-i["days_overdue"], RANK[i["risk_level"]], i["ref"]), default=None)
     summary = {
         "active_caseload": active,
         "overdue_visits": len(overdue),
@@ -303,7 +321,7 @@ def oracle(
         "not_in_extract": len(absent_out),
         "reactive_high_risk": len(reactive_out),
     }
-    return {
+    report: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "overdue_visits": overdue,
         "due_soon": due_soon,
@@ -311,9 +329,27 @@ def oracle(
         "overdue_notifications": order(notes_out),
         "whereabouts_unknown": order(missing_out, "days_missing"),
         "not_in_extract": order(absent_out, "days_absent"),
-        "reactive_high_risk": sorted(reactive_out, key=lambda r: (RANK[r["risk_level"]], r["ref"])),
+        "reactive_high_risk": sorted(
+            reactive_out, key=lambda r: (RANK[r["risk_level"]], oracle_practice.mappa_rank(r), r["ref"])
+        ),
         "summary": summary,
     }
+    if practice:
+        summary = report.pop("summary")
+        report["summary"] = summary  # after the practice lists, as in the engine's JSON
+        oracle_practice.extend(
+            report,
+            directory=directory,
+            as_of=as_of,
+            pol=pol,
+            span=Span,
+            people=people,
+            visits_by_ref=visit_rows,
+            columns=columns,
+            rank=RANK,
+        )
+        report["summary"] = report.pop("summary")
+    return report
 
 
 def _band(days: int) -> str:

@@ -101,6 +101,7 @@ def test_national_benchmark_runs_on_both_engines_and_agrees(tmp_path: Path) -> N
         for listed in ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"):
             assert any(n.startswith(f"report {listed} == lean_full") for n in names), listed
     cross = result["cross_engine_checks"]
-    assert len(cross) == 6 and all(c["ok"] for c in cross), cross
-    assert any("whereabouts_unknown" in c["check"] for c in cross)
+    assert len(cross) == 10 and all(c["ok"] for c in cross), cross
+    for listed in ("whereabouts_unknown", "lone_visits", "predictable_visits", "overdue_supervisor_reviews"):
+        assert any(listed in c["check"] for c in cross), listed
     assert "| import " in proc.stdout and "ratio" in proc.stdout

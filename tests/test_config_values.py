@@ -39,6 +39,20 @@ BAD: list[tuple[str, str, str, str]] = [
         "longer than zero",
     ),
     ('[policy]\nnotification_after_return = "P99Y"', "policy.notification_after_return", "P99Y", "at most P10Y"),
+    # the practice measures (docs/practice.md)
+    ('[policy]\npractice_measures = "yes"', "policy.practice_measures", "yes", '"auto" or "on" or "off"'),
+    ("[policy]\nplan_interval_warn_multiple = 0.5", "policy.plan_interval_warn_multiple", "0.5", "from 1 to 10"),
+    ('[policy]\nlone_visit_lookback = "P3Y"', "policy.lone_visit_lookback", "P3Y", "at most P2Y"),
+    ('[policy]\nlone_visit_lookback = "P0D"', "policy.lone_visit_lookback", "P0D", "longer than zero"),
+    ("[policy]\npredictable_visits_last = 1", "policy.predictable_visits_last", "1", "from 2 to 10"),
+    (
+        '[policy]\nsupervisor_review_interval = "3 months"',
+        "policy.supervisor_review_interval.very_high",
+        "3 months",
+        "ISO 8601 duration",
+    ),
+    ("[policy]\ncaseload_ceiling = 0", "policy.caseload_ceiling", "0", "from 1 to 1000"),
+    ("[policy.caseload_weights]\nlow = -1", "policy.caseload_weights.low", "-1", "from 0 to 20"),
     # days and counts
     ("[policy]\ndue_soon_days = 100000", "policy.due_soon_days", "100000", "from 0 to 365"),
     ("[policy]\ndue_soon_days = -1", "policy.due_soon_days", "-1", "from 0 to 365"),

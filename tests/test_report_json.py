@@ -16,13 +16,22 @@ from hypothesis import strategies as st
 
 from monitor.reports import export
 from monitor.rules.obligations import Item, Personal
+from monitor.rules.practice import CaseTags
 
 texts = st.text(min_size=0, max_size=12)  # any code point: quotes, backslashes, controls, non-ASCII
 dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
 personal = st.builds(Personal, st.none() | texts, st.none() | texts, st.none() | dates)
+#: The practice measures' tags (an interval as the register or the policy gives it, MAPPA).
+tags = st.builds(
+    CaseTags,
+    st.none() | st.sampled_from(["P1M", "P42D", "P2M3D"]) | texts,
+    st.none() | st.sampled_from(["plan", "risk_level"]),
+    st.none() | st.integers(min_value=1, max_value=4),
+    st.none() | st.integers(min_value=1, max_value=3),
+)
 items = st.builds(
     Item,
-    kind=st.sampled_from(["visit", "risk_review", "notification"]),
+    kind=st.sampled_from(["visit", "risk_review", "notification", "supervisor_review"]),
     ref=texts,
     risk_level=st.sampled_from(["very_high", "high", "medium", "low"]) | texts,
     team=texts,
@@ -33,6 +42,7 @@ items = st.builds(
     failed_attempts=st.integers(min_value=0, max_value=30),
     no_fixed_abode=st.booleans(),
     personal=st.none() | personal,
+    tags=st.none() | tags,
 )
 
 

@@ -271,3 +271,19 @@ def test_seed_command_defaults_to_today_in_london(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["seed", "--people", "10", "--out", str(tmp_path / "x")])
     assert result.exit_code == 0, result.output
     assert "as of 2026-07-01" in result.output
+
+
+def test_practice_columns_describe_the_same_register(tmp_path: Path) -> None:
+    """``--practice`` adds its columns (and visit times) to the very same register: the demo
+    register and every seed's bytes stay as they were without it."""
+    generate(300, seed=9, as_of=AS_OF, out_dir=tmp_path / "plain")
+    generate(300, seed=9, as_of=AS_OF, out_dir=tmp_path / "practice", practice=True)
+    plain_o, practice_o = (
+        read_rows(tmp_path / "plain" / "offenders.csv"),
+        read_rows(tmp_path / "practice" / "offenders.csv"),
+    )
+    assert [{k: o[k] for k in OFFENDER_COLUMNS} for o in practice_o] == plain_o
+    assert {o["mappa_level"] for o in practice_o} >= {"1", "2"} and any(o["visit_interval"] for o in practice_o)
+    plain_v, practice_v = read_rows(tmp_path / "plain" / "visits.csv"), read_rows(tmp_path / "practice" / "visits.csv")
+    assert [{**{k: v[k] for k in VISIT_COLUMNS}, "visit_date": v["visit_date"][:10]} for v in practice_v] == plain_v
+    assert any("T" in v["visit_date"] for v in practice_v) and any(v["second_officer"] == "" for v in practice_v)

@@ -31,6 +31,7 @@ from monitor.register.db import make_engine, reading
 from monitor.register.importer import import_directory
 from monitor.register.models import Offender
 from monitor.rules import stored_rows
+from monitor.rules.lookback import lone_query, state_query, tally_query
 from monitor.rules.rows import live_facts_query, stored_facts_query
 from monitor.rules.scan import COUNTABLE, scan
 from monitor.synthetic.generator import generate
@@ -43,36 +44,60 @@ def _words(sql: str) -> str:
     return " ".join(sql.split())
 
 
-def _compiled(kind: str, names: bool, refs: list[str] | None = None, postcompile: bool = False) -> Any:
+def _compiled(
+    kind: str, names: bool, refs: list[str] | None = None, postcompile: bool = False, practice: bool = False
+) -> Any:
+    n = 3 if practice else None
     if kind == "stored":
-        query = stored_facts_query(AS_OF, None, None, names).order_by(Offender.ref)
+        query = stored_facts_query(AS_OF, None, None, names, n).order_by(Offender.ref)
     else:
-        query = live_facts_query(AS_OF, None, None, names, refs or ["R1"])
+        query = live_facts_query(AS_OF, None, None, names, refs or ["R1"], n)
     return query.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": postcompile})
+
+
+#: Parameters that change from one call to the next (the rest are the kept constants).
+VARYING = ("as_of", "refs", "recent_n", "lookback_start")
 
 
 @pytest.mark.parametrize("kind", ["stored", "live"])
 @pytest.mark.parametrize("names", [False, True])
-def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool) -> None:
-    compiled = _compiled(kind, names)
+@pytest.mark.parametrize("practice", [False, True])
+def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool, practice: bool) -> None:
+    compiled = _compiled(kind, names, practice=practice)
     wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
-    assert _words(stored_rows.STATEMENTS[kind, names]) == _words(str(compiled)), (
-        f"rows.py changed: the statement is now (in monitor/rules/stored_rows.py, _WITHOUT_NAMES[{kind!r}] holds"
-        f" it without names and _with_names adds them; names={names}):\n{wrapped}"
+    assert _words(stored_rows.STATEMENTS[kind, names, practice]) == _words(str(compiled)), (
+        f"rows.py changed: the statement is now (in monitor/rules/stored_rows.py, _WITHOUT_NAMES[{kind!r},"
+        f" {practice}] holds it without names and _with_names adds them; names={names}):\n{wrapped}"
     )
-    constants = {k: v for k, v in compiled.params.items() if k not in ("as_of", "refs")}
-    assert stored_rows.CONSTANTS[kind] == constants
+    constants = {k: v for k, v in compiled.params.items() if k not in VARYING}
+    assert stored_rows.CONSTANTS[kind, practice] == constants
+
+
+def test_kept_practice_statements_are_what_sqlalchemy_compiles() -> None:
+    """What the register records, and the look-back's tallies and lone visits (rules.lookback)."""
+    start = AS_OF - timedelta(days=90)
+    for kept, kind, query in (
+        (stored_rows.STATE, "state", state_query()),
+        (stored_rows.TALLY, "tally", tally_query(AS_OF, start, None, None)),
+        (stored_rows.LONE, "lone", lone_query(AS_OF, start, None, None)),
+    ):
+        compiled = query.compile(dialect=DIALECT)
+        wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
+        assert _words(kept) == _words(str(compiled)), f"rules/lookback.py changed ({kind}):\n{wrapped}"
+        assert stored_rows.CONSTANTS[kind, False] == {k: v for k, v in compiled.params.items() if k not in VARYING}
 
 
 def test_list_parameters_are_written_out_as_sqlalchemy_does() -> None:
     refs = ["R1", "R2", "R3"]
-    compiled = _compiled("live", False, refs, postcompile=True)
-    params = {**stored_rows.CONSTANTS["live"], "as_of": AS_OF.isoformat(), "refs": refs}
-    sql, bound = stored_rows.bind(stored_rows.STATEMENTS["live", False], params)
-    assert _words(sql) == _words(str(compiled))
-    assert bound == {**compiled.params, "as_of": AS_OF.isoformat()}
-    with pytest.raises(ValueError, match="empty list"):
-        stored_rows.bind(stored_rows.STATEMENTS["live", False], {**params, "refs": []})
+    for practice in (False, True):
+        compiled = _compiled("live", False, refs, postcompile=True, practice=practice)
+        n = {"recent_n": 3} if practice else {}
+        params = {**stored_rows.CONSTANTS["live", practice], "as_of": AS_OF.isoformat(), "refs": refs, **n}
+        sql, bound = stored_rows.bind(stored_rows.STATEMENTS["live", False, practice], params)
+        assert _words(sql) == _words(str(compiled))
+        assert bound == {**compiled.params, "as_of": AS_OF.isoformat()}
+        with pytest.raises(ValueError, match="empty list"):
+            stored_rows.bind(stored_rows.STATEMENTS["live", False, practice], {**params, "refs": []})
 
 
 @pytest.fixture
@@ -115,6 +140,27 @@ def test_stored_scan_is_the_engines_scan(
         assert got.to_json() == _engine_scan(url, config, as_of, count_only), as_of
         if not names and not count_only:
             assert got.to_json() == oracle(src, as_of)
+
+
+def test_stored_scan_with_the_practice_measures_is_the_engines_scan(
+    sqlite_url: str, make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A register with the practice columns: the same state, people, look-back and result."""
+    src = tmp_path / "practice"
+    generate(300, seed=52, as_of=AS_OF, out_dir=src, practice=True)
+    config = make_config(sqlite_url)
+    engine = make_engine(sqlite_url)
+    try:
+        assert import_directory(engine, config, src).exit_code == 0
+    finally:
+        engine.dispose()
+    monkeypatch.setattr(stored_rows, "LIVE_BY_REF", 2)
+    for as_of in (AS_OF, AS_OF + timedelta(days=40), AS_OF - timedelta(days=3)):
+        for count_only in (frozenset(), COUNTABLE):
+            got = report_command.stored_scan(sqlite_url, config.policy, as_of, count_only)
+            assert got is not None and got.practice is not None, as_of
+            assert got.to_json() == _engine_scan(sqlite_url, config, as_of, count_only), as_of
+        assert got.to_json() == {k: v for k, v in oracle(src, as_of).items() if k not in COUNTABLE}
 
 
 def test_a_few_people_with_later_visits_are_read_live_and_most_send_it_to_the_engine(

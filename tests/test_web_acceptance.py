@@ -110,7 +110,8 @@ def test_supervisor_stranger_and_lead_on_an_unseen_register(tmp_path: Path, oidc
         chief, force = _sign_in(base, oidc_provider, lead["email"])
         assert force.status_code == 200 and force.url == f"{base}/force"
         teams = sorted({o["team"] for o in officers if o["role"] != "lead"})
-        assert sorted(re.findall(r'<th scope="row"><a href="/teams/([^"]+)">', force.text)) == teams
+        side_by_side = force.text.split("Teams by overdue home visits", 1)[1]  # after the governance view
+        assert sorted(re.findall(r'<th scope="row"><a href="/teams/([^"]+)">', side_by_side)) == teams
         assert chief.get(f"{base}/teams/{team}", timeout=10).status_code == 200
     finally:
         server.terminate()

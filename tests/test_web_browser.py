@@ -173,7 +173,8 @@ def test_supervisor_stranger_and_lead_each_see_exactly_their_scope(browser: Any,
     sign_in(page, live, oidc_provider, email(LEAD))
     expect(page).to_have_url(f"{live}/force")
     no_axe_violations(page)
-    page.get_by_role("link", name=TEAM_B, exact=True).click()
+    # The governance view links each team too: the side-by-side table's link.
+    page.get_by_role("region", name="Teams table").get_by_role("link", name=TEAM_B, exact=True).click()
     expect(page).to_have_url(f"{live}/teams/{TEAM_B}")
     assert "RSO-B7Q-001" in page.content()
     no_axe_violations(page)

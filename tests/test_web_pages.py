@@ -117,9 +117,13 @@ def test_officer_page_is_the_officers_week(app: Flask) -> None:
 
 def test_force_page_lists_teams_worst_first_with_links(app: Flask) -> None:
     html = signed_in(app, LEAD).get("/force").get_data(as_text=True)
-    teams = re.findall(r'<th scope="row"><a href="/teams/([^"]+)">', html)
+    side_by_side = html.split("Teams by overdue home visits, worst first", 1)[1]
+    teams = re.findall(r'<th scope="row"><a href="/teams/([^"]+)">', side_by_side)
     assert teams == [TEAM_A, TEAM_B]  # A has more overdue visits
     assert "All teams" in html
+    # The page leads with the governance view: N of M overdue, per team and month by month.
+    assert html.index("Governance: overdue home visits of the caseload") < html.index("Teams by overdue home visits")
+    assert "Lone-visit share" in html and "Not recorded" in html  # no second_officer column in this register
 
 
 def test_freshness_banner_warns_when_the_last_import_is_old(app: Flask, engine: Engine) -> None:

@@ -142,17 +142,29 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
     path then reports in its usual words).
     """
     import sqlite3
+    from dataclasses import replace
 
     from monitor.register.sqlite_file import open_current
-    from monitor.rules.scan import scan_from
-    from monitor.rules.stored_rows import FactsDoNotHold, stored_rows
+    from monitor.rules.scan import practice_input, scan_from
+    from monitor.rules.stored_rows import FactsDoNotHold, lookback_rows, state, stored_rows
 
     conn = open_current(url)
     if conn is None:
         return None
     try:
         conn.execute("BEGIN DEFERRED")  # one snapshot, as reading() takes; never the write lock
-        return scan_from(stored_rows(conn, as_of, policy.include_names), policy, as_of, count_only=count_only)
+        row = state(conn)
+        recorded = frozenset(c for c in ((row[0] if row else None) or "").split(",") if c)
+        practice = practice_input(policy, recorded)  # the practice measures, when on (rules.practice)
+        n = policy.practice.predictable_visits_last if practice is not None else None
+        rows = stored_rows(conn, as_of, policy.include_names, n)
+        if practice is not None and practice.reads_visits:
+            from monitor.rules.practice import lookback_start
+
+            start = lookback_start(as_of, policy.practice.lone_visit_lookback)
+            tallies, lone = lookback_rows(conn, as_of, start)
+            practice = replace(practice, tallies=tallies, lone=lone)
+        return scan_from(rows, policy, as_of, count_only=count_only, practice=practice)
     except (FactsDoNotHold, sqlite3.Error):
         return None
     finally:

@@ -35,6 +35,11 @@ FILES = ("offenders.csv", "visits.csv", "officers.csv")
     help="Folder to write offenders.csv, visits.csv and officers.csv into.",
 )
 @click.option("--messy", is_flag=True, help="Write a real-world-style extract (BOM, CRLF, odd spellings, bad rows).")
+@click.option(
+    "--practice",
+    is_flag=True,
+    help="Add the practice-quality columns (plan intervals, MAPPA, supervisor reviews, second officers, visit times).",
+)
 @click.option("--force", is_flag=True, help="Overwrite extract files already in --out.")
 @click.pass_context
 def command(
@@ -44,6 +49,7 @@ def command(
     as_of: datetime | None,
     out_dir: Path,
     messy: bool,
+    practice: bool,
     force: bool,
 ) -> None:
     """Write a synthetic register (fake people, fake officers) for demos and tests."""
@@ -59,7 +65,7 @@ def command(
         day = today(get_app(ctx).config.tz)
     else:
         day = as_of.date()
-    counts = generate(people, seed=seed, as_of=day, out_dir=out_dir, messy=messy)
+    counts = generate(people, seed=seed, as_of=day, out_dir=out_dir, messy=messy, practice=practice)
     kind = "messy " if messy else ""
     click.echo(
         f"Wrote a synthetic {kind}register to {out_dir}: {counts['offenders']} offenders, "

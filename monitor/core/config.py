@@ -36,6 +36,8 @@ from monitor.core.mail_auth import Invalid
 from monitor.core.mail_auth import parse as parse_mail_auth
 from monitor.core.plan_settings import PLAN_DEFAULTS
 from monitor.core.plan_settings import parse as parse_plan
+from monitor.core.practice_settings import PER_RISK_SHORTHAND, PRACTICE_DEFAULTS
+from monitor.core.practice_settings import parse as parse_practice
 from monitor.core.redact import MASK, redact, register_secret, url_password
 
 # The settings types live in ``settings``; they are named here too, where callers have
@@ -71,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
         "due_soon_days": 14,
         "failed_attempts_flag": 2,
         "include_names": False,
+        **PRACTICE_DEFAULTS,
     },
     "digest": {
         "all_clear": False,
@@ -178,8 +181,9 @@ def dotted_keys(table: Mapping[str, Any], prefix: str = "") -> list[str]:
 
 
 def _per_risk_scalar(dotted: str, value: object) -> bool:
-    """``review_interval = "P12M"`` is allowed as shorthand for every risk level."""
-    return dotted == "policy.review_interval" and isinstance(value, str)
+    """``review_interval = "P12M"`` is allowed as shorthand for every risk level (and
+    ``supervisor_review_interval``)."""
+    return (dotted == "policy.review_interval" or dotted in PER_RISK_SHORTHAND) and isinstance(value, str)
 
 
 def _duration(raw: Mapping[str, Any], key: str, source: str | None, positive: bool = True) -> Duration:
@@ -249,6 +253,10 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
     register_secret(url_password(db_url))
 
     p = raw["policy"]
+    try:
+        practice = parse_practice(p)
+    except SettingError as exc:
+        raise ConfigError(exc.key, exc.value, exc.expected, source) from None
     policy = Policy(
         intervals=_per_risk(p, "policy.intervals", source),
         first_visit_within=_duration(p, "policy.first_visit_within", source, positive=False),
@@ -259,6 +267,7 @@ def build(raw: dict[str, Any], source: str | None = None) -> Config:
         due_soon_days=_int(p, "policy.due_soon_days", source, maximum=365),
         failed_attempts_flag=_int(p, "policy.failed_attempts_flag", source, minimum=1, maximum=100),
         include_names=_bool(p, "policy.include_names", source),
+        practice=practice,
     )
 
     d = raw["digest"]

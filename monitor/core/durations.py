@@ -57,3 +57,19 @@ def add_months(start: date, months: int) -> date:
 
 def add_days(start: date, days: int) -> date:
     return start + timedelta(days=days)
+
+
+#: Days in a month on average over the Gregorian calendar's 400-year cycle, as a fraction
+#: (146,097 days in 4,800 months): lengths compare exactly in 4,800ths of a day.
+_MONTH_DAYS_NUM, _MONTH_DAYS_DEN = 146_097, 4_800
+
+
+def length_units(duration: Duration) -> int:
+    """A duration's average length in 4,800ths of a day (months at their average length),
+    for comparing durations that mix months and days (a plan's P8W against a default P1M)."""
+    return duration.months * _MONTH_DAYS_NUM + duration.days * _MONTH_DAYS_DEN
+
+
+def longer_than(duration: Duration, other: Duration, multiple: float = 1.0) -> bool:
+    """Whether ``duration`` is on average longer than ``multiple`` times ``other``."""
+    return length_units(duration) > multiple * length_units(other)

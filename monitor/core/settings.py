@@ -19,6 +19,7 @@ from monitor.core.durations import Duration
 from monitor.core.import_settings import ImportSettings
 from monitor.core.mail_auth import GraphSettings, OAuthSettings
 from monitor.core.plan_settings import PlanSettings
+from monitor.core.practice_settings import PracticePolicy
 from monitor.core.web_settings import WebSettings
 
 RISK_LEVELS: tuple[str, ...] = ("very_high", "high", "medium", "low")
@@ -44,6 +45,9 @@ class Policy:
     due_soon_days: int
     failed_attempts_flag: int
     include_names: bool
+    #: The practice-quality keys (plan intervals, paired and varied visits, supervisor
+    #: reviews, caseloads): monitor.core.practice_settings.
+    practice: PracticePolicy = field(default_factory=PracticePolicy.default)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ _TENANT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 
 class SettingError(ValueError):
-    """One bad ``[web]`` value: the dotted key, the value and what was expected."""
+    """One bad value of a section parsed beside config.py (``[web]``, the practice keys of
+    ``[policy]``): the dotted key, the value and what was expected."""
 
     def __init__(self, key: str, value: object, expected: str):
         self.key, self.value, self.expected = key, value, expected

@@ -41,10 +41,12 @@ from monitor.digests.contexts import (
 )
 from monitor.digests.history import trends, week_change
 from monitor.digests.plans import Plan, Plans
+from monitor.digests.practice import TeamPractice, force_practice, officer_practice, team_practice
 from monitor.digests.routing import Unroutable, mailable_leads, rerouted, supervisor_gap
 from monitor.digests.scopes import Scope, group, scopes_of
 from monitor.mail.recipients import ROLE_FOR_KIND, recipient_problem
 from monitor.register.models import Officer
+from monitor.reports.governance import Governance, governance
 from monitor.rules import scan as rules_scan
 from monitor.rules.obligations import Obligations, warrant_flagged
 
@@ -91,7 +93,8 @@ def _build_plans(
         elif kind == "team":
             builder.team_plans(out, week_change(session, as_of))
         elif kind == "force":
-            builder.force_plans(out, *trends(session, as_of, obligations.summary.overdue_visits))
+            view = governance(session, obligations)
+            builder.force_plans(out, *trends(session, as_of, obligations.summary.overdue_visits), view)
         elif kind == "escalation":
             builder.escalation_plans(out)
         else:
@@ -132,6 +135,11 @@ class _Builder:
             "unlocated": obligations.whereabouts_unknown,
             "absent": obligations.not_in_extract,
             "reactive_high": obligations.reactive_high_risk,
+            # The practice measures' lists (empty when they are off).
+            "lone": obligations.lone_visits,
+            "predictable": obligations.predictable_visits,
+            "supervision": obligations.overdue_supervisor_reviews,
+            "long_plans": obligations.long_plan_intervals,
         }
         self.groups = {name: group(items) for name, items in lists.items()}
         self.caseload: Counter[Scope] = Counter()
@@ -284,7 +292,17 @@ class _Builder:
             "not_in_extract": self.get("absent", scope),
             "reactive_high_risk": self.get("reactive_high", scope),
             "unmailable": self._unmailable(team),
+            "practice": self._team_practice(team),
         }
+
+    def _team_practice(self, team: str) -> TeamPractice | None:
+        p = self.ob.practice
+        if p is None:
+            return None
+        oms = sorted(self.team_oms.get(team, ()))
+        officers = [officer_practice(p, om, self.caseload[("om", om)]) for om in oms]
+        names = ("lone", "predictable", "supervision", "long_plans")
+        return team_practice(p, officers, team, {name: self.get(name, ("team", team)) for name in names})
 
     def team_plans(self, out: Plans, previous: dict[str, tuple[date, int]]) -> None:
         for team in sorted(set(self.teams) | set(self.supervisors)):
@@ -315,7 +333,9 @@ class _Builder:
             out.plans.append(Plan(context=rerouted(template, lead, gap), officer=lead, problem=None, scope=scope))
         out.unrouted.append((template.kind, scope, [lead.officer_id for lead in leads], gap))
 
-    def force_plans(self, out: Plans, weekly: list[TrendPoint], monthly: list[TrendPoint]) -> None:
+    def force_plans(
+        self, out: Plans, weekly: list[TrendPoint], monthly: list[TrendPoint], view: Governance | None = None
+    ) -> None:
         rows = [_team_row(team, self._backlog(("team", team))) for team in self.teams]
         backlog = self._backlog(())
         worst_by_count = sorted(
@@ -344,6 +364,8 @@ class _Builder:
             whereabouts_unknown=self.ob.whereabouts_unknown[:limit],
             unmailable=self._unmailable(None),
             supervisor_gaps=[SupervisorGap(team, self.gaps[team]) for team in sorted(self.gaps)],
+            governance=view,
+            practice=force_practice(self.ob) if self.ob.practice is not None else None,
         )
         leads = self._active("lead")
         gap = None if mailable_leads(leads, self.config) else "no mailable force lead in the directory"

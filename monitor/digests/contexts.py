@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from monitor.digests.practice import ForcePractice, TeamPractice
+from monitor.reports.governance import Governance
 from monitor.rules.obligations import (
     Item,
     NotInExtract,
@@ -217,6 +219,8 @@ class TeamDigest(DigestBase):
     reactive_high_risk: list[ReactiveHighRisk] = field(default_factory=list)
     unmailable: list[Unmailable] = field(default_factory=list)
     change: WeekChange | None = None
+    #: The practice measures (docs/practice.md): None when they are off.
+    practice: TeamPractice | None = None
 
     @property
     def case_refs(self) -> list[str]:
@@ -228,7 +232,8 @@ class TeamDigest(DigestBase):
             self.not_in_extract,
             self.reactive_high_risk,
         )
-        return sorted({*refs, *(r for u in self.unmailable for r in u.refs)})
+        more = self.practice.case_refs if self.practice is not None else set()
+        return sorted({*refs, *more, *(r for u in self.unmailable for r in u.refs)})
 
     @property
     def is_empty(self) -> bool:
@@ -281,10 +286,19 @@ class ForceDigest(DigestBase):
     unmailable: list[Unmailable] = field(default_factory=list)
     #: Teams with no mailable supervisor (their team and escalation digests go to the leads).
     supervisor_gaps: list[SupervisorGap] = field(default_factory=list)
+    #: "N of M overdue" by team and month, the oldest overdue visit and risk review (leads the digest).
+    governance: Governance | None = None
+    #: The practice measures (docs/practice.md): None when they are off.
+    practice: ForcePractice | None = None
 
     @property
     def case_refs(self) -> list[str]:
-        return refs_of(self.overdue_visits, self.whereabouts_unknown)
+        refs = refs_of(self.overdue_visits, self.whereabouts_unknown)
+        if self.governance is None:
+            return refs
+        g = self.governance
+        named = {r for row in (g.force, *g.teams) for r in (row.oldest_visit_ref, row.oldest_review_ref) if r}
+        return sorted({*refs, *named})
 
     @property
     def overdue_visits_total(self) -> int:

@@ -18,6 +18,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.core.checks import duration_problem
+from monitor.core.durations import Duration
 from monitor.extract.dates import DateReader
 from monitor.extract.mapping import Header, normalise_token
 from monitor.extract.workbook import ERROR_MARK
@@ -310,8 +312,56 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
             out[name] = cells.text(name, required=False)
     if cells.present("date_of_birth"):
         out["date_of_birth"] = imp.parse_date(cells, "date_of_birth", required=False)[0]
+    if cells.present("visit_interval"):
+        out["visit_interval"] = plan_interval(cells.raw("visit_interval"))
+    for name, choices in (("mappa_category", MAPPA_CATEGORIES), ("mappa_level", MAPPA_LEVELS)):
+        if cells.present(name):
+            out[name] = mappa_number(name, cells.raw(name), choices)
+    if cells.present("supervisor_reviewed_on"):
+        out["supervisor_reviewed_on"] = imp.parse_date(cells, "supervisor_reviewed_on", required=False)[0]
+        out["supervisor_review_recorded"] = True  # blank here: never reviewed
     out["absent_since"] = None  # named by this extract: present
     return out
+
+
+MAPPA_CATEGORIES = (1, 2, 3, 4)
+MAPPA_LEVELS = (1, 2, 3)
+#: Words a MAPPA cell may carry before its number ("Category 1", "Cat. 2", "Level 3", "L2").
+_MAPPA_WORDS: dict[str, tuple[str, ...]] = {
+    "mappa_category": ("category", "cat", "c"),
+    "mappa_level": ("level", "lvl", "l"),
+}
+
+
+def plan_interval(raw: str) -> str | None:
+    """A risk management plan's visit frequency as canonical ISO 8601 text, None when blank."""
+    if not raw:
+        return None
+    try:
+        duration = Duration.parse(raw)
+    except ValueError:
+        raise Bad(
+            "visit_interval", f"expected an ISO 8601 duration such as P2M, P6W or P1Y, got {_shown(raw)}"
+        ) from None
+    if problem := duration_problem(duration, positive=True):
+        raise Bad("visit_interval", f"expected {problem}, got {_shown(raw)}")
+    return str(duration)
+
+
+def mappa_number(name: str, raw: str, choices: tuple[int, ...]) -> int | None:
+    """A MAPPA category (1-4) or level (1-3): a number, perhaps after its word ("Level 2")."""
+    if not raw:
+        return None
+    text = raw.lower().replace(".", " ").replace(":", " ").strip()
+    for word in _MAPPA_WORDS[name]:
+        if text.startswith(word) and text[len(word) :].strip().isdigit():
+            text = text[len(word) :].strip()
+            break
+    if not (text.isascii() and text.isdigit()) or int(text) not in choices:
+        expected = ", ".join(str(c) for c in choices)
+        word = _MAPPA_WORDS[name][0].title()
+        raise Bad(name, f"expected one of {expected} (perhaps after '{word}'), got {_shown(raw)}")
+    return int(text)
 
 
 def _parse_visit(imp: ParseState, cells: Cells) -> dict[str, Any]:
@@ -330,7 +380,20 @@ def _parse_visit(imp: ParseState, cells: Cells) -> dict[str, Any]:
         out["visit_type"] = cells.choice("visit_type", default="home")
     if cells.present("officer"):
         out["officer"] = cells.text("officer", required=False)
+    out["visit_minute"] = None if visited_at is None else _local_minute(visited_at, imp.tz)
+    if cells.present("second_officer"):
+        second = cells.text("second_officer", required=False)
+        out["second_officer"] = second
+        out["paired"] = second is not None  # blank in the column: no second officer
+    if cells.present("announced"):
+        out["announced"] = cells.flag("announced", default=False)
     return out
+
+
+def _local_minute(instant: datetime, tz: ZoneInfo) -> int:
+    """Minutes after midnight of ``instant`` on the clock in ``tz``."""
+    local = instant.astimezone(tz)
+    return local.hour * 60 + local.minute
 
 
 #: The row parser per file: the stored values besides the key, or Bad.
@@ -352,20 +415,3 @@ def row_key(imp: ParseState, spec: Spec, cells: Cells) -> str:
     key = cells.text(spec.key, required=True)
     assert key is not None
     return key
-
-
-#: Risk levels for which reactive management (no routine visits) is worth a warning.
-HIGH_RISK = ("very_high", "high")
-#: Cases named in one warning before "and N more".
-NAMED_IN_WARNING = 10
-
-
-def reactive_warning(file: str, cases: list[str]) -> str:
-    """One warning for every very high or high risk person marked reactive (not a reject)."""
-    named = ", ".join(cases[:NAMED_IN_WARNING])
-    more = f" and {len(cases) - NAMED_IN_WARNING} more" if len(cases) > NAMED_IN_WARNING else ""
-    people = "person is" if len(cases) == 1 else "people are"
-    return (
-        f"{file}: {len(cases)} very high or high risk {people} marked reactive, so no routine home visit "
-        f"is due (check this is intended): {named}{more}"
-    )

@@ -28,11 +28,12 @@ from monitor.register.absences import after_absences, record_key
 from monitor.register.bulk import NewRows
 from monitor.register.dedupe import FirstSeen, KeySpool, first_lines
 from monitor.register.derived import refresh_after_import
-from monitor.register.fields import HIGH_RISK, PARSERS, Bad, Cells, ParseState, reactive_warning, row_key
+from monitor.register.fields import PARSERS, Bad, Cells, ParseState, row_key
+from monitor.register.import_warnings import HIGH_RISK, long_plan, long_plan_warning, reactive_warning
 from monitor.register.presence import PRESENCE_FILES, Manifest, absent_keys, check_count, mark_absent, presence
 from monitor.register.progress import Advance, ProgressDisplay
 from monitor.register.results import FilePreview, ImportFailure, ImportResult, Presence, Reject
-from monitor.register.specs import ABSENCES, MAX_LENGTH, OFFENDERS, SPECS, VISITS, Spec
+from monitor.register.specs import ABSENCES, MAX_LENGTH, OFFENDERS, PRACTICE_COLUMNS, SPECS, VISITS, Spec
 from monitor.register.writing import (
     CHUNK_ROWS,
     MAX_IN_KEYS,
@@ -73,6 +74,12 @@ class Loader:
         self.manifest = manifest
         self.dry = dry
         self.max_missing_percent = config.import_max_missing_percent
+        self.recent_n = config.policy.practice.predictable_visits_last
+        self.measures = config.policy.practice.measures
+        self.intervals = config.policy.intervals
+        self.warn_multiple = config.policy.practice.plan_interval_warn_multiple
+        #: The optional practice columns this extract's files have (register.derived keeps them).
+        self.practice_columns: set[str] = set()
         self.encoding = config.import_settings.encoding
         self.mappings: dict[str, FileMapping] = {}
         self.presence: list[Presence] = []
@@ -89,6 +96,7 @@ class Loader:
         self.fresh = False  # the current file's table was empty when it began
         self.new_rows: NewRows | None = None
         self.reactive_high: list[str] = []  # the current file's, for one warning
+        self.long_plans: list[str] = []  # the current file's plan intervals past the warning multiple
         self.returned: set[str] = set()  # a dry run's: marked keys the current file names again
         #: Workbooks this run has open (each read once); closed by the caller when the run ends.
         self.books = Books()
@@ -114,6 +122,7 @@ class Loader:
                 source.label, first[1], known=spec.known, required=spec.required, mapping=mappings.get(name)
             )
             self.headers[name] = header
+            self.practice_columns.update(c for c in PRACTICE_COLUMNS.get(name, ()) if c in header.present)
             self.warnings.extend(header.warnings)
             if self.dry:
                 self.previews[name] = FilePreview(
@@ -153,7 +162,9 @@ class Loader:
             if self.rejects:
                 store_rejects(session, run.id, self.rejects)
             refresh_statistics(session, self.counts)
-            refresh_after_import(session, run.id, self.counts)
+            refresh_after_import(
+                session, run.id, self.counts, self.recent_n, self.practice_columns, measures=self.measures
+            )
             run.outcome = result.outcome
             run.counts = self.counts
             run.finished_at = now_utc()
@@ -192,6 +203,7 @@ class Loader:
         held: list[tuple[int, str, dict[str, Any] | Bad]] = []
         buffer: list[dict[str, Any]] = []
         self.reactive_high = []
+        self.long_plans = []
         rejects_from = len(self.rejects)
         blank = records = 0
         total = physical_lines(source.path) if self.progress and not source.is_workbook else 0
@@ -262,12 +274,14 @@ class Loader:
                 spool.close()
                 self.spool = None
         self.warnings.extend(rows.warnings)
-        reactive_high = self.reactive_high
+        reactive_high, long_plans = self.reactive_high, self.long_plans
         check_count(self.manifest, spec.name, records)
         if blank:
             self.warnings.append(f"{source.label}: skipped {blank} blank line{'s' if blank != 1 else ''}")
         if reactive_high:
             self.warnings.append(reactive_warning(source.label, reactive_high))
+        if long_plans:
+            self.warnings.append(long_plan_warning(source.label, long_plans, self.warn_multiple))
         if spec.name == ABSENCES:
             self.warnings.extend(after_absences(session, source.label, named_absences, on=self.on, dry=self.dry))
         returned = self.returned if self.dry else None
@@ -314,6 +328,9 @@ class Loader:
             self.state.known_refs.add(key)
             if values.get("management") == "reactive" and values["risk_level"] in HIGH_RISK:
                 self.reactive_high.append(f"{key} (line {line})")
+            default = self.intervals[values["risk_level"]]
+            if long_plan(values.get("visit_interval"), default, self.warn_multiple):
+                self.long_plans.append(f"{key} (line {line}: {values['visit_interval']} against {default})")
         if self.dry:
             preview = self.previews[spec.name]
             if len(preview.rows) < PREVIEW_ROWS:  # the key first, as the file has it; no bookkeeping

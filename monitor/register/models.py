@@ -23,9 +23,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -134,6 +136,15 @@ class Offender(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     #: Not in the latest full extract since this date (never deleted; see register.presence).
     absent_since: Mapped[date | None] = mapped_column(Date)
+    #: Practice quality (migration 0008): the visit frequency of the person's risk management
+    #: plan, as canonical ISO 8601 text ("P2M"); it overrides the risk level's interval.
+    visit_interval: Mapped[str | None] = mapped_column(String(16))
+    mappa_category: Mapped[int | None] = mapped_column(SmallInteger)  # 1-4
+    mappa_level: Mapped[int | None] = mapped_column(SmallInteger)  # 1-3
+    supervisor_reviewed_on: Mapped[date | None] = mapped_column(Date)
+    #: True when the row came from a file with a supervisor_reviewed_on column (blank there:
+    #: never reviewed); None when it did not (not recorded: no review is judged overdue).
+    supervisor_review_recorded: Mapped[bool | None] = mapped_column(Boolean)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -141,6 +152,10 @@ class Offender(Base):
         Index("ix_offenders_team", "team"),
         Index("ix_offenders_offender_manager", "offender_manager"),
     )
+
+
+#: The visits the look-back reads (rules.lookback), as the partial index and the query both write it.
+COMPLETED_HOME = "outcome = 'completed' AND visit_type = 'home'"
 
 
 class Visit(Base):
@@ -155,11 +170,35 @@ class Visit(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # completed | no_access | cancelled
     visit_type: Mapped[str] = mapped_column(String(16), default="home")  # home | other
     officer: Mapped[str | None] = mapped_column(String(64))
+    #: Practice quality (migration 0008). The second officer's id, as given.
+    second_officer: Mapped[str | None] = mapped_column(String(64))
+    #: True when the file had a second_officer column and named one, False when it had the
+    #: column but left it blank (a lone visit if completed at home), None without the column.
+    paired: Mapped[bool | None] = mapped_column(Boolean)
+    #: None when the file had no announced column (not recorded).
+    announced: Mapped[bool | None] = mapped_column(Boolean)
+    #: Minutes after midnight of the visit's time in the configured timezone (None: no time).
+    visit_minute: Mapped[int | None] = mapped_column(SmallInteger)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
-    __table_args__ = (Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),)
+    __table_args__ = (
+        # The scan's one set-based query reads (ref, outcome, type, date): keep it index-only.
+        Index("ix_visits_ref_outcome_type_date", "ref", "outcome", "visit_type", "visit_date"),
+        # The completed home visits of a look-back (lone and announced visits): a range of
+        # this partial index, which holds every column the look-back reads (rules.lookback).
+        Index(
+            "ix_visits_completed_home_date",
+            "visit_date",
+            "ref",
+            "officer",
+            "paired",
+            "announced",
+            "visit_id",
+            sqlite_where=text(COMPLETED_HOME),
+            postgresql_where=text(COMPLETED_HOME),
+        ),
+    )
 
 
 class ImportRun(Base):
@@ -320,6 +359,15 @@ class BacklogSnapshot(Base):
     overdue_notifications: Mapped[int] = mapped_column(Integer, default=0)
     whereabouts_unknown: Mapped[int] = mapped_column(Integer, default=0)
     most_overdue_days: Mapped[int | None] = mapped_column(Integer)
+    # Practice quality (migration 0008; None when not recorded or before it): the most
+    # overdue risk review, and the trend figures of docs/practice.md.
+    most_overdue_review_days: Mapped[int | None] = mapped_column(Integer)
+    #: Completed home visits in the lone-visit look-back whose pairing is recorded, and the
+    #: lone ones among them (per the visited person's team and risk level).
+    lookback_home_visits: Mapped[int | None] = mapped_column(Integer)
+    lookback_lone_visits: Mapped[int | None] = mapped_column(Integer)
+    overdue_supervisor_reviews: Mapped[int | None] = mapped_column(Integer)
+    predictable_visits: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("taken_on", "team", "risk_level", name="uq_backlog_snapshots_day_team_risk"),)
@@ -389,13 +437,22 @@ class VisitFacts(Base):
     last_visit_any: Mapped[date | None] = mapped_column(Date)  # latest completed home visit, any date
     failed_attempts: Mapped[int] = mapped_column(Integer)
     horizon: Mapped[date | None] = mapped_column(Date)  # latest completed or no-access home visit
+    #: The pattern of the last N completed home visits (N: visit_facts_state.recent_n), for
+    #: predictable visits (migration 0008): one integer, ``register.derived.PATTERN_BITS``.
+    recent_pattern: Mapped[int | None] = mapped_column(Integer)
 
 
 class VisitFactsState(Base):
-    """One row: the import after which ``visit_facts`` was last brought up to date."""
+    """One row: the import after which ``visit_facts`` was last brought up to date, and what
+    the register records (both kept by every import, in its transaction)."""
 
     __tablename__ = "visit_facts_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     import_id: Mapped[int | None] = mapped_column(Integer)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The N of ``visit_facts.recent_*`` (``[policy] predictable_visits_last`` at that import).
+    recent_n: Mapped[int | None] = mapped_column(Integer)
+    #: The optional practice columns any import's files have had, comma-separated and sorted
+    #: (``monitor.register.fields.PRACTICE_COLUMNS``): "" or None when none.
+    practice_columns: Mapped[str | None] = mapped_column(Text)

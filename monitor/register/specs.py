@@ -104,6 +104,14 @@ OFFENDER_OPTIONAL: tuple[str, ...] = (
     "date_of_birth",
 )
 
+#: The optional practice-quality columns (docs/practice.md), per file: what inspectors look
+#: at besides the backlog. A register that has never had any of them reports exactly as
+#: before (``[policy] practice_measures = "auto"``).
+PRACTICE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "offenders.csv": ("visit_interval", "mappa_category", "mappa_level", "supervisor_reviewed_on"),
+    "visits.csv": ("second_officer", "announced"),
+}
+
 SPECS: dict[str, Spec] = {
     OFFICERS: Spec(
         name=OFFICERS,
@@ -124,13 +132,14 @@ SPECS: dict[str, Spec] = {
         model=models.Offender,
         key="ref",
         required=("ref", "risk_level", "status", "team", "offender_manager", "registered_on"),
-        optional=OFFENDER_OPTIONAL,
+        optional=OFFENDER_OPTIONAL + PRACTICE_COLUMNS["offenders.csv"],
         insert_defaults={
-            **dict.fromkeys(OFFENDER_OPTIONAL, None),
+            **dict.fromkeys(OFFENDER_OPTIONAL + PRACTICE_COLUMNS["offenders.csv"], None),
             "management": "active",
             "no_fixed_abode": False,
+            "supervisor_review_recorded": None,
         },
-        derived=("absent_since",),
+        derived=("absent_since", "supervisor_review_recorded"),
         choices={"risk_level": RISK_LEVELS, "status": STATUSES, "management": MANAGEMENT},
         flags=("no_fixed_abode",),
         dates=(
@@ -140,6 +149,7 @@ SPECS: dict[str, Spec] = {
             "last_notified_on",
             "registration_ends",
             "date_of_birth",
+            "supervisor_reviewed_on",
         ),
     ),
     VISITS: Spec(
@@ -147,10 +157,17 @@ SPECS: dict[str, Spec] = {
         model=models.Visit,
         key="visit_id",
         required=("visit_id", "ref", "visit_date", "outcome"),
-        optional=("visit_type", "officer"),
-        derived=("visited_at",),
-        insert_defaults={"visit_type": "home", "officer": None},
+        optional=("visit_type", "officer", *PRACTICE_COLUMNS["visits.csv"]),
+        derived=("visited_at", "visit_minute", "paired"),
+        insert_defaults={
+            "visit_type": "home",
+            "officer": None,
+            "second_officer": None,
+            "announced": None,
+            "paired": None,
+        },
         choices={"outcome": OUTCOMES, "visit_type": VISIT_TYPES},
+        flags=("announced",),
         dates=("visit_date",),
     ),
     ABSENCES: Spec(

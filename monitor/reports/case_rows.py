@@ -29,7 +29,17 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from monitor.core.memo import Memo
-from monitor.reports.formats import UK_DATES, case_link, format_date, overdue_words, plural, risk_label
+from monitor.reports.formats import (
+    UK_DATES,
+    case_link,
+    format_date,
+    interval_words,
+    mappa_words,
+    overdue_words,
+    plural,
+    risk_label,
+    tags_words,
+)
 from monitor.reports.mailstyle import STYLES, risk_css
 
 _TD = STYLES["td"]
@@ -52,12 +62,25 @@ def escape(value: object) -> str:
 _ESCAPED = Memo(escape)  # officer ids and team codes under a reference
 #: A risk cell without personal data, by risk level (an unknown level fails as risk_css does).
 _RISK_CELL: Memo[str, str] = Memo(lambda risk: f'<td style="{risk_css[risk]}">{escape(risk_label(risk))}</td>\n')
+_RISK_CELL_INLINE: Memo[str, str] = Memo(lambda risk: _RISK_CELL[risk][:-1])
 _OVERDUE = Memo(overdue_words)
 _DATE = UK_DATES  # format_date, read directly
 #: The same, padded as the text tables pad them.
 _RISK_TEXT: Memo[str, str] = Memo(lambda risk: f"{risk_label(risk):<10}")
 _OVERDUE_TEXT: Memo[int, str] = Memo(lambda days: f"{overdue_words(days):<18}")
 _DATE_TEXT: Memo[date | None, str] = Memo(lambda day: f"{format_date(day):<12}")
+#: The practice measures' details of a case line (None without them: nothing), by its tags.
+_MAPPA_HTML: Memo[Any, str] = Memo(
+    lambda tags: f'<br><span style="{_SUB}">{w}</span>' if (w := mappa_words(tags)) else ""
+)
+_INTERVAL_HTML: Memo[Any, str] = Memo(
+    lambda tags: f'<br><span style="{_SUB}">{w}</span>' if (w := interval_words(tags)) else ""
+)
+_TAGS_TEXT: Memo[Any, str] = Memo(lambda tags: f"  [{w}]" if (w := tags_words(tags)) else "")
+#: A risk cell with the case's MAPPA under it, by (risk level, tags).
+_RISK_TAGS_CELL: Memo[tuple[str, Any], str] = Memo(
+    lambda k: f'<td style="{risk_css[k[0]]}">{escape(risk_label(k[0]))}{_MAPPA_HTML[k[1]]}</td>\n'
+)
 
 
 class _Row:
@@ -73,10 +96,13 @@ class _Row:
         self.plain = not self.case_url and not self.names
 
     def first_cells(self, entry: Any, sub: str | None) -> str:
-        """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell."""
+        """The row's start: the reference cell (with ``sub`` under it unless None) and the risk cell
+        (with the case's MAPPA level under it when the practice measures are on)."""
         sub_html = f'<br><span style="{_SUB}">{_ESCAPED[sub]}</span>' if sub is not None else ""
         if self.plain:
-            return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{_RISK_CELL[entry.risk_level]}'
+            tags = entry.tags
+            risk = _RISK_CELL[entry.risk_level] if tags is None else _RISK_TAGS_CELL[entry.risk_level, tags]
+            return f'<tr><td style="{_TD_REF}">{escape(entry.ref)}{sub_html}</td>\n{risk}'
         return f'<tr><td style="{_TD_REF}">{self.ref_html(entry.ref)}{sub_html}</td>\n{self.risk_html(entry)}'
 
     def ref_html(self, ref: str) -> str:
@@ -87,10 +113,12 @@ class _Row:
 
     def risk_html(self, entry: Any) -> str:
         p = entry.personal
+        tags = entry.tags
         if not self.names or p is None:
-            return _RISK_CELL[entry.risk_level]
+            return _RISK_CELL[entry.risk_level] if tags is None else _RISK_TAGS_CELL[entry.risk_level, tags]
+        mappa = _MAPPA_HTML[tags]
         return (
-            f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}'
+            f'<td style="{risk_css[entry.risk_level]}">{escape(risk_label(entry.risk_level))}{mappa}'
             f'<br><span style="{_PERSONAL}">{escape(p.surname or "")}, {escape(p.forenames or "")}; '
             f"born {format_date(p.date_of_birth)}</span></td>\n"
         )
@@ -117,10 +145,11 @@ def visit_rows_html(ctx: Context, items: Iterable[Any], show_officer: bool = Fal
         days = i.days_overdue
         failed = i.failed_attempts
         failed_html = f'<span style="{_WARRANT}">{failed} (warrant)</span>' if failed >= flag else str(failed)
+        interval = "" if i.tags is None else _INTERVAL_HTML[i.tags]
         out.append(
             f"{row.first_cells(i, sub)}"
             f'<td style="{_TD}"><span style="{_LATE if days > 0 else _SOON}">{_OVERDUE[days]}</span><br>'
-            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span></td>\n'
+            f'<span style="{_SUB}">due {_DATE[i.due_date]}</span>{interval}</td>\n'
             f'<td style="{_TD}">{_DATE[i.last_done]}</td>\n'
             f'<td style="{_TD}">{failed_html}</td></tr>\n'
         )
@@ -175,6 +204,8 @@ def visit_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = Fal
             line += f" {i.offender_manager}"
         if show_team:
             line += f" {i.team}"
+        if i.tags is not None:
+            line += _TAGS_TEXT[i.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
@@ -192,6 +223,8 @@ def item_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool = Fals
             line += f" {i.offender_manager}"
         if i.kind == "notification" and i.no_fixed_abode:
             line += " (no fixed abode: weekly)"
+        if i.tags is not None:
+            line += _TAGS_TEXT[i.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(i))
     return "".join(out)
 
@@ -207,8 +240,44 @@ def unlocated_rows_text(ctx: Context, items: Iterable[Any], show_officer: bool =
         )
         if show_officer:
             line += f" {u.offender_manager}"
+        if u.tags is not None:
+            line += _TAGS_TEXT[u.tags]
         out.append(line + "\n" if row.plain else line + "\n" + row.text_tail(u))
     return "".join(out)
+
+
+@pass_context
+def lone_rows_html(ctx: Context, items: Iterable[Any]) -> Markup:
+    """Lone visits (practice measures): ref, risk, date, visiting officer."""
+    out = [
+        f'<tr><td style="{_TD_REF}">{escape(v.ref)}</td>{_RISK_CELL_INLINE[v.risk_level]}'
+        f'<td style="{_TD}">{_DATE[v.visit_date]}</td><td style="{_TD}">{_ESCAPED[v.officer]}</td></tr>\n'
+        for v in items
+    ]
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+
+
+@pass_context
+def pattern_rows_html(ctx: Context, items: Iterable[Any]) -> Markup:
+    """Predictable visits (practice measures): ref and officer, risk, the pattern in words."""
+    out = [
+        f'<tr><td style="{_TD_REF}">{escape(x.ref)}<br><span style="{_SUB}">{_ESCAPED[x.offender_manager]}</span></td>'
+        f'{_RISK_CELL_INLINE[x.risk_level]}<td style="{_TD}">{escape(x.pattern)}</td></tr>\n'
+        for x in items
+    ]
+    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+
+
+@pass_context
+def lone_rows_text(ctx: Context, items: Iterable[Any]) -> str:
+    return "".join(
+        f"  {v.ref:<14} {_RISK_TEXT[v.risk_level]} {_DATE_TEXT[v.visit_date]} {v.officer:<12}\n" for v in items
+    )
+
+
+@pass_context
+def pattern_rows_text(ctx: Context, items: Iterable[Any]) -> str:
+    return "".join(f"  {x.ref:<14} {_RISK_TEXT[x.risk_level]} {x.offender_manager:<12} {x.pattern}\n" for x in items)
 
 
 #: Tables written lately: (writer, id(items), len(items), arguments, context) -> (items, rows).
@@ -261,9 +330,13 @@ HTML_ROWS = {
     "visit_rows": _reused(visit_rows_html),
     "item_rows": _reused(item_rows_html),
     "unlocated_rows": _reused(unlocated_rows_html),
+    "lone_rows": _reused(lone_rows_html),
+    "pattern_rows": _reused(pattern_rows_html),
 }
 TEXT_ROWS = {
     "visit_rows": _reused(visit_rows_text),
     "item_rows": _reused(item_rows_text),
     "unlocated_rows": _reused(unlocated_rows_text),
+    "lone_rows": _reused(lone_rows_text),
+    "pattern_rows": _reused(pattern_rows_text),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.core.memo import Memo
 from monitor.reports.sections import SECTION_LISTS
+from monitor.rules.case_tags import CaseTags
 from monitor.rules.obligations import Item, Obligations, Unlocated
 
 #: CSV ``section`` values of the five lists of obligations, in report order, with the
@@ -47,6 +48,22 @@ CSV_COLUMNS: tuple[str, ...] = (
     "status",
 )
 CSV_PERSONAL_COLUMNS: tuple[str, ...] = ("surname", "forenames", "date_of_birth")
+#: With the practice measures on (docs/practice.md) only, before the personal columns:
+#: every row's MAPPA category and level, a visit's interval and where it came from, a
+#: lone visit's id, date and officer, a predictable visit's pattern, a long plan's default.
+CSV_PRACTICE_COLUMNS: tuple[str, ...] = (
+    "interval",
+    "interval_source",
+    "mappa_category",
+    "mappa_level",
+    "visit_id",
+    "visit_date",
+    "officer",
+    "pattern",
+    "default_interval",
+)
+#: The practice lists' CSV sections, in report order (after reactive_high_risk).
+PRACTICE_SECTIONS: tuple[tuple[str, str], ...] = tuple(SECTION_LISTS.items())[7:]
 
 #: A cell starting with one of these is run as a formula by Excel / LibreOffice / Sheets.
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -88,7 +105,9 @@ def json_chunks(obligations: Obligations) -> Iterator[str]:
 #: Entries per piece of :func:`json_chunks`.
 JSON_BATCH = 2000
 #: The report's lists of :class:`Item` (``json_parts`` keys, which are the attribute names).
-ITEM_LISTS = frozenset({"overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"})
+ITEM_LISTS = frozenset(
+    {"overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications", "overdue_supervisor_reviews"}
+)
 _STRING = json.encoder.encode_basestring  # what the compact encoder (ensure_ascii off) writes for text
 
 
@@ -107,6 +126,8 @@ class _ItemJSON:
         self.flag = flag
         self.texts: Memo[str, str] = Memo(_STRING)
         self.dates: Memo[date | None, str] = Memo(_date_json)
+        #: A case line's tags (practice measures) as the keys they add: ``, "mappa_level": 2``.
+        self.tags: Memo[CaseTags | None, str] = Memo(_tags_json)
 
     def encode(self, item: Item) -> str:
         if item.personal is not None:
@@ -118,15 +139,24 @@ class _ItemJSON:
             f'"days_overdue": {int(item.days_overdue)}, '
         )
         last = day[item.last_done]
+        end = self.tags[item.tags] + "}"
         if item.kind == "visit":
             failed = int(item.failed_attempts)
             warrant = "true" if failed >= self.flag else "false"
-            tail = f', "due_in_days": {-item.days_overdue}}}' if item.days_overdue <= 0 else "}"
+            tail = f', "due_in_days": {-item.days_overdue}{end}' if item.days_overdue <= 0 else end
             return f'{head}"last_visit": {last}, "failed_attempts": {failed}, "warrant_flag": {warrant}{tail}'
         if item.kind == "risk_review":
-            return f'{head}"last_assessed": {last}}}'
+            return f'{head}"last_assessed": {last}{end}'
+        if item.kind == "supervisor_review":
+            return f'{head}"last_reviewed": {last}{end}'
         nfa = "true" if item.no_fixed_abode else "false"
-        return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}}}'
+        return f'{head}"last_notified": {last}, "no_fixed_abode": {nfa}{end}'
+
+
+def _tags_json(tags: CaseTags | None) -> str:
+    if tags is None:
+        return ""
+    return "".join(f", {_STRING(key)}: {_COMPACT.encode(value)}" for key, value in tags.json().items())
 
 
 def _date_json(value: date | None) -> str:
@@ -203,9 +233,13 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
                     forenames=p.forenames if p else None,
                     date_of_birth=p.date_of_birth if p else None,
                 )
+            if entry.tags is not None:
+                row.update(entry.tags.json())
             yield row
-    for n in obligations.not_in_extract:
+    for n in obligations.not_in_extract if "not_in_extract" not in obligations.unlisted else ():
         row = dict.fromkeys(CSV_COLUMNS)
+        if n.tags is not None:
+            row.update(n.tags.json())
         row.update(
             section="not_in_extract",
             ref=n.ref,
@@ -217,8 +251,10 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
             status=n.status,
         )
         yield row
-    for r in obligations.reactive_high_risk:
+    for r in obligations.reactive_high_risk if "reactive_high_risk" not in obligations.unlisted else ():
         row = dict.fromkeys(CSV_COLUMNS)
+        if r.tags is not None:
+            row.update(r.tags.json())
         row.update(
             section="reactive_high_risk",
             ref=r.ref,
@@ -228,11 +264,50 @@ def csv_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
             status=r.status,
         )
         yield row
+    if obligations.practice is not None:
+        yield from _practice_rows(obligations)
+
+
+def _practice_rows(obligations: Obligations) -> Iterable[dict[str, Any]]:
+    """The practice lists' rows (those the JSON gives: see ``Obligations.listed``)."""
+    from monitor.rules.practice import LoneVisit, Predictable
+
+    listed = set(obligations.listed())
+    for section, attr in PRACTICE_SECTIONS:
+        if attr not in listed:
+            continue
+        for entry in getattr(obligations, attr):
+            row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS)
+            row.update(
+                section=section,
+                ref=entry.ref,
+                risk_level=entry.risk_level,
+                team=entry.team,
+                offender_manager=entry.offender_manager,
+            )
+            if entry.tags is not None:
+                row.update(entry.tags.json())
+            if isinstance(entry, Item):  # an overdue supervisor review
+                row.update(due_date=entry.due_date, days_overdue=entry.days_overdue, last_done=entry.last_done)
+                if obligations.include_names and entry.personal is not None:
+                    p = entry.personal
+                    row.update(surname=p.surname, forenames=p.forenames, date_of_birth=p.date_of_birth)
+            elif isinstance(entry, LoneVisit):
+                row.update(visit_id=entry.visit_id, visit_date=entry.visit_date, officer=entry.officer)
+            elif isinstance(entry, Predictable):
+                row.update(pattern=entry.pattern)
+            else:
+                row.update(status=entry.status, interval=entry.interval, default_interval=entry.default_interval)
+            yield row
 
 
 def render_csv(obligations: Obligations) -> str:
     """One row per obligation with a ``section`` column first (see CSV_COLUMNS), CRLF line ends."""
-    columns = list(CSV_COLUMNS) + (list(CSV_PERSONAL_COLUMNS) if obligations.include_names else [])
+    columns = list(CSV_COLUMNS)
+    if obligations.practice is not None:
+        columns += CSV_PRACTICE_COLUMNS
+    if obligations.include_names:
+        columns += CSV_PERSONAL_COLUMNS
     out = io.StringIO()
     # RFC 4180 line ends. With "\r\n" as terminator the csv module also quotes any cell that
     # contains a bare CR or LF (with "\n" alone, a CR inside a cell would go out unquoted).

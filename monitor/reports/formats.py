@@ -7,6 +7,7 @@ and the templates' filters are the very same functions.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote
 
 from monitor.core.memo import Memo
@@ -59,3 +60,44 @@ def case_link(template: str, ref: str) -> str | None:
     if not template:
         return None
     return template.format(ref=quote(ref, safe=""))
+
+
+def share_words(value: float | None, none: str = "none") -> str:
+    """A share for people: "21.5 %"; ``none`` when there is nothing to share out."""
+    return none if value is None else f"{value * 100:.1f} %"
+
+
+def of_words(part: int | None, whole: int | None) -> str:
+    """ "185 of 1,600 (11.6 %)"; "-" when not known (no snapshot that month)."""
+    if part is None or whole is None:
+        return "-"
+    share = f" ({part / whole * 100:.1f} %)" if whole else ""
+    return f"{part:,} of {whole:,}{share}"
+
+
+#: Where a visit interval came from, in words (``interval_source``).
+INTERVAL_SOURCES: dict[str, str] = {"plan": "plan", "risk_level": "risk level"}
+
+
+def interval_words(tags: Any) -> str:
+    """A visit's interval for people: "every P2M (plan)"; "" without one."""
+    if tags is None or tags.interval is None:
+        return ""
+    return f"every {tags.interval} ({INTERVAL_SOURCES.get(tags.interval_source, tags.interval_source)})"
+
+
+def mappa_words(tags: Any) -> str:
+    """ "MAPPA level 2, category 1"; "" when neither is given."""
+    if tags is None or (tags.mappa_level is None and tags.mappa_category is None):
+        return ""
+    parts = []
+    if tags.mappa_level is not None:
+        parts.append(f"level {tags.mappa_level}")
+    if tags.mappa_category is not None:
+        parts.append(f"category {tags.mappa_category}")
+    return "MAPPA " + ", ".join(parts)
+
+
+def tags_words(tags: Any) -> str:
+    """A case line's practice details in words, joined: "every P3M (risk level); MAPPA level 1"."""
+    return "; ".join(w for w in (interval_words(tags), mappa_words(tags)) if w)

@@ -32,9 +32,12 @@ from monitor.reports.formats import (
     date_words,
     format_date,
     iso_date,
+    of_words,
     overdue_words,
     plural,
     risk_label,
+    share_words,
+    tags_words,
 )
 from monitor.reports.mailstyle import STYLES, css, risk_css
 from monitor.rules.obligations import RISK_LABELS
@@ -106,6 +109,9 @@ def _configure(env: Environment) -> Environment:
     env.filters["overdue"] = overdue_words
     env.filters["plural"] = plural
     env.filters["date_words"] = date_words
+    env.filters["share"] = share_words
+    env.globals["of_words"] = of_words
+    env.globals["tags_words"] = tags_words
     env.globals["plural"] = plural
     env.filters["case_url"] = _case_url_filter
     env.globals["risk_labels"] = RISK_LABELS

@@ -17,6 +17,11 @@ SECTION_LISTS: dict[str, str] = {
     "whereabouts_unknown": "whereabouts_unknown",
     "not_in_extract": "not_in_extract",
     "reactive_high_risk": "reactive_high_risk",
+    # The practice measures (docs/practice.md): in the JSON and CSV only when they are on.
+    "lone_visit": "lone_visits",
+    "predictable_visit": "predictable_visits",
+    "overdue_supervisor_review": "overdue_supervisor_reviews",
+    "long_plan_interval": "long_plan_intervals",
 }
 #: The formats ``--section`` applies to: for scripts. The table and the HTML file are
 #: read by people as a whole, with every heading ("none" included) meaning what it says.

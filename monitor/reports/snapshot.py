@@ -3,8 +3,10 @@
 The register only says what is true today; "is the backlog shrinking?" needs yesterday's
 answer too. Once a day the daemon (or ``digest``) stores, per team and risk level, the
 figures HMICFRS asks about: caseload, overdue visits and how overdue (age bands), plus
-reviews, notifications and whereabouts unknown. One scan feeds all rows; taking the
-snapshot twice on the same day overwrites that day's rows instead of adding more.
+reviews (and the most overdue), notifications and whereabouts unknown, and with the
+practice measures on their trend figures (lone visits, supervisor reviews, predictable
+visits). One scan feeds all rows; taking the snapshot twice on the same day overwrites that
+day's rows instead of adding more.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from monitor.core.config import RISK_LEVELS
 from monitor.register.db import reading, transaction
 from monitor.register.models import BacklogSnapshot
 from monitor.rules.obligations import Obligations, age_band
+from monitor.rules.practice import LONE, PAIRING
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,6 +43,12 @@ class _Cell:
     overdue_notifications: int = 0
     whereabouts_unknown: int = 0
     most_overdue_days: int | None = None
+    most_overdue_review_days: int | None = None
+    # The practice measures' trend figures (None when they are off or not recorded).
+    lookback_home_visits: int | None = None
+    lookback_lone_visits: int | None = None
+    overdue_supervisor_reviews: int | None = None
+    predictable_visits: int | None = None
 
 
 def snapshot_cells(
@@ -62,7 +71,9 @@ def snapshot_cells(
         if -item.days_overdue <= due_soon_days:
             cells[(item.team, item.risk_level)].due_soon += 1
     for item in obligations.overdue_risk_reviews:
-        cells[(item.team, item.risk_level)].overdue_risk_reviews += 1
+        cell = cells[(item.team, item.risk_level)]
+        cell.overdue_risk_reviews += 1
+        cell.most_overdue_review_days = max(cell.most_overdue_review_days or 0, item.days_overdue)
     for item in obligations.overdue_notifications:
         cells[(item.team, item.risk_level)].overdue_notifications += 1
     # Counted by the scan instead of listed (take_snapshot): the same figures per cell.
@@ -70,9 +81,38 @@ def snapshot_cells(
         cells[key].overdue_risk_reviews += n
     for key, n in obligations.unlisted_counts.get("overdue_notifications", {}).items():
         cells[key].overdue_notifications += n
+    for key, (late, _ref) in obligations.unlisted_worst.get("overdue_risk_reviews", {}).items():
+        cells[key].most_overdue_review_days = max(cells[key].most_overdue_review_days or 0, late)
     for u in obligations.whereabouts_unknown:
         cells[(u.team, u.risk_level)].whereabouts_unknown += 1
+    if obligations.practice is not None:
+        _practice_cells(obligations, cells)
     return dict(cells)
+
+
+def _practice_cells(obligations: Obligations, cells: dict[tuple[str, str], _Cell]) -> None:
+    """The practice measures' trend figures per (team, risk): lone visits over the visits
+    whose pairing is recorded, overdue supervisor reviews, predictable visits."""
+    practice = obligations.practice
+    assert practice is not None
+    for cell in cells.values():
+        cell.predictable_visits = 0
+        if practice.lone_recorded:
+            cell.lookback_home_visits = cell.lookback_lone_visits = 0
+        if practice.reviews_recorded:
+            cell.overdue_supervisor_reviews = 0
+    for p in obligations.predictable_visits:
+        cell = cells[(p.team, p.risk_level)]
+        cell.predictable_visits = (cell.predictable_visits or 0) + 1
+    if practice.lone_recorded:
+        for (team, risk, _officer), counts in practice.visits.items():
+            cell = cells[(team, risk)]
+            cell.lookback_home_visits = (cell.lookback_home_visits or 0) + counts[PAIRING]
+            cell.lookback_lone_visits = (cell.lookback_lone_visits or 0) + counts[LONE]
+    if practice.reviews_recorded:
+        for item in obligations.overdue_supervisor_reviews:
+            cell = cells[(item.team, item.risk_level)]
+            cell.overdue_supervisor_reviews = (cell.overdue_supervisor_reviews or 0) + 1
 
 
 def take_snapshot(engine: Engine, config: Config, as_of: date) -> int:
@@ -123,6 +163,11 @@ def _upsert(engine: Engine, as_of: date, cells: dict[tuple[str, str], _Cell]) ->
             row.overdue_notifications = cell.overdue_notifications
             row.whereabouts_unknown = cell.whereabouts_unknown
             row.most_overdue_days = cell.most_overdue_days
+            row.most_overdue_review_days = cell.most_overdue_review_days
+            row.lookback_home_visits = cell.lookback_home_visits
+            row.lookback_lone_visits = cell.lookback_lone_visits
+            row.overdue_supervisor_reviews = cell.overdue_supervisor_reviews
+            row.predictable_visits = cell.predictable_visits
             row.created_at = now
         for stale in existing.values():
             session.delete(stale)

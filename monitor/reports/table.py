@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from monitor.core.config import Config
-from monitor.reports.formats import date_words, plural, risk_label
+from monitor.reports.formats import date_words, plural, risk_label, share_words, tags_words
 from monitor.reports.words import SECTION_TITLES, failed_words, personal_name, scope_words, status_words
 from monitor.rules.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, Unlocated
 
@@ -123,16 +123,30 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
     overview.add_row(t("Overdue risk reviews"), t(sm.overdue_risk_reviews))
     overview.add_row(t("Overdue notifications"), t(sm.overdue_notifications))
     overview.add_row(t("Whereabouts unknown"), t(sm.whereabouts_unknown))
+    practice = obligations.practice
+    if practice is not None:  # the practice measures (docs/practice.md): only when on
+        total = practice.tally()
+        lone = share_words(practice.lone_share(total)) if practice.lone_recorded else "not recorded"
+        reviews = len(obligations.overdue_supervisor_reviews) if practice.reviews_recorded else "not recorded"
+        overview.add_row(t(f"Lone-visit share (last {practice.policy.lone_visit_lookback})"), t(lone))
+        overview.add_row(t("Predictable visits"), t(len(obligations.predictable_visits)))
+        overview.add_row(t("Overdue supervisor reviews"), t(reviews))
+        overview.add_row(t("Plan intervals long for the risk level"), t(len(obligations.long_plan_intervals)))
+        ceiling = practice.policy.caseload_ceiling
+        overview.add_row(t(f"Officers over the caseload ceiling ({ceiling})"), t(len(practice.over_ceiling())))
     console.print(Panel(overview, title=Text("Backlog summary"), box=box.ASCII, expand=False))
     console.print()
 
     person_heads = ["Name", "Date of birth"] if names else []
+    if practice is not None:
+        person_heads = ["Interval and MAPPA", *person_heads]
 
     def person(entry: Item | Unlocated) -> list[_Cell]:
+        cells = [_Cell(tags_words(entry.tags))] if practice is not None else []
         if not names:
-            return []
+            return cells
         p = entry.personal
-        return [_Cell(printable(personal_name(p))), _Cell(date_words(p.date_of_birth, "") if p else "")]
+        return [*cells, _Cell(printable(personal_name(p))), _Cell(date_words(p.date_of_birth, "") if p else "")]
 
     def common(item: Item | Unlocated) -> list[_Cell]:
         return [
@@ -239,5 +253,72 @@ def render_table(obligations: Obligations, config: Config, *, color: bool = Fals
             ],
             color,
         )
+    if practice is not None:
+        lines += _practice_tables(obligations, color)
     lines.append(f"{ANSI['bold']}{marking}{ANSI['reset']}" if color else marking)
     return buffer.getvalue() + "\n".join(lines) + "\n"
+
+
+def _practice_tables(obligations: Obligations, color: bool) -> list[str]:
+    """The practice measures' lists (docs/practice.md); a list not recorded is said so."""
+    practice = obligations.practice
+    assert practice is not None
+    lines: list[str] = []
+    if practice.reviews_recorded:
+        reviews = obligations.overdue_supervisor_reviews
+        rows = [
+            [
+                _Cell(status_words(i), "overdue"),
+                _Cell(printable(i.ref)),
+                _Cell(risk_label(i.risk_level)),
+                _Cell(printable(i.team)),
+                _Cell(printable(i.offender_manager)),
+                _Cell(date_words(i.due_date)),
+                _Cell(date_words(i.last_done)),
+            ]
+            for i in reviews
+        ]
+        heads = ["Status", "Ref", "Risk", "Team", "Officer", "Due", "Last reviewed"]
+        lines += _text_table(f"Overdue supervisor reviews ({len(rows)})", heads, rows, color)
+    else:
+        lines += ["Overdue supervisor reviews: not recorded (no supervisor_reviewed_on column)", ""]
+    rows = [
+        [
+            _Cell(printable(p.ref)),
+            _Cell(risk_label(p.risk_level)),
+            _Cell(printable(p.offender_manager)),
+            _Cell(p.pattern),
+        ]
+        for p in obligations.predictable_visits
+    ]
+    lines += _text_table(f"Predictable visits ({len(rows)})", ["Ref", "Risk", "Officer", "Pattern"], rows, color)
+    if practice.lone_recorded:
+        rows = [
+            [
+                _Cell(printable(v.ref)),
+                _Cell(risk_label(v.risk_level)),
+                _Cell(printable(v.team)),
+                _Cell(date_words(v.visit_date)),
+                _Cell(printable(v.officer)),
+            ]
+            for v in obligations.lone_visits
+        ]
+        title = f"Lone visits, last {practice.policy.lone_visit_lookback} ({len(rows)})"
+        lines += _text_table(title, ["Ref", "Risk", "Team", "Visited", "By"], rows, color)
+    else:
+        lines += ["Lone visits: not recorded (no second_officer column)", ""]
+    if obligations.long_plan_intervals:
+        rows = [
+            [
+                _Cell(printable(x.ref)),
+                _Cell(risk_label(x.risk_level)),
+                _Cell(printable(x.offender_manager)),
+                _Cell(x.status),
+                _Cell(x.interval),
+                _Cell(x.default_interval),
+            ]
+            for x in obligations.long_plan_intervals
+        ]
+        heads = ["Ref", "Risk", "Officer", "Status", "Plan", "Default"]
+        lines += _text_table(f"Plan intervals long for the risk level ({len(rows)})", heads, rows, color)
+    return lines

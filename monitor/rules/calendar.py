@@ -65,10 +65,18 @@ class Calendar:
         self.notify = _after_table(policy.notification_interval)
         self.notify_nfa = _after_table(policy.notification_interval_no_fixed_abode)
         self.after_return = _after_table(policy.notification_after_return)
+        #: A plan's visit interval (canonical ISO text, as stored) -> its memo table.
+        self.plans: Memo[str, Memo[int, int]] = Memo(lambda text: _after_table(Duration.parse(text)), MEMO_MAX)
+        self.supervision = {risk: _after_table(d) for risk, d in policy.practice.supervisor_review_interval.items()}
 
     def visit_due(self, risk: str, start: int, last_visit: int | None) -> int:
         """Next home visit: the risk interval after the last completed one, else the first-visit window after S."""
         return self.intervals[risk][last_visit] if last_visit else self.window[start]
+
+    def supervisor_review_due(self, risk: str, start: int, reviewed: int | None) -> int:
+        """Next supervisor review: the interval after the last one, or after S when there is
+        none or it came before S (a review from before the current status does not count)."""
+        return self.supervision[risk][reviewed if reviewed is not None and reviewed >= start else start]
 
     def review_due(self, risk: str, start: int, assessed: int | None) -> int:
         """Next risk review; a new or returning person always gets the first-visit window."""

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.core.slots import stores_through_slots
+from monitor.rules.case_tags import RISK_ORDER, CaseTags, mappa_rank
 
-RISK_ORDER: dict[str, int] = {"very_high": 0, "high": 1, "medium": 2, "low": 3}
+if TYPE_CHECKING:  # the practice measures' types (rules.practice), imported only when they are on
+    from monitor.rules.practice import LoneVisit, LongPlanInterval, PracticeFigures, Predictable
+
 RISK_LABELS: dict[str, str] = {
     "very_high": "Very high",
     "high": "High",
@@ -25,6 +28,13 @@ RISK_LABELS: dict[str, str] = {
     "low": "Low",
 }
 AGE_BANDS: tuple[str, ...] = ("1-7", "8-28", "29-90", "91+")
+#: The practice measures' lists (docs/practice.md), after the backlog's in the JSON.
+PRACTICE_LISTS: tuple[str, ...] = (
+    "lone_visits",
+    "predictable_visits",
+    "overdue_supervisor_reviews",
+    "long_plan_intervals",
+)
 
 
 def age_band(days_overdue: int) -> str:
@@ -79,10 +89,10 @@ class Personal:
 class Item:
     """One obligation for one person.
 
-    ``kind`` is ``visit``, ``risk_review`` or ``notification``. ``days_overdue`` is
+    ``kind`` is ``visit``, ``risk_review``, ``notification`` or ``supervisor_review``. ``days_overdue`` is
     ``as_of - due_date`` in days: positive when overdue, zero or negative when due soon.
-    ``last_done`` is the last completed home visit, last risk assessment or last
-    notification, by kind. ``failed_attempts`` counts no-access home visits since the
+    ``last_done`` is the last completed home visit, last risk assessment, last
+    notification or last supervisor review, by kind. ``failed_attempts`` counts no-access home visits since the
     last completed one (visits only).
     """
 
@@ -97,10 +107,12 @@ class Item:
     failed_attempts: int = 0
     no_fixed_abode: bool = False
     personal: Personal | None = None
+    #: The interval applied and MAPPA (practice measures on only; see rules.practice).
+    tags: CaseTags | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int, str]:
-        return (RISK_ORDER[self.risk_level], -self.days_overdue, self.ref)
+    def sort_key(self) -> tuple[int, int, int, str]:
+        return (RISK_ORDER[self.risk_level], mappa_rank(self.tags), -self.days_overdue, self.ref)
 
     def to_json(self, failed_attempts_flag: int = 2) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,9 +132,13 @@ class Item:
                 out["due_in_days"] = -self.days_overdue
         elif self.kind == "risk_review":
             out["last_assessed"] = last
+        elif self.kind == "supervisor_review":
+            out["last_reviewed"] = last
         else:
             out["last_notified"] = last
             out["no_fixed_abode"] = self.no_fixed_abode
+        if self.tags is not None:
+            out.update(self.tags.json())
         if self.personal is not None:
             out.update(_personal_json(self.personal))
         return out
@@ -141,10 +157,11 @@ class Unlocated:
     days_missing: int
     last_visit: date | None = None
     personal: Personal | None = None
+    tags: CaseTags | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int, str]:
-        return (RISK_ORDER[self.risk_level], -self.days_missing, self.ref)
+    def sort_key(self) -> tuple[int, int, int, str]:
+        return (RISK_ORDER[self.risk_level], mappa_rank(self.tags), -self.days_missing, self.ref)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -156,6 +173,8 @@ class Unlocated:
             "days_missing": self.days_missing,
             "last_visit": self.last_visit.isoformat() if self.last_visit else None,
         }
+        if self.tags is not None:
+            out.update(self.tags.json())
         if self.personal is not None:
             out.update(_personal_json(self.personal))
         return out
@@ -177,13 +196,14 @@ class NotInExtract:
     status: str
     absent_since: date
     days_absent: int
+    tags: CaseTags | None = None
 
     @property
-    def sort_key(self) -> tuple[int, int, str]:
-        return (RISK_ORDER[self.risk_level], -self.days_absent, self.ref)
+    def sort_key(self) -> tuple[int, int, int, str]:
+        return (RISK_ORDER[self.risk_level], mappa_rank(self.tags), -self.days_absent, self.ref)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "ref": self.ref,
             "risk_level": self.risk_level,
             "team": self.team,
@@ -192,6 +212,7 @@ class NotInExtract:
             "absent_since": self.absent_since.isoformat(),
             "days_absent": self.days_absent,
         }
+        return out | self.tags.json() if self.tags is not None else out
 
 
 @dataclass(frozen=True)
@@ -203,19 +224,21 @@ class ReactiveHighRisk:
     team: str
     offender_manager: str
     status: str
+    tags: CaseTags | None = None
 
     @property
-    def sort_key(self) -> tuple[int, str]:
-        return (RISK_ORDER[self.risk_level], self.ref)
+    def sort_key(self) -> tuple[int, int, str]:
+        return (RISK_ORDER[self.risk_level], mappa_rank(self.tags), self.ref)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "ref": self.ref,
             "risk_level": self.risk_level,
             "team": self.team,
             "offender_manager": self.offender_manager,
             "status": self.status,
         }
+        return out | self.tags.json() if self.tags is not None else out
 
 
 def _personal_json(p: Personal) -> dict[str, Any]:
@@ -285,6 +308,7 @@ LISTS: tuple[str, ...] = (
     "whereabouts_unknown",
     "not_in_extract",
     "reactive_high_risk",
+    *PRACTICE_LISTS,
 )
 
 
@@ -317,6 +341,16 @@ class Obligations:
     unlisted: frozenset[str] = frozenset()
     #: The lists the scan counted instead of listing: their entries per (team, risk level).
     unlisted_counts: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    #: ...and the most overdue of each such cell: (days overdue, ref).
+    unlisted_worst: dict[str, dict[tuple[str, str], tuple[int, str]]] = field(default_factory=dict)
+    #: The practice measures (docs/practice.md): None when they are off, and then the JSON
+    #: and CSV are exactly as before. Their four lists below are empty when off; the lists
+    #: of a measure the register does not record are left out of the JSON (not "none").
+    practice: PracticeFigures | None = None
+    lone_visits: list[LoneVisit] = field(default_factory=list)
+    predictable_visits: list[Predictable] = field(default_factory=list)
+    overdue_supervisor_reviews: list[Item] = field(default_factory=list)
+    long_plan_intervals: list[LongPlanInterval] = field(default_factory=list)
 
     def count(self, name: str) -> int:
         """How many entries list ``name`` has, listed or only counted."""
@@ -348,11 +382,25 @@ class Obligations:
         """
         flag = self.failed_attempts_flag
         yield "as_of", self.as_of.isoformat()
-        for name in LISTS:
-            if name not in self.unlisted:
-                entries = getattr(self, name)
-                yield name, (e.to_json(flag) if isinstance(e, Item) else e.to_json() for e in entries)
-        yield "summary", self.summary.to_json()
+        for name in self.listed():
+            entries = getattr(self, name)
+            yield name, (e.to_json(flag) if isinstance(e, Item) else e.to_json() for e in entries)
+        summary = self.summary.to_json()
+        if self.practice is not None:
+            summary.update(self.practice.summary_json(self))
+        yield "summary", summary
+
+    def listed(self) -> list[str]:
+        """The lists of :data:`LISTS` this result gives, in order: not those only counted,
+        nor the practice lists when the measures are off or their column is not recorded."""
+        shown = [name for name in LISTS if name not in self.unlisted]
+        if self.practice is None:
+            return [name for name in shown if name not in PRACTICE_LISTS]
+        missing = {
+            "lone_visits": not self.practice.lone_recorded,
+            "overdue_supervisor_reviews": not self.practice.reviews_recorded,
+        }
+        return [name for name in shown if not missing.get(name, False)]
 
     def case_refs(self) -> list[str]:
         """Every case reference this result discloses (for the disclosure log)."""
@@ -367,4 +415,6 @@ class Obligations:
         refs.update(u.ref for u in self.whereabouts_unknown)
         refs.update(n.ref for n in self.not_in_extract)
         refs.update(r.ref for r in self.reactive_high_risk)
+        for name in PRACTICE_LISTS:
+            refs.update(x.ref for x in getattr(self, name))
         return sorted(refs)

@@ -22,17 +22,15 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     null,
     or_,
     select,
 )
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-from monitor.register.derived import fresh_condition, visit_aggregates
+from monitor.register.day_numbers import day_number
+from monitor.register.derived import RECENT_COLUMNS, fresh_condition, visit_aggregates
 from monitor.register.models import Offender, VisitFacts
 from monitor.rules import stored_rows
 
@@ -44,38 +42,7 @@ LIVE_BY_REF = stored_rows.LIVE_BY_REF
 STREAM_BATCH = stored_rows.BATCH
 
 
-class day_number(FunctionElement[int]):
-    """A date column as its day ordinal (``date.toordinal()``), computed by the database.
-
-    Why: a national scan reads about 650,000 dates. Made into ``date`` objects by the driver
-    (or, on SQLite, parsed from text one value at a time) they were a third of the scan's
-    fetch; as integers they cost nothing to read, the rules compare and look them up as
-    they are (:mod:`monitor.rules.calendar`), and a date is made only for what is listed.
-    """
-
-    type = Integer()
-    inherit_cache = True
-    name = "day_number"
-
-
-@compiles(day_number)
-def _day_number_unknown(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    raise CompileError(f"day_number() has no form for {compiler.dialect.name}")
-
-
-@compiles(day_number, "sqlite")
-def _day_number_sqlite(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    # Dates are stored as ISO text; julianday() of a date is N.5 exactly (midnight), and
-    # 0001-01-01 (ordinal 1) is 1721425.5.
-    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 1721424.5 AS INTEGER)"
-
-
-@compiles(day_number, "postgresql")
-def _day_number_postgresql(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"({compiler.process(element.clauses, **kw)} - DATE '0001-01-01' + 1)"
-
-
-def _scope_filters(
+def scope_filters(
     as_of: date | BindParameter[date], team: str | None, officer: str | None
 ) -> list[ColumnElement[bool]]:
     """Active registrants on ``as_of`` (a registration ending today is still in force)."""
@@ -113,74 +80,120 @@ def _register_columns(include_names: bool) -> list[Any]:
     return [*columns, null(), null(), null()]
 
 
-def stored_facts_query(as_of: date, team: str | None, officer: str | None, include_names: bool) -> Select[Any]:
+def _practice_columns() -> list[Any]:
+    """The practice measures' register columns, after the visit facts (see :func:`scan_rows`):
+    the plan's interval; MAPPA as one number (:data:`MAPPA_CODE`); the last supervisor review
+    as its day number, 0 for never, NULL when not recorded. Few columns on purpose: each
+    costs the reader about as much whatever it holds (a national scan reads 93,000 rows)."""
+    reviewed = func.coalesce(day_number(Offender.supervisor_reviewed_on), 0)
+    mappa = func.coalesce(Offender.mappa_category, 0) * MAPPA_CODE + func.coalesce(Offender.mappa_level, 0)
+    return [
+        Offender.visit_interval,
+        mappa.label("mappa"),
+        case((Offender.supervisor_review_recorded.is_(True), reviewed)).label("reviewed"),
+    ]
+
+
+#: MAPPA as one number: category x 4 + level (0 where not given): 1 is level 1 of no
+#: category, 6 category 1 level 2.
+MAPPA_CODE = 4
+
+
+#: Where the row's practice columns begin (register, personal and visit facts before them).
+PRACTICE_FROM = 18
+
+
+def stored_facts_query(
+    as_of: date, team: str | None, officer: str | None, include_names: bool, recent_n: int | None = None
+) -> Select[Any]:
     """One row per in-scope person: register columns, then the stored visit facts.
 
     The facts columns are NULL (``failed_attempts`` included, which is otherwise never
     NULL) for people whose stored facts do not hold on ``as_of``.
 
-    The date is one parameter named ``as_of``, and the rest is constant for a given
-    ``include_names`` when neither ``team`` nor ``officer`` is given: so the statement can
-    be kept as text (:mod:`monitor.rules.stored_rows`) and sent without SQLAlchemy.
+    ``recent_n``: the practice measures are on (``monitor.rules.practice``), so the row goes
+    on with the practice register columns and the facts of the last ``recent_n`` completed
+    home visits, and the stored facts hold only when kept for that N.
+
+    The date is one parameter named ``as_of`` (and N one named ``recent_n``), and the rest is
+    constant for a given ``include_names`` when neither ``team`` nor ``officer`` is given: so
+    the statement can be kept as text (:mod:`monitor.rules.stored_rows`) and sent without
+    SQLAlchemy.
     """
     day = bindparam("as_of", as_of, type_=Date())
+    n = bindparam("recent_n", recent_n, type_=Integer()) if recent_n is not None else None
     holds = and_(
         VisitFacts.ref == Offender.ref,
         or_(VisitFacts.horizon.is_(None), VisitFacts.horizon <= day),
-        fresh_condition(),
+        fresh_condition(n),
     )
-    return (
-        select(
-            *_register_columns(include_names),
-            day_number(VisitFacts.last_visit),
-            day_number(VisitFacts.last_visit_any),
-            VisitFacts.failed_attempts,
-        )
-        .select_from(Offender)
-        .outerjoin(VisitFacts, holds)
-        .where(*_scope_filters(day, team, officer))
-    )
+    columns = [
+        *_register_columns(include_names),
+        day_number(VisitFacts.last_visit),
+        day_number(VisitFacts.last_visit_any),
+        VisitFacts.failed_attempts,
+    ]
+    if n is not None:
+        columns += [*_practice_columns(), *(getattr(VisitFacts, name) for name in RECENT_COLUMNS)]
+    return select(*columns).select_from(Offender).outerjoin(VisitFacts, holds).where(*scope_filters(day, team, officer))
 
 
 def live_facts_query(
-    as_of: date, team: str | None, officer: str | None, include_names: bool, refs: Sequence[str] | None = None
+    as_of: date,
+    team: str | None,
+    officer: str | None,
+    include_names: bool,
+    refs: Sequence[str] | None = None,
+    recent_n: int | None = None,
 ) -> Select[Any]:
     """The same rows as :func:`stored_facts_query`, with the facts computed from the visits.
 
-    As there, the date is one parameter named ``as_of``; ``refs`` is one list parameter
-    named ``refs`` wherever it is bound.
+    As there, the date is one parameter named ``as_of`` (N one named ``recent_n``); ``refs``
+    is one list parameter named ``refs`` wherever it is bound.
     """
     day = bindparam("as_of", as_of, type_=Date())
     chosen: BindParameter[Any] | None = bindparam("refs", list(refs), expanding=True) if refs is not None else None
-    scope = _scope_filters(day, team, officer)
-    agg = visit_aggregates(day, scope, chosen)
+    n = bindparam("recent_n", recent_n, type_=Integer()) if recent_n is not None else None
+    scope = scope_filters(day, team, officer)
+    agg = visit_aggregates(day, scope, chosen, n)
+    columns = [
+        *_register_columns(include_names),
+        day_number(agg.latest.c.last_visit),
+        day_number(agg.latest.c.last_visit_any),
+        func.coalesce(agg.failed.c.failed_attempts, 0).label("failed_attempts"),
+    ]
+    if agg.recent is not None:
+        columns += [*_practice_columns(), *(agg.recent.c[name] for name in RECENT_COLUMNS)]
     query = (
-        select(
-            *_register_columns(include_names),
-            day_number(agg.latest.c.last_visit),
-            day_number(agg.latest.c.last_visit_any),
-            func.coalesce(agg.failed.c.failed_attempts, 0).label("failed_attempts"),
-        )
+        select(*columns)
         .select_from(Offender)
         .outerjoin(agg.latest, agg.latest.c.ref == Offender.ref)
         .outerjoin(agg.failed, agg.failed.c.ref == Offender.ref)
-        .where(*scope)
     )
+    if agg.recent is not None:
+        query = query.outerjoin(agg.recent, agg.recent.c.ref == Offender.ref)
+    query = query.where(*scope)
     return query.where(Offender.ref.in_(chosen)) if chosen is not None else query
 
 
 def scan_rows(
-    conn: Connection, as_of: date, team: str | None, officer: str | None, include_names: bool
+    conn: Connection,
+    as_of: date,
+    team: str | None,
+    officer: str | None,
+    include_names: bool,
+    recent_n: int | None = None,
 ) -> Iterator[Sequence[Any]]:
     """Every in-scope person once: stored facts where they hold, live facts for the rest.
 
     One statement when the stored facts hold for everyone (a scan on or after the latest
     visit date, after an import); more, set-based, for the rest otherwise. Rows are read
-    through :func:`driver_rows`.
+    through :func:`driver_rows`. ``recent_n``: with the practice columns (see
+    :func:`stored_facts_query`).
     """
     pending: list[str] = []
     seen = 0
-    stored = stored_facts_query(as_of, team, officer, include_names)
+    stored = stored_facts_query(as_of, team, officer, include_names, recent_n)
     if conn.dialect.name == "sqlite":
         # In reference order: SQLite then reads the register through its primary-key index,
         # which costs nothing more (and finds each person's facts in the same order), and the
@@ -200,10 +213,10 @@ def scan_rows(
         # register's visits for them cost more than the rest of a national scan.
         for start in range(0, len(pending), LIVE_BY_REF):
             refs = pending[start : start + LIVE_BY_REF]
-            yield from driver_rows(conn, live_facts_query(as_of, team, officer, include_names, refs))
+            yield from driver_rows(conn, live_facts_query(as_of, team, officer, include_names, refs, recent_n))
         return
     wanted = set(pending)
-    live = driver_rows(conn, live_facts_query(as_of, team, officer, include_names, None))
+    live = driver_rows(conn, live_facts_query(as_of, team, officer, include_names, None, recent_n))
     yield from (row for row in live if row[0] in wanted)
 
 

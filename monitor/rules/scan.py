@@ -26,25 +26,22 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.config import RISK_LEVELS, Policy
+from monitor.core.config import Policy
 from monitor.core.gcpause import paused_gc
 from monitor.rules.calendar import DATES, Calendar
+from monitor.rules.case_tags import CaseTags, PracticeInput, practice_input
 from monitor.rules.obligations import (
-    RISK_ORDER,
     Item,
     NotInExtract,
     Obligations,
     Personal,
     ReactiveHighRisk,
-    Summary,
     Unlocated,
-    most_overdue,
-    overdue_mix,
-    warrant_flagged,
 )
+from monitor.rules.scan_parts import SORT_KEY as _SORT_KEY
+from monitor.rules.scan_parts import count_late, sort_items, summary_of
 
 if TYPE_CHECKING:  # SQLAlchemy is imported by scan(), not by a caller that brings its own rows
     from sqlalchemy.orm import Session
@@ -78,11 +75,22 @@ def scan(
     risk reviews and notifications; a caller that only counts them (a report of the
     overdue visits, the daily snapshot, the web app's force page) should not pay for an
     item each, and a sort, nor hold them.
+
+    The practice measures (:mod:`monitor.rules.practice`) come with the same scan when
+    they are on: the register's state says which practice columns it holds.
     """
+    from monitor.rules.lookback import lookback_rows, register_state
     from monitor.rules.rows import scan_rows
 
-    rows = scan_rows(session.connection(), as_of, team, officer, policy.include_names)
-    return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only)
+    conn = session.connection()
+    practice = practice_input(policy, register_state(conn).practice_columns)
+    n = policy.practice.predictable_visits_last if practice is not None else None
+    rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
+    if practice is not None and practice.reads_visits:
+        lookback = policy.practice.lone_visit_lookback
+        tallies, lone = lookback_rows(conn, as_of, lookback, team, officer)
+        practice = replace(practice, tallies=tallies, lone=lone)
+    return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
 
 
 def scan_from(
@@ -93,15 +101,17 @@ def scan_from(
     team: str | None = None,
     officer: str | None = None,
     count_only: Collection[str] = (),
+    practice: PracticeInput | None = None,
 ) -> Obligations:
     """:func:`scan` of rows read elsewhere: one per person in the scope that ``team`` and
     ``officer`` name, as :func:`monitor.rules.rows.scan_rows` gives them (for instance
-    :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy)."""
+    :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy),
+    with the practice columns when ``practice`` is given."""
     unknown = set(count_only) - COUNTABLE
     if unknown:
         raise ValueError(f"cannot count without listing: {sorted(unknown)}")
     with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
-        return _scan(rows, policy, as_of, team, officer, frozenset(count_only))
+        return _scan(rows, policy, as_of, team, officer, frozenset(count_only), practice)
 
 
 def _scan(
@@ -111,6 +121,7 @@ def _scan(
     team: str | None,
     officer: str | None,
     count_only: frozenset[str],
+    practice: PracticeInput | None,
 ) -> Obligations:
     cal = Calendar(policy)
     today = as_of.toordinal()  # the rows' dates are day ordinals (rules.rows.day_number)
@@ -128,31 +139,85 @@ def _scan(
     personal: Personal | None = None
     list_reviews = "overdue_risk_reviews" not in count_only
     list_notifications = "overdue_notifications" not in count_only
-    # Overdue but counted, not listed: per (team, risk level).
+    # Overdue but counted, not listed: per (team, risk level), and the worst of each cell.
     review_cells: Counter[tuple[str, str]] = Counter()
     notification_cells: Counter[tuple[str, str]] = Counter()
+    worst: dict[str, dict[tuple[str, str], tuple[int, str]]] = {"overdue_risk_reviews": {}, "overdue_notifications": {}}
+    # The practice measures (None: off, and nothing below differs from before them). With
+    # them on the common cases are inlined here (a person without a plan, a review not yet
+    # due, no pattern); the track keeps the rest (rules.practice_scan).
+    on = practice is not None
+    tags: CaseTags | None = None  # the case's, for every line but its visit
+    visit_tags: CaseTags | None = None
+    mappa_first = False  # someone at MAPPA level 2 or 3: sort them first within their risk
+    track: Any = None
+    case_tags: Any = {}
+    risk_tags: Any = {}
+    plan_tags: Any = {}
+    mappa_people: Any = {}
+    who: Any = {}
+    plans: Any = {}
+    supervision: Any = {}
+    pattern_any = 0
+    if on:  # imported only when on: a register without the practice columns loads nothing more
+        from monitor.rules.practice import PATTERN_ANY as pattern_any
+        from monitor.rules.practice_scan import PracticeTrack
+
+        track = PracticeTrack(policy, cal)
+        case_tags, risk_tags, plan_tags = track.case_tags, track.risk_tags, track.plan_tags
+        mappa_people, who, plans, supervision = track.mappa_people, track.who, cal.plans, cal.supervision
 
     # Core execution on the session's connection: plain rows, no ORM identity map to fill.
-    for (
-        ref,
-        risk,
-        status,
-        team_code,
-        manager,
-        registered_on,
-        status_since,
-        management,
-        assessed,
-        notified,
-        nfa,
-        absent_since,
-        surname,
-        forenames,
-        born,
-        last_visit,
-        last_visit_any,
-        failed,
-    ) in rows:
+    plan: str | None = None
+    mappa = reviewed = pattern = 0
+    for row in rows:
+        # Unpacked by name either way (a starred target cost four times as much per row).
+        if on:
+            (
+                ref,
+                risk,
+                status,
+                team_code,
+                manager,
+                registered_on,
+                status_since,
+                management,
+                assessed,
+                notified,
+                nfa,
+                absent_since,
+                surname,
+                forenames,
+                born,
+                last_visit,
+                last_visit_any,
+                failed,
+                plan,
+                mappa,
+                reviewed,
+                pattern,
+            ) = row
+        else:
+            (
+                ref,
+                risk,
+                status,
+                team_code,
+                manager,
+                registered_on,
+                status_since,
+                management,
+                assessed,
+                notified,
+                nfa,
+                absent_since,
+                surname,
+                forenames,
+                born,
+                last_visit,
+                last_visit_any,
+                failed,
+            ) = row
         caseload[team_code, risk, manager] += 1
         start: int = status_since or registered_on
         if names:
@@ -160,27 +225,79 @@ def _scan(
         # Before S (an --as-of in the past) they were not yet in this status: nothing that
         # runs from S is owed or listed yet, and no day count goes negative.
         in_status = start <= today
+        if on:
+            # The practice columns (rules.rows): plan, MAPPA as one number, last supervisor
+            # review (0 never, None not recorded), pattern of the last visits.
+            tags = case_tags[mappa]
+            mappa_people[mappa] += 1
+            if mappa & 2:  # MAPPA level 2 or 3
+                mappa_first = True
+            who[ref] = (risk, team_code, manager, tags)  # for the look-back's visits
+            if plan is not None:
+                track.plan(ref, risk, status, team_code, manager, plan, tags)
+            # Supervisor reviews: community or missing, from S (a review before S does not count).
+            if reviewed is not None and in_status and (status == "community" or status == "missing"):
+                due = supervision[risk][reviewed if reviewed >= start else start]
+                if today > due:
+                    track.supervise(ref, risk, team_code, manager, due, today, reviewed or None, personal, tags)
         if absent_since is not None and absent_since <= today:  # marked on or before the as-of date
-            absent.append(NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since))
+            absent.append(
+                NotInExtract(ref, risk, team_code, manager, status, day[absent_since], today - absent_since, tags)
+            )
         if management == "reactive" and risk in REACTIVE_FLAGGED:
-            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status))
+            reactive_high.append(ReactiveHighRisk(ref, risk, team_code, manager, status, tags))
 
         if status == "community":
             if management == "active" and in_status:
-                due = cal.visit_due(risk, start, last_visit)
+                if on:
+                    if plan is None:  # the risk level's interval
+                        due = cal.intervals[risk][last_visit] if last_visit else cal.window[start]
+                        visit_tags = risk_tags[risk, mappa]
+                    else:
+                        due = plans[plan][last_visit] if last_visit else cal.window[start]
+                        visit_tags = plan_tags[plan, mappa]
+                        track.plan_count += 1
+                    if pattern and pattern & pattern_any:
+                        track.pattern(ref, risk, team_code, manager, tags, pattern)
+                else:
+                    due = cal.visit_due(risk, start, last_visit)
                 days = today - due
                 if days >= soon:
                     item = Item(
-                        "visit", ref, risk, team_code, manager, day[due], days, day[last_visit], failed, False, personal
+                        "visit",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        day[due],
+                        days,
+                        day[last_visit],
+                        failed,
+                        False,
+                        personal,
+                        visit_tags,
                     )
                     (overdue if days > 0 else due_soon).append(item)
             due = cal.review_due(risk, start, assessed)
             if today > due and in_status and not list_reviews:
-                review_cells[team_code, risk] += 1
+                count_late(review_cells, worst["overdue_risk_reviews"], (team_code, risk), today - due, ref)
             elif today > due and in_status:
                 due_day, late = day[due], today - due
                 reviews.append(
-                    Item("risk_review", ref, risk, team_code, manager, due_day, late, day[assessed], 0, False, personal)
+                    Item(
+                        "risk_review",
+                        ref,
+                        risk,
+                        team_code,
+                        manager,
+                        due_day,
+                        late,
+                        day[assessed],
+                        0,
+                        False,
+                        personal,
+                        tags,
+                    )
                 )
         elif status != "missing":
             continue
@@ -188,25 +305,27 @@ def _scan(
         nfa = bool(nfa)
         due = cal.notification_due(status, start, registered_on, notified, nfa)
         if today > due and not list_notifications:
-            notification_cells[team_code, risk] += 1
+            count_late(notification_cells, worst["overdue_notifications"], (team_code, risk), today - due, ref)
         elif today > due:
             due_day, late = day[due], today - due
             notifications.append(
-                Item("notification", ref, risk, team_code, manager, due_day, late, day[notified], 0, nfa, personal)
+                Item(
+                    "notification", ref, risk, team_code, manager, due_day, late, day[notified], 0, nfa, personal, tags
+                )
             )
         if status == "missing" and in_status:
             unlocated.append(
-                Unlocated(ref, risk, team_code, manager, day[start], today - start, day[last_visit_any], personal)
+                Unlocated(ref, risk, team_code, manager, day[start], today - start, day[last_visit_any], personal, tags)
             )
 
     for items in (overdue, due_soon, reviews, notifications):
-        _sort_items(items)
+        sort_items(items, mappa_first)
     unlocated.sort(key=_SORT_KEY)
     absent.sort(key=_SORT_KEY)
     reactive_high.sort(key=_SORT_KEY)
 
     # Each of the two lists is either listed or only counted: one of the two terms is 0.
-    summary = _summary(
+    summary = summary_of(
         policy,
         overdue,
         due_soon,
@@ -219,7 +338,7 @@ def _scan(
     caseload_by_officer: Counter[str] = Counter()
     for (_team, _risk, manager), n in caseload.items():
         caseload_by_officer[manager] += n
-    return Obligations(
+    result = Obligations(
         as_of=as_of,
         team=team,
         officer=officer,
@@ -241,65 +360,8 @@ def _scan(
             for name, cells in (("overdue_risk_reviews", review_cells), ("overdue_notifications", notification_cells))
             if name in count_only
         },
+        unlisted_worst={name: cells for name, cells in worst.items() if name in count_only},
     )
-
-
-#: Each result type's contract order is its ``sort_key`` (monitor.rules.obligations).
-_SORT_KEY = attrgetter("sort_key")
-_REF = attrgetter("ref")
-_DAYS = attrgetter("days_overdue")
-
-
-def _sort_items(items: list[Item]) -> None:
-    """Sort in place by ``Item.sort_key`` (risk, most overdue first, then ref).
-
-    As three stable sorts, least significant key first: two by attribute keys that run in C
-    and one by risk rank, instead of building a tuple in Python per item (140,000 items in a
-    national scan). tests/test_scan.py holds the two orders equal.
-    """
-    items.sort(key=_REF)
-    items.sort(key=_DAYS, reverse=True)  # reverse keeps equal items in order (still stable)
-    items.sort(key=_risk_rank)
-
-
-def _risk_rank(item: Item) -> int:
-    return RISK_ORDER[item.risk_level]
-
-
-def _summary(
-    policy: Policy,
-    overdue: list[Item],
-    due_soon: list[Item],
-    reviews: int,
-    notifications: int,
-    unlocated: list[Unlocated],
-    caseload: Counter[tuple[str, str, str]],
-) -> Summary:
-    caseload_by_team: Counter[str] = Counter()
-    caseload_by_risk: Counter[str] = Counter()
-    for (team, risk, _manager), n in caseload.items():
-        caseload_by_team[team] += n
-        caseload_by_risk[risk] += n
-    by_risk, by_age, risk_by_age = overdue_mix(overdue)
-    by_team = dict.fromkeys(sorted(caseload_by_team), 0)
-    for item in overdue:
-        by_team[item.team] = by_team.get(item.team, 0) + 1
-    worst = most_overdue(overdue)
-    flag = policy.failed_attempts_flag
-    return Summary(
-        active_caseload=sum(caseload_by_team.values()),
-        overdue_visits=len(overdue),
-        by_risk=by_risk,
-        by_team=by_team,
-        by_age=by_age,
-        most_overdue_days=worst.days_overdue if worst else None,
-        most_overdue_ref=worst.ref if worst else None,
-        due_soon=len(due_soon),
-        overdue_risk_reviews=reviews,
-        overdue_notifications=notifications,
-        whereabouts_unknown=len(unlocated),
-        failed_attempt_flags=len(warrant_flagged((*overdue, *due_soon), flag)),
-        caseload_by_team=dict(sorted(caseload_by_team.items())),
-        caseload_by_risk={r: caseload_by_risk.get(r, 0) for r in RISK_LEVELS},
-        risk_by_age=risk_by_age,
-    )
+    if practice is None:
+        return result
+    return track.finish(result, practice, as_of, caseload)

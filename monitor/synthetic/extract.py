@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.core.files import private_open
 from monitor.synthetic.people import Person
+from monitor.synthetic.practice import PersonPractice
 
 _LONDON = ZoneInfo("Europe/London")
 
@@ -80,7 +81,7 @@ class Style:
             return self.rng.choice(_RISK_SPELLINGS[risk])
         return risk
 
-    def offender_row(self, p: Person) -> list[str]:
+    def offender_row(self, p: Person, pp: PersonPractice | None = None) -> list[str]:
         management = p.management
         if self.rng is not None and management == "active" and self.rng.random() < 0.5:
             management = ""
@@ -101,23 +102,70 @@ class Style:
             p.forenames,
             self.day(p.dob),
         ]
+        if pp is not None:
+            row += self._practice_cells(pp)
         if self.rng is not None:
             row.append(self.rng.choice(("", "", "n/a", "see case file", "migrated 2019")))
         return row
 
-    def visit_row(self, vid: str, ref: str, day: int, outcome: str, vtype: str, officer: str) -> list[str]:
-        if self.rng is None:
-            return [vid, ref, date.fromordinal(day).isoformat(), outcome, vtype, officer]
-        r = self.rng.random()
-        if r < 0.15:
-            cell = self._utc_datetime(day)
-        elif r < 0.20:
-            cell = f"{date.fromordinal(day).isoformat()} {self.rng.randint(8, 21):02d}:{self.rng.randint(0, 59):02d}"
+    def _practice_cells(self, pp: PersonPractice) -> list[str]:
+        plan, category, level = pp.visit_interval, pp.mappa_category, pp.mappa_level
+        if self.rng is not None:
+            if plan and self.rng.random() < 0.3:
+                plan = plan.lower()
+            if level and self.rng.random() < 0.3:
+                level = f"Level {level}"
+            if category and self.rng.random() < 0.3:
+                category = f"Cat {category}"
+        return [plan, category, level, self.day(pp.supervisor_reviewed_on)]
+
+    def visit_row(
+        self,
+        vid: str,
+        ref: str,
+        day: int,
+        outcome: str,
+        vtype: str,
+        officer: str,
+        made: tuple[int | None, str, bool] | None = None,
+    ) -> list[str]:
+        """One visits.csv row; ``made``: its time of day, second officer and whether it was
+        announced (the practice columns), None without them."""
+        practice = [] if made is None else [made[1], self.boolean(made[2], default=False)]
+        if made is not None:
+            cell = self._visit_time(day, made[0])
+        elif self.rng is None:
+            cell = date.fromordinal(day).isoformat()
         else:
-            cell = self.day(day)
+            r = self.rng.random()
+            if r < 0.15:
+                cell = self._utc_datetime(day)
+            elif r < 0.20:
+                cell = (
+                    f"{date.fromordinal(day).isoformat()} {self.rng.randint(8, 21):02d}:{self.rng.randint(0, 59):02d}"
+                )
+            else:
+                cell = self.day(day)
+        if self.rng is None:
+            return [vid, ref, cell, outcome, vtype, officer, *practice]
         if vtype == "home" and self.rng.random() < 0.5:
             vtype = ""
-        return [vid, ref, cell, outcome, vtype, officer, self.rng.choice(("", "CMS", "ViSOR-export"))]
+        return [vid, ref, cell, outcome, vtype, officer, *practice, self.rng.choice(("", "CMS", "ViSOR-export"))]
+
+    def _visit_time(self, day: int, minute: int | None) -> str:
+        """The visit's date, with its London time of day when it has one: clean as
+        ``2026-03-04T10:30``; messy also as a naive local time or the same instant in UTC."""
+        if minute is None:
+            return self.day(day)
+        d = date.fromordinal(day)
+        hour, mins = divmod(minute, 60)
+        r = 1.0 if self.rng is None else self.rng.random()
+        if r < 0.3:
+            local = datetime(d.year, d.month, d.day, hour, mins, tzinfo=_LONDON)
+            return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if r < 0.5:
+            return f"{d.isoformat()} {hour:02d}:{mins:02d}"
+        return f"{d.isoformat()}T{hour:02d}:{mins:02d}"
 
     def _utc_datetime(self, day: int) -> str:
         """A UTC instant whose *London* date is ``day``; some straddle midnight UTC.
@@ -131,9 +179,22 @@ class Style:
         local = datetime(d.year, d.month, d.day, hour, self.rng.randint(0, 59), tzinfo=_LONDON)
         return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def bad_rows(self, ow: Any, vw: Any, width: int, a: int, holder: tuple[str, str], first_vid: str) -> int:
-        """Rows a correct importer rejects (and names): each is extra, so the good register is unchanged."""
+    def bad_rows(
+        self,
+        ow: Any,
+        vw: Any,
+        width: int,
+        a: int,
+        holder: tuple[str, str],
+        first_vid: str,
+        extra_offender_cells: int = 0,
+        extra_visit_cells: int = 0,
+    ) -> int:
+        """Rows a correct importer rejects (and names): each is extra, so the good register is unchanged.
+
+        ``extra_*_cells``: blanks for the practice columns, when the files have them."""
         om, team = holder
+        more_o, more_v = [""] * extra_offender_cells, [""] * extra_visit_cells
         today = date.fromordinal(a).isoformat()
         n = self.people
         rows_o = [
@@ -158,7 +219,7 @@ class Style:
             ],
         ]
         for row in rows_o:
-            ow.writerow(row)
+            ow.writerow(row[:-1] + more_o + row[-1:])
         first_ref = f"RSO-{1:0{width}d}"
         rows_v = [
             ["VIS-BAD-0001", f"RSO-{n + 3:0{width}d}", today, "completed", "home", om, ""],  # unknown ref
@@ -169,5 +230,5 @@ class Style:
             yesterday = (date.fromordinal(a) - timedelta(days=1)).isoformat()
             rows_v.append([first_vid, first_ref, yesterday, "completed", "home", om, ""])  # duplicate visit_id
         for row in rows_v:
-            vw.writerow(row)
+            vw.writerow(row[:-1] + more_v + row[-1:])
         return len(rows_o) + len(rows_v)

@@ -23,14 +23,18 @@ from datetime import date
 from pathlib import Path
 
 from monitor.core.files import private_mkdir
-from monitor.register.specs import OFFENDERS, OFFICERS, SPECS, VISITS
+from monitor.register.specs import OFFENDERS, OFFICERS, PRACTICE_COLUMNS, SPECS, VISITS
 from monitor.synthetic.extract import Style, open_extract
 from monitor.synthetic.people import Officer, make_officers, make_person
+from monitor.synthetic.practice import person_practice, visit_practice
 from monitor.synthetic.visits import make_visits
 
 # The CSV contract's columns, in contract order: the importer's specs are the one source.
-OFFENDER_COLUMNS: tuple[str, ...] = SPECS[OFFENDERS].known
-VISIT_COLUMNS: tuple[str, ...] = SPECS[VISITS].known
+# The optional practice-quality columns are written only when asked for (``practice``).
+PRACTICE_OFFENDER_COLUMNS: tuple[str, ...] = PRACTICE_COLUMNS[OFFENDERS]
+PRACTICE_VISIT_COLUMNS: tuple[str, ...] = PRACTICE_COLUMNS[VISITS]
+OFFENDER_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[OFFENDERS].known if c not in PRACTICE_OFFENDER_COLUMNS)
+VISIT_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[VISITS].known if c not in PRACTICE_VISIT_COLUMNS)
 # Synthetic officers have no identity provider behind them (the demo signs in locally):
 # no sign_in_id column, so the committed demo register stays byte for byte the same.
 OFFICER_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[OFFICERS].known if c != "sign_in_id")
@@ -51,11 +55,15 @@ def _visits_per_week(o: Officer) -> str:
     return ""
 
 
-def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool = False) -> dict[str, int]:
+def generate(
+    people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool = False, practice: bool = False
+) -> dict[str, int]:
     """Write offenders.csv, visits.csv and officers.csv for ``people`` fake people into ``out_dir``.
 
     Returns the number of data rows written per file, plus ``bad_rows`` (rows the
-    importer must reject; 0 unless ``messy``). Same arguments, same bytes.
+    importer must reject; 0 unless ``messy``). Same arguments, same bytes. ``practice``
+    adds the practice-quality columns (:mod:`monitor.synthetic.practice`), and times to
+    most visits, to the same register.
     """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
@@ -63,6 +71,8 @@ def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool 
     private_mkdir(out_dir)
     rng = random.Random(seed)
     style = Style(random.Random(seed * 7919 + 104729), people) if messy else Style(None, people)
+    # Practice draws from a generator of their own: the register is otherwise the same.
+    prng = random.Random(seed * 15485863 + 32452843) if practice else None
     a = as_of.toordinal()
 
     officers, holders = make_officers(rng, people)
@@ -83,18 +93,24 @@ def generate(people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool 
     first_visit_id = ""
     with open_extract(out_dir / "offenders.csv", messy) as ofh, open_extract(out_dir / "visits.csv", messy) as vfh:
         ow, vw = style.writer(ofh), style.writer(vfh)
-        ow.writerow(style.header(OFFENDER_COLUMNS, extra="Notes"))
-        vw.writerow(style.header(VISIT_COLUMNS, extra="Source_System"))
+        extra_o = PRACTICE_OFFENDER_COLUMNS if prng is not None else ()
+        extra_v = PRACTICE_VISIT_COLUMNS if prng is not None else ()
+        ow.writerow(style.header(OFFENDER_COLUMNS + extra_o, extra="Notes"))
+        vw.writerow(style.header(VISIT_COLUMNS + extra_v, extra="Source_System"))
         for n in range(1, people + 1):
             p = make_person(rng, n, width, a, holders)
-            ow.writerow(style.offender_row(p))
+            pp = person_practice(prng, p, a) if prng is not None else None
+            ow.writerow(style.offender_row(p, pp))
             counts["offenders"] += 1
             for day, outcome, vtype, officer in make_visits(rng, p, a, om_ids):
                 visit_no += 1
                 vid = f"VIS-{visit_no:0{vwidth}d}"
                 first_visit_id = first_visit_id or vid
-                vw.writerow(style.visit_row(vid, p.ref, day, outcome, vtype, officer))
+                made = visit_practice(prng, pp, outcome, vtype, officer, om_ids) if prng and pp else None
+                vw.writerow(style.visit_row(vid, p.ref, day, outcome, vtype, officer, made))
                 counts["visits"] += 1
         if messy:
-            counts["bad_rows"] = style.bad_rows(ow, vw, width, a, holders[0], first_visit_id)
+            counts["bad_rows"] = style.bad_rows(
+                ow, vw, width, a, holders[0], first_visit_id, len(extra_o), len(extra_v)
+            )
     return counts

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from flask import Response, g
 from sqlalchemy.orm import Session
 
-from monitor.rules.obligations import Item, Obligations, Unlocated
+from monitor.rules.obligations import Obligations
 from monitor.web.figures import csv_of
 from monitor.web.pages import render
 from monitor.web.state import state
@@ -34,7 +35,7 @@ def _marking_row(marking: str) -> str:
     return '"' + cell.replace('"', '""') + '"\r\n'
 
 
-def csv_response(ob: Obligations, cases: Sequence[Item | Unlocated], scope: str) -> Response:
+def csv_response(ob: Obligations, cases: Sequence[Any], scope: str) -> Response:
     web = state()
     marking = web.config.mail.marking
     body = _marking_row(marking) + csv_of(ob, cases) + _marking_row(marking)
@@ -51,7 +52,7 @@ def print_response(
     title: str,
     scope_words: str,
     filter_words: str,
-    sections: list[tuple[str, str, Sequence[Item | Unlocated]]],
+    sections: list[tuple[str, str, Sequence[Any]]],
     include_names: bool,
     flag: int,
     back: str,

@@ -31,13 +31,16 @@ from sqlalchemy.orm import Session
 from monitor.core.config import Config
 from monitor.digests.build import scan_policy
 from monitor.digests.contexts import Backlog
+from monitor.digests.practice import ForcePractice, TeamPractice, force_practice, officer_practice, team_practice
 from monitor.register.models import ImportRun, Officer
 from monitor.reports.export import render_csv
+from monitor.reports.governance import Governance, governance
 from monitor.reports.html import trend_chart
 from monitor.reports.snapshot import backlog_series
-from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Unlocated, warrant_flagged
+from monitor.rules.obligations import PRACTICE_LISTS, RISK_ORDER, Item, Obligations, Unlocated, warrant_flagged
+from monitor.rules.practice import LoneVisit, LongPlanInterval, Predictable
 from monitor.rules.scan import COUNTABLE, scan
-from monitor.web.filters import CaseFilter
+from monitor.web.filters import MAPPA_FILTERS, CaseFilter
 
 TREND_DAYS = 90
 T = TypeVar("T")
@@ -142,6 +145,11 @@ def with_lists(
         overdue_notifications=list(notifications),
         whereabouts_unknown=list(unknown),
         unlisted_counts={name: dict((counts or {}).get(name, {})) for name in ob.unlisted_counts},
+        # The practice lists are the whole scope's: none of them belongs to a cut.
+        lone_visits=[],
+        predictable_visits=[],
+        overdue_supervisor_reviews=[],
+        long_plan_intervals=[],
     )
 
 
@@ -191,10 +199,12 @@ def team_lines(ob: Obligations, due_soon_days: int) -> list[Line]:
     return _worst_first(lines)
 
 
-def case_list(ob: Obligations, view: CaseFilter, due_soon_days: int) -> list[Item | Unlocated]:
+def case_list(ob: Obligations, view: CaseFilter, due_soon_days: int) -> list[Any]:
     """The one list a team page shows for its filter, worst first."""
-    source: Sequence[Item | Unlocated]
-    if view.status == "overdue":
+    source: Sequence[Any]
+    if view.status in PRACTICE_SOURCES:
+        source = getattr(ob, PRACTICE_SOURCES[view.status])
+    elif view.status == "overdue":
         source = ob.overdue_visits
     elif view.status == "due_soon":
         source = due_within(ob.due_soon, due_soon_days)
@@ -207,33 +217,70 @@ def case_list(ob: Obligations, view: CaseFilter, due_soon_days: int) -> list[Ite
         source = ob.overdue_risk_reviews
     else:
         source = ob.overdue_notifications
+    levels = MAPPA_FILTERS.get(view.mappa)
     return [
         x
         for x in source
-        if (not view.risk or x.risk_level == view.risk) and (not view.officer or x.offender_manager == view.officer)
+        if (not view.risk or x.risk_level == view.risk)
+        and (not view.officer or x.offender_manager == view.officer)
+        and (levels is None or (x.tags is not None and x.tags.mappa_level in levels))
     ]
 
 
-def as_obligations(ob: Obligations, cases: Sequence[Item | Unlocated]) -> Obligations:
+#: A practice status filter -> the scan's list it shows.
+PRACTICE_SOURCES: dict[str, str] = {
+    "supervision": "overdue_supervisor_reviews",
+    "predictable": "predictable_visits",
+    "lone": "lone_visits",
+    "long_plan": "long_plan_intervals",
+}
+#: The case table's kind of row for each status filter (templates/web/_macros.html).
+KINDS: dict[str, str] = {
+    "unknown": "unknown",
+    "review": "review",
+    "notification": "notification",
+    "supervision": "supervision",
+    "predictable": "predictable",
+    "lone": "lone",
+    "long_plan": "long_plan",
+}
+
+
+def as_obligations(ob: Obligations, cases: Sequence[Any]) -> Obligations:
     """An Obligations holding exactly ``cases`` (for the CSV writer), each in its own section."""
     overdue: list[Item] = []
     soon: list[Item] = []
     reviews: list[Item] = []
     notes: list[Item] = []
     unknown: list[Unlocated] = []
+    practice: dict[str, list[Any]] = {name: [] for name in PRACTICE_LISTS}
     for c in cases:
         if isinstance(c, Unlocated):
             unknown.append(c)
+        elif isinstance(c, LoneVisit):
+            practice["lone_visits"].append(c)
+        elif isinstance(c, Predictable):
+            practice["predictable_visits"].append(c)
+        elif isinstance(c, LongPlanInterval):
+            practice["long_plan_intervals"].append(c)
+        elif c.kind == "supervisor_review":
+            practice["overdue_supervisor_reviews"].append(c)
         elif c.kind == "visit":
             (overdue if c.days_overdue > 0 else soon).append(c)
         elif c.kind == "risk_review":
             reviews.append(c)
         else:
             notes.append(c)
-    return with_lists(ob, overdue, soon, reviews, notes, unknown)
+    return dataclasses.replace(
+        with_lists(ob, overdue, soon, reviews, notes, unknown),
+        lone_visits=practice["lone_visits"],
+        predictable_visits=practice["predictable_visits"],
+        overdue_supervisor_reviews=practice["overdue_supervisor_reviews"],
+        long_plan_intervals=practice["long_plan_intervals"],
+    )
 
 
-def csv_of(ob: Obligations, cases: Sequence[Item | Unlocated]) -> str:
+def csv_of(ob: Obligations, cases: Sequence[Any]) -> str:
     """The report's CSV (same columns, same formula neutralising) of exactly these cases."""
     return render_csv(as_obligations(ob, cases))
 
@@ -249,11 +296,30 @@ RISKS: tuple[str, ...] = tuple(RISK_ORDER)
 
 @dataclass(frozen=True)
 class ForceFigures:
-    """The force page's data: the force-wide scan, its headline and a line per team."""
+    """The force page's data: the force-wide scan, its headline, a line per team, the
+    governance view and (practice measures on) the practice block."""
 
     ob: Obligations
     backlog: Backlog
     teams: list[Line]
+    governance: Governance | None = None
+    practice: ForcePractice | None = None
+
+
+def team_practice_of(ob: Obligations, team: str, officers: Sequence[str]) -> TeamPractice | None:
+    """A team page's practice block, as the team digest's (None when the measures are off)."""
+    p = ob.practice
+    if p is None:
+        return None
+    caseloads: dict[str, int] = ob.extra.get("caseload_by_officer", {})
+    rows = [officer_practice(p, o, caseloads.get(o, 0)) for o in officers]
+    lists: dict[str, Sequence[Any]] = {
+        "lone": [x for x in ob.lone_visits if x.team == team],
+        "predictable": [x for x in ob.predictable_visits if x.team == team],
+        "supervision": [x for x in ob.overdue_supervisor_reviews if x.team == team],
+        "long_plans": [x for x in ob.long_plan_intervals if x.team == team],
+    }
+    return team_practice(p, rows, team, lists)
 
 
 def force_figures(db: Session, config: Config, as_of: date, cache: ScanCache | None) -> ForceFigures:
@@ -264,7 +330,13 @@ def force_figures(db: Session, config: Config, as_of: date, cache: ScanCache | N
         # Risk reviews and notifications counted, not listed: the page shows their counts
         # per team, and the cache then holds a tenth of a national scan's items.
         ob = scan_scope(db, config, as_of, count_only=COUNTABLE)
-        return ForceFigures(ob=ob, backlog=backlog(ob, ob.summary.active_caseload, days), teams=team_lines(ob, days))
+        return ForceFigures(
+            ob=ob,
+            backlog=backlog(ob, ob.summary.active_caseload, days),
+            teams=team_lines(ob, days),
+            governance=governance(db, ob),
+            practice=force_practice(ob) if ob.practice is not None else None,
+        )
 
     if cache is None:
         return compute()

@@ -30,6 +30,20 @@ STATUSES: dict[str, str] = {
     "review": "Overdue risk reviews",
     "notification": "Overdue periodic notifications",
 }
+#: status filters of the practice measures (docs/practice.md), offered when they are on.
+PRACTICE_STATUSES: dict[str, str] = {
+    "supervision": "Overdue supervisor reviews",
+    "predictable": "Predictable visits",
+    "lone": "Lone visits",
+    "long_plan": "Plan intervals long for the risk level",
+}
+#: mappa filter -> the MAPPA levels it keeps ("2+": level 2 or 3).
+MAPPA_FILTERS: dict[str, frozenset[int]] = {
+    "1": frozenset({1}),
+    "2": frozenset({2}),
+    "3": frozenset({3}),
+    "2+": frozenset({2, 3}),
+}
 MAX_PAGES = 10_000
 #: Longest team code or officer id in the register (the importer refuses longer ones).
 MAX_KEY = 64
@@ -91,6 +105,7 @@ class CaseFilter:
     status: str = "overdue"
     risk: str = ""
     officer: str = ""
+    mappa: str = ""
 
     def params(self) -> dict[str, Any]:
         """The non-default parameters, for links (exports) that keep the same view."""
@@ -101,6 +116,8 @@ class CaseFilter:
             out["risk"] = self.risk
         if self.officer:
             out["officer"] = self.officer
+        if self.mappa:
+            out["mappa"] = self.mappa
         return out
 
     def query_string(self) -> str:
@@ -112,18 +129,23 @@ class CaseFilter:
         return " ".join(f"{k}={v}" for k, v in [("status", self.status), *self.params().items()] if k != "status" or v)
 
 
-def case_filter(args: MultiDict[str, str], officers: Collection[str]) -> CaseFilter:
-    """Read ``status``, ``risk`` and ``officer``; ``officers`` are those this scope may filter by."""
+def case_filter(args: MultiDict[str, str], officers: Collection[str], practice: bool = False) -> CaseFilter:
+    """Read ``status``, ``risk``, ``officer`` and ``mappa``; ``officers`` are those this scope may
+    filter by; ``practice``: the practice measures are on (their statuses are offered)."""
     status = _one(args, "status") or "overdue"
-    if status not in STATUSES:
-        raise BadParameter("status", "one of " + ", ".join(STATUSES))
+    statuses = {**STATUSES, **PRACTICE_STATUSES} if practice else STATUSES
+    if status not in statuses:
+        raise BadParameter("status", "one of " + ", ".join(statuses))
     risk = _one(args, "risk")
     if risk and risk not in RISK_ORDER:
         raise BadParameter("risk", "one of " + ", ".join(RISK_ORDER))
     officer = _one(args, "officer")
     if officer and officer not in officers:
         raise BadParameter("officer", "an officer holding cases in this scope")
-    return CaseFilter(status=status, risk=risk, officer=officer)
+    mappa = _one(args, "mappa")
+    if mappa and mappa not in MAPPA_FILTERS:
+        raise BadParameter("mappa", "a MAPPA level: one of " + ", ".join(MAPPA_FILTERS))
+    return CaseFilter(status=status, risk=risk, officer=officer, mappa=mappa)
 
 
 def _date(args: MultiDict[str, str], name: str) -> date | None:

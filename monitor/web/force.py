@@ -30,6 +30,9 @@ def force() -> Response:
         ob, b, teams = figures.ob, figures.backlog, figures.teams
         chart, points = trend(db, web.today(), None)
         refs = {line.backlog.most_overdue_ref for line in teams} | {b.most_overdue_ref}
+        g_view = figures.governance
+        if g_view is not None:  # the oldest overdue visit and risk review of each team
+            refs |= {r for row in (g_view.force, *g_view.teams) for r in (row.oldest_visit_ref, row.oldest_review_ref)}
         g.audit.cases = len(refs - {None})
         return render(
             "web/force.html",
@@ -48,4 +51,6 @@ def force() -> Response:
             flag=ob.failed_attempts_flag,
             due_soon_days=days,
             case_url=web.config.mail.case_url,
+            governance=figures.governance,
+            practice=figures.practice,
         )

@@ -9,13 +9,14 @@ Monday email agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from flask import Blueprint, Response, g, url_for
 from sqlalchemy.orm import Session
 
 from monitor.register.db import reading
 from monitor.register.models import Officer
-from monitor.rules.obligations import Item, Obligations, Unlocated, warrant_flagged
+from monitor.rules.obligations import Obligations, warrant_flagged
 from monitor.web.access import officer_scan_scope, rule
 from monitor.web.exports import csv_response, print_response
 from monitor.web.figures import backlog, due_within, scan_scope
@@ -25,22 +26,29 @@ from monitor.web.state import state
 bp = Blueprint("officer", __name__)
 
 
-def officer_scan(db: Session, officer_id: str) -> tuple[Obligations, list[tuple[str, str, Sequence[Item | Unlocated]]]]:
+def officer_scan(db: Session, officer_id: str) -> tuple[Obligations, list[tuple[str, str, Sequence[Any]]]]:
     web = state()
     team, officer = officer_scan_scope(g.viewer, officer_id)
     ob = scan_scope(db, web.config, web.today(), team=team, officer=officer)
     days = web.config.digest.officer_due_soon_days
-    sections: list[tuple[str, str, Sequence[Item | Unlocated]]] = [
+    sections: list[tuple[str, str, Sequence[Any]]] = [
         ("Overdue home visits", "visit", ob.overdue_visits),
         (f"Home visits due in the next {days} days", "visit", due_within(ob.due_soon, days)),
         ("Overdue risk reviews", "review", ob.overdue_risk_reviews),
         ("Overdue periodic notifications", "notification", ob.overdue_notifications),
         ("Whereabouts unknown", "unknown", ob.whereabouts_unknown),
     ]
+    if ob.practice is not None:  # the practice measures (docs/practice.md)
+        if ob.practice.reviews_recorded:
+            sections.append(("Overdue supervisor reviews", "supervision", ob.overdue_supervisor_reviews))
+        sections.append(("Predictable visits", "predictable", ob.predictable_visits))
+        if ob.practice.lone_recorded:
+            lookback = ob.practice.policy.lone_visit_lookback
+            sections.append((f"Lone visits, last {lookback}", "lone", ob.lone_visits))
     return ob, sections
 
 
-def _all(sections: list[tuple[str, str, Sequence[Item | Unlocated]]]) -> list[Item | Unlocated]:
+def _all(sections: list[tuple[str, str, Sequence[Any]]]) -> list[Any]:
     return [c for _t, _k, cases in sections for c in cases]
 
 

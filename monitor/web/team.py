@@ -15,13 +15,25 @@ from flask import Blueprint, Response, g, request, url_for
 from sqlalchemy.orm import Session
 
 from monitor.core.config import Config
+from monitor.digests.practice import TeamPractice
 from monitor.register.db import reading
-from monitor.rules.obligations import AGE_BANDS, RISK_LABELS, Item, Obligations, Unlocated
+from monitor.rules.obligations import AGE_BANDS, RISK_LABELS, Obligations
 from monitor.web.access import rule
 from monitor.web.charts import BarChart, bar_chart
 from monitor.web.exports import csv_response, print_response
-from monitor.web.figures import RISKS, Backlog, Line, backlog, case_list, officer_lines, scan_scope, trend
-from monitor.web.filters import STATUSES, CaseFilter, case_filter
+from monitor.web.figures import (
+    KINDS,
+    RISKS,
+    Backlog,
+    Line,
+    backlog,
+    case_list,
+    officer_lines,
+    scan_scope,
+    team_practice_of,
+    trend,
+)
+from monitor.web.filters import MAPPA_FILTERS, PRACTICE_STATUSES, STATUSES, CaseFilter, case_filter
 from monitor.web.pages import render
 from monitor.web.state import state
 
@@ -34,8 +46,10 @@ class TeamData:
     ob: Obligations
     backlog: Backlog
     view: CaseFilter
-    cases: list[Item | Unlocated]
+    cases: list[Any]
     officers: list[Line]
+    #: The practice measures' block (docs/practice.md): None when they are off.
+    practice: TeamPractice | None = None
 
 
 def risk_chart(b: Backlog) -> BarChart:
@@ -46,8 +60,8 @@ def age_chart(b: Backlog) -> BarChart:
     return bar_chart([(f"{band} days", b.by_age.get(band, 0), "age") for band in AGE_BANDS])
 
 
-def status_labels(config: Config) -> dict[str, str]:
-    labels = dict(STATUSES)
+def status_labels(config: Config, practice: bool = False) -> dict[str, str]:
+    labels = {**STATUSES, **(PRACTICE_STATUSES if practice else {})}
     labels["failed"] = f"Visits with {config.policy.failed_attempts_flag}+ failed attempts"
     return labels
 
@@ -57,10 +71,18 @@ def team_data(db: Session, code: str) -> TeamData:
     days = web.config.policy.due_soon_days
     ob = scan_scope(db, web.config, web.today(), team=code)
     officers = officer_lines(db, ob, days)
-    view = case_filter(request.args, {line.key for line in officers})
+    view = case_filter(request.args, {line.key for line in officers}, practice=ob.practice is not None)
     cases = case_list(ob, view, days)
     caseload = ob.summary.active_caseload
-    return TeamData(code=code, ob=ob, backlog=backlog(ob, caseload, days), view=view, cases=cases, officers=officers)
+    return TeamData(
+        code=code,
+        ob=ob,
+        backlog=backlog(ob, caseload, days),
+        view=view,
+        cases=cases,
+        officers=officers,
+        practice=team_practice_of(ob, code, [line.key for line in officers]),
+    )
 
 
 def shown_refs(data: TeamData) -> int:
@@ -87,7 +109,9 @@ def team(code: str) -> Response:
             "age_chart": age_chart(data.backlog),
             "risks": RISKS,
             "bands": AGE_BANDS,
-            "statuses": status_labels(web.config),
+            "statuses": status_labels(web.config, data.practice is not None),
+            "kind": KINDS.get(data.view.status, "visit"),
+            "mappa_filters": MAPPA_FILTERS,
             "trend": chart,
             "points": points,
             "flag": data.ob.failed_attempts_flag,
@@ -114,8 +138,8 @@ def team_print(code: str) -> Response:
     with reading(web.engine) as db:
         data = team_data(db, code)
         g.audit.filters = data.view.words()
-        kind = {"unknown": "unknown", "review": "review", "notification": "notification"}.get(data.view.status, "visit")
-        title = status_labels(web.config)[data.view.status]
+        kind = KINDS.get(data.view.status, "visit")
+        title = status_labels(web.config, data.practice is not None)[data.view.status]
         return print_response(
             db,
             title=f"Team {code}: {title}",

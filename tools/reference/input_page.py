@@ -58,6 +58,15 @@ MEANING: dict[str, dict[str, str]] = {
         "surname": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "forenames": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "date_of_birth": "Personal data: stored, shown only with `[policy] include_names = true`.",
+        "visit_interval": (
+            "The visit frequency set in the person's risk management plan, as an ISO 8601 duration (`P2M`, "
+            "`P6W`); it overrides `[policy] intervals` for them. Blank: the risk level's interval."
+        ),
+        "mappa_category": "MAPPA category 1-4 (`Category 1`, `Cat 2` are read too). Blank: not given.",
+        "mappa_level": "MAPPA level 1-3 (`Level 2`, `L3` are read too): levels 2 and 3 are listed first.",
+        "supervisor_reviewed_on": (
+            "The last supervisor review of the case; blank (with the column present): never reviewed."
+        ),
     },
     "visits.csv": {
         "visit_id": "The visit's identifier (unique across the extract).",
@@ -69,6 +78,11 @@ MEANING: dict[str, dict[str, str]] = {
         ),
         "visit_type": "`home` (default) or `other`: only home visits count.",
         "officer": "The `officer_id` of the officer who made it (optional).",
+        "second_officer": (
+            "The `officer_id` of the second officer; blank on a completed home visit: a lone visit "
+            "([practice measures](../practice.md)). Without the column, pairing is not recorded."
+        ),
+        "announced": "`true` when the visit was announced beforehand (default false).",
     },
     "absences.csv": {
         "officer_id": "The officer away (an `officer_id`; an unknown one is kept, with a warning).",

@@ -8,6 +8,7 @@ report uses, so a key added to the code appears here, or fails the test for want
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 import types
@@ -26,6 +27,12 @@ TOP_WORDS: dict[str, str] = {
     "whereabouts_unknown": "People whose status is `missing`: they owe no visit but are never dropped.",
     "not_in_extract": "People the latest full extract left out (kept in the register and in every list above).",
     "reactive_high_risk": "Very high and high risk people managed reactively, so owing no routine visit.",
+    "lone_visits": "Practice measures: completed home visits made with no second officer in the look-back.",
+    "predictable_visits": "Practice measures: people whose last visits fell on one weekday, within two hours, "
+    "or never in the evening.",
+    "overdue_supervisor_reviews": "Practice measures: supervisor reviews of a case past their due date.",
+    "long_plan_intervals": "Practice measures: plan visit intervals longer than "
+    "`[policy] plan_interval_warn_multiple` times the risk level's default.",
     "summary": "The backlog's figures for the whole scope (always complete, even with `--section`).",
 }
 
@@ -53,6 +60,22 @@ JSON_WORDS: dict[str, str] = {
     "forenames": "Only with `[policy] include_names = true`.",
     "date_of_birth": "Only with `[policy] include_names = true`.",
     ("whereabouts_unknown", "last_visit"): "The last completed home visit on record, or null.",
+    "interval": "Practice measures, visits: the visit interval that applied (ISO 8601, e.g. `P2M`).",
+    "interval_source": "Practice measures, visits: `plan` (the person's `visit_interval`) or `risk_level`.",
+    "mappa_category": "Practice measures: MAPPA category 1-4, or null when not given.",
+    "mappa_level": "Practice measures: MAPPA level 1-3, or null when not given (levels 2 and 3 are listed "
+    "first within their risk level).",
+    "visit_id": "The visit's identifier in visits.csv.",
+    "visit_date": "The day of the visit (London date).",
+    "officer": "The officer who made it (the visit's `officer`, else the case's offender manager).",
+    "last_visits": "How many of the last completed home visits were judged (`[policy] predictable_visits_last`).",
+    "same_weekday": "The weekday all of them fell on, or null.",
+    "same_time": "The two-hour window all of them fell in (`10:05-11:40`), or null.",
+    "never_in_evening": "true when none was from 18:00 to midnight; null when not every visit had a time.",
+    "pattern": 'The pattern in words ("last 3 visits all on Tuesdays, none in the evening").',
+    "last_reviewed": "The last supervisor review, or null (never, or before the current status began).",
+    ("long_plan_intervals", "interval"): "The person's plan visit interval.",
+    "default_interval": "The risk level's default interval it is held against.",
 }
 
 SUMMARY_WORDS: dict[str, str] = {
@@ -73,6 +96,26 @@ SUMMARY_WORDS: dict[str, str] = {
     "risk_by_age": "Overdue visits per risk level, then per age band.",
     "not_in_extract": "How many people the latest full extract left out.",
     "reactive_high_risk": "How many very high or high risk people are managed reactively.",
+    "practice_recorded": "Practice measures: the practice columns the register holds (a measure whose column "
+    "is missing says null: not recorded).",
+    "plan_intervals": "People owing visits whose plan sets their visit interval.",
+    "long_plan_intervals": "How many plan intervals are long (the `long_plan_intervals` list).",
+    "lone_visit_lookback": "The look-back over which visits are judged (`[policy] lone_visit_lookback`).",
+    "home_visits_in_lookback": "Completed home visits in the look-back whose pairing or announcement is recorded.",
+    "lone_visits": "How many of them were lone (null: not recorded).",
+    "lone_visit_share": "Lone visits over those visits, a fraction to four places (null: none, or not recorded).",
+    "lone_visit_share_by_team": "The same per team (the person's team).",
+    "lone_visit_share_by_officer": "The same per visiting officer.",
+    "announced_visits": "Announced completed home visits in the look-back (null: not recorded).",
+    "announced_share": "Their share of the look-back's completed home visits.",
+    "announced_share_by_team": "The same per team.",
+    "predictable_visits": "How many people are in `predictable_visits`.",
+    "overdue_supervisor_reviews": "How many supervisor reviews are overdue (null: not recorded).",
+    "caseload_ceiling": "`[policy] caseload_ceiling`.",
+    "officers_over_ceiling": "Offender managers whose caseload or weighted caseload is above it.",
+    "officer_caseloads": "Per offender manager: `caseload` (people), `weighted` (by `[policy] caseload_weights`) "
+    "and `over_ceiling`.",
+    "mappa": "Caseload by MAPPA category and level, and overdue visits by level (`none`: not given).",
 }
 
 CSV_WORDS: dict[str, str] = {
@@ -96,6 +139,15 @@ CSV_WORDS: dict[str, str] = {
     "surname": "Only with `[policy] include_names = true`.",
     "forenames": "Only with `[policy] include_names = true`.",
     "date_of_birth": "Only with `[policy] include_names = true`.",
+    "interval": "Practice measures, visits: the interval that applied; `long_plan_interval`: the plan's.",
+    "interval_source": "Practice measures, visits: `plan` or `risk_level`.",
+    "mappa_category": "Practice measures: MAPPA category 1-4 (blank: not given).",
+    "mappa_level": "Practice measures: MAPPA level 1-3 (blank: not given).",
+    "visit_id": "`lone_visit`: the visit's identifier.",
+    "visit_date": "`lone_visit`: the day of the visit.",
+    "officer": "`lone_visit`: the officer who made it.",
+    "pattern": "`predictable_visit`: the pattern in words.",
+    "default_interval": "`long_plan_interval`: the risk level's default interval.",
 }
 
 #: The Item kind and days overdue that make an entry of each list of Items.
@@ -110,9 +162,10 @@ _EXAMPLE_TEXT = {"ref": "RSO-000123", "risk_level": "high", "team": "TEAM-01", "
 
 def _example(cls: type, names: bool = False, **fixed: Any) -> Any:
     """An instance of a result dataclass with a plausible value of each field's type."""
+    from monitor.rules.case_tags import CaseTags
     from monitor.rules.obligations import Personal
 
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name in fixed:
@@ -122,7 +175,9 @@ def _example(cls: type, names: bool = False, **fixed: Any) -> Any:
         options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         options = tuple(o for o in options if o is not type(None))
         base = typing.get_origin(options[0]) or options[0]
-        if base is Personal:
+        if base is CaseTags:  # practice measures on: every entry carries its tags
+            values[f.name] = CaseTags("P2M", "plan", 1, 2)
+        elif base is Personal:
             values[f.name] = Personal("Fakename", "Testy", date(1970, 1, 2)) if names else None
         elif base is str:
             values[f.name] = _EXAMPLE_TEXT.get(f.name, "community" if f.name == "status" else "x")
@@ -141,11 +196,22 @@ def _example(cls: type, names: bool = False, **fixed: Any) -> Any:
     return cls(**values)
 
 
+#: Fields a list's example entry needs beyond a plausible value of their type.
+EXAMPLE_FIELDS: dict[str, dict[str, Any]] = {"predictable_visits": {"weekday": 1, "window": (605, 700)}}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """``cls``'s field types, the practice measures' types (imported only when on) included."""
+    from monitor.rules import case_tags, practice
+
+    return typing.get_type_hints(cls, localns={**vars(practice), **vars(case_tags)})
+
+
 def json_lists(names: bool = False) -> dict[str, dict[str, Any]]:
     """Each list of the JSON report and the keys (with an example value) of its entries."""
     from monitor.rules.obligations import LISTS, Item, Obligations
 
-    hints = typing.get_type_hints(Obligations)
+    hints = _hints(Obligations)
     out: dict[str, dict[str, Any]] = {}
     for name in LISTS:
         (element,) = typing.get_args(hints[name])
@@ -154,14 +220,21 @@ def json_lists(names: bool = False) -> dict[str, dict[str, Any]]:
             entry = _example(Item, names, kind=kind, days_overdue=days)
             out[name] = entry.to_json(2)
         else:
-            out[name] = _example(element, names).to_json()
+            out[name] = _example(element, names, **EXAMPLE_FIELDS.get(name, {})).to_json()
     return out
 
 
 def summary_keys() -> list[str]:
-    from monitor.rules.obligations import Summary
+    """The summary's keys: the backlog's, then the practice measures' (when they are on)."""
+    from monitor.core.config import DEFAULTS, build
+    from monitor.rules.obligations import Obligations, Summary
+    from monitor.rules.practice import PracticeFigures
 
-    return list(_example(Summary).to_json())
+    summary = _example(Summary)
+    policy = build(copy.deepcopy(DEFAULTS)).policy.practice
+    figures = PracticeFigures(recorded=frozenset(), policy=policy, lookback_start=date(2026, 8, 2))
+    obligations = _example(Obligations, summary=summary, practice=figures)
+    return list(summary.to_json()) + list(figures.summary_json(obligations))
 
 
 def top_keys() -> list[str]:
@@ -187,7 +260,7 @@ def _words(list_name: str, key: str) -> str:
 
 
 def page() -> str:
-    from monitor.reports.export import CSV_COLUMNS, CSV_PERSONAL_COLUMNS
+    from monitor.reports.export import CSV_COLUMNS, CSV_PERSONAL_COLUMNS, CSV_PRACTICE_COLUMNS
     from monitor.reports.sections import SECTION_LISTS
 
     lines = head(
@@ -222,17 +295,19 @@ def page() -> str:
     ]
     lines += table(
         ("Column", "Meaning"),
-        [(code(c), CSV_WORDS.get(c, "")) for c in (*CSV_COLUMNS, *CSV_PERSONAL_COLUMNS)],
+        [(code(c), CSV_WORDS.get(c, "")) for c in (*CSV_COLUMNS, *CSV_PRACTICE_COLUMNS, *CSV_PERSONAL_COLUMNS)],
     )
     return finish(lines)
 
 
 def missing_words() -> list[str]:
-    from monitor.reports.export import CSV_COLUMNS, CSV_PERSONAL_COLUMNS
+    from monitor.reports.export import CSV_COLUMNS, CSV_PERSONAL_COLUMNS, CSV_PRACTICE_COLUMNS
 
     gaps = [f"JSON key {k}" for k in top_keys() if k not in TOP_WORDS]
     for list_name, entry in json_lists(names=True).items():
         gaps += [f"JSON key {list_name}[].{k}" for k in entry if not _words(list_name, k)]
     gaps += [f"JSON key summary.{k}" for k in summary_keys() if k not in SUMMARY_WORDS]
-    gaps += [f"CSV column {c}" for c in (*CSV_COLUMNS, *CSV_PERSONAL_COLUMNS) if c not in CSV_WORDS]
+    gaps += [
+        f"CSV column {c}" for c in (*CSV_COLUMNS, *CSV_PRACTICE_COLUMNS, *CSV_PERSONAL_COLUMNS) if c not in CSV_WORDS
+    ]
     return gaps
