@@ -52,11 +52,36 @@ def test_another_seed_or_date_gives_another_register(tmp_path: Path) -> None:
 
 
 def test_committed_demo_register_is_reproducible(tmp_path: Path) -> None:
-    """seeds/*.csv is exactly `visit-monitor seed --people 2000 --seed 2026 --as-of 2026-11-23`."""
-    generate(DEMO_PEOPLE, seed=DEMO_SEED, as_of=AS_OF, out_dir=tmp_path)
+    """seeds/*.csv is exactly `visit-monitor seed --people 2000 --seed 2026 --as-of 2026-11-23
+    --practice --absences`."""
+    generate(DEMO_PEOPLE, seed=DEMO_SEED, as_of=AS_OF, out_dir=tmp_path, practice=True, absences=True)
     committed = _bytes(REPO / "seeds")
     assert committed == _bytes(tmp_path)
+    assert (REPO / "seeds" / "absences.csv").read_bytes() == (tmp_path / "absences.csv").read_bytes()
     assert sum(len(b) for b in committed.values()) < 3_000_000
+
+
+def test_absences_change_nothing_else_and_import(tmp_path: Path) -> None:
+    """--absences adds absences.csv (officers of the register, some away the extract's week)
+    and leaves every other file byte for byte as it was; the importer takes it whole."""
+    plain = generate(300, seed=5, as_of=AS_OF, out_dir=tmp_path / "a")
+    counts = generate(300, seed=5, as_of=AS_OF, out_dir=tmp_path / "b", absences=True)
+    assert _bytes(tmp_path / "a") == _bytes(tmp_path / "b")
+    assert not (tmp_path / "a" / "absences.csv").exists()
+    assert counts == {**plain, "absences": counts["absences"]} and counts["absences"] > 0
+    rows = read_rows(tmp_path / "b" / "absences.csv")
+    officers = {o["officer_id"] for o in read_rows(tmp_path / "b" / "officers.csv")}
+    monday = date(2026, 11, 23)  # AS_OF is a Monday
+    assert {r["officer_id"] for r in rows} <= officers
+    assert any(r["starts_on"] <= monday.isoformat() <= r["ends_on"] for r in rows)
+    for r in rows:
+        assert r["starts_on"] <= r["ends_on"] and 0 < float(r["fraction"]) <= 1
+    db = tmp_path / "m.db"
+    env = {"MONITOR_DATABASE_URL": f"sqlite:///{db}"}
+    assert CliRunner().invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "b")], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "absences.csv   inserted 2," in result.output and result.output.count("rejected 0") == 4
 
 
 def test_clean_format_follows_the_contract(tmp_path: Path) -> None:

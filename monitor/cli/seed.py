@@ -14,7 +14,7 @@ import click
 
 from monitor.cli.app import EXIT_USAGE, fail, get_app
 
-FILES = ("offenders.csv", "visits.csv", "officers.csv")
+FILES = ("offenders.csv", "visits.csv", "officers.csv", "absences.csv")
 
 
 @click.command("seed")
@@ -40,6 +40,11 @@ FILES = ("offenders.csv", "visits.csv", "officers.csv")
     is_flag=True,
     help="Add the practice-quality columns (plan intervals, MAPPA, supervisor reviews, second officers, visit times).",
 )
+@click.option(
+    "--absences",
+    is_flag=True,
+    help="Also write absences.csv: a few offender managers away, this week and in the weeks around it.",
+)
 @click.option("--force", is_flag=True, help="Overwrite extract files already in --out.")
 @click.pass_context
 def command(
@@ -50,6 +55,7 @@ def command(
     out_dir: Path,
     messy: bool,
     practice: bool,
+    absences: bool,
     force: bool,
 ) -> None:
     """Write a synthetic register (fake people, fake officers) for demos and tests."""
@@ -65,11 +71,13 @@ def command(
         day = today(get_app(ctx).config.tz)
     else:
         day = as_of.date()
-    counts = generate(people, seed=seed, as_of=day, out_dir=out_dir, messy=messy, practice=practice)
+    counts = generate(people, seed=seed, as_of=day, out_dir=out_dir, messy=messy, practice=practice, absences=absences)
     kind = "messy " if messy else ""
     click.echo(
         f"Wrote a synthetic {kind}register to {out_dir}: {counts['offenders']} offenders, "
-        f"{counts['visits']} visits, {counts['officers']} officers (seed {seed}, as of {day.isoformat()})."
+        f"{counts['visits']} visits, {counts['officers']} officers"
+        + (f", {counts['absences']} absences" if absences else "")
+        + f" (seed {seed}, as of {day.isoformat()})."
     )
     if counts["bad_rows"]:
         click.echo(f"{counts['bad_rows']} rows are deliberately bad: import should reject them (exit code 3).")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from monitor.core.files import private_mkdir
 from monitor.register.specs import OFFENDERS, OFFICERS, PRACTICE_COLUMNS, SPECS, VISITS
+from monitor.synthetic.absences import write_absences
 from monitor.synthetic.extract import Style, open_extract
 from monitor.synthetic.people import Officer, make_officers, make_person
 from monitor.synthetic.practice import person_practice, visit_practice
@@ -56,14 +57,22 @@ def _visits_per_week(o: Officer) -> str:
 
 
 def generate(
-    people: int, *, seed: int, as_of: date, out_dir: Path, messy: bool = False, practice: bool = False
+    people: int,
+    *,
+    seed: int,
+    as_of: date,
+    out_dir: Path,
+    messy: bool = False,
+    practice: bool = False,
+    absences: bool = False,
 ) -> dict[str, int]:
     """Write offenders.csv, visits.csv and officers.csv for ``people`` fake people into ``out_dir``.
 
     Returns the number of data rows written per file, plus ``bad_rows`` (rows the
     importer must reject; 0 unless ``messy``). Same arguments, same bytes. ``practice``
     adds the practice-quality columns (:mod:`monitor.synthetic.practice`), and times to
-    most visits, to the same register.
+    most visits, to the same register; ``absences`` writes absences.csv too
+    (:mod:`monitor.synthetic.absences`, counted as ``absences``), leaving the rest as it was.
     """
     if people < 1:
         raise ValueError(f"people must be at least 1, got {people}")
@@ -113,4 +122,6 @@ def generate(
             counts["bad_rows"] = style.bad_rows(
                 ow, vw, width, a, holders[0], first_visit_id, len(extra_o), len(extra_v)
             )
+    if absences:
+        counts["absences"] = write_absences(officers, as_of, out_dir)
     return counts
