@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/battery_report.py [pytest args...]
 
-Runs tests/test_import_battery.py with ``-m "slow or not slow"`` and prints a Markdown
+Runs tests/register/test_import_battery.py with ``-m "slow or not slow"`` and prints a Markdown
 table from the tallies the tests write (``$BATTERY_REPORT``). Exit status is pytest's.
 """
 

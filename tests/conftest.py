@@ -3,11 +3,19 @@
 Tests that take ``engine`` run once per backend. PostgreSQL is not optional: if it is not
 reachable the tests fail (CI starts it; see .ci/run). Each PostgreSQL test gets its own
 database cloned from a migrated template, so tests are isolated and xdist-safe.
+
+The tests sit in folders that mirror monitor's packages (tests/web/ for monitor/web, ...);
+the shared helpers (oracle.py, builders.py, the stand-in servers) stay here at the top. Some
+test modules import another's helpers by module name (test_import's row builders,
+test_delivery's relay fixtures), so every test folder is put on the import path here, before
+any test module is collected: a test then runs alone (`pytest tests/extract/...`) as well as
+in the whole suite. Test file names stay unique across folders for the same reason.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +29,10 @@ from sqlalchemy import Engine
 
 from monitor.core import config as config_module
 from monitor.register.db import make_engine, upgrade
+
+for _folder in sorted(Path(__file__).resolve().parent.iterdir()):
+    if _folder.is_dir() and any(_folder.glob("test_*.py")) and str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 PG_ADMIN_URL = os.environ.get("MONITOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")

@@ -3,7 +3,7 @@
 Before a build, the pages of ``docs/reference/`` are generated again from the code
 (``tools.reference``) and compared with the committed ones; a difference, or a command,
 key or column the generator has no words for, is logged as a warning, which
-``mkdocs build --strict`` (CI, and tests/test_docs.py) turns into a failed build. Nothing
+``mkdocs build --strict`` (CI, and tests/project/test_docs.py) turns into a failed build. Nothing
 here fetches anything.
 """
 

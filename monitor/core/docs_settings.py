@@ -24,7 +24,7 @@ DOCS_DEFAULTS: dict[str, Any] = {"url": "", "site_dir": ""}
 HELP_PATH = "/help"
 
 #: Each reader's guide, as a page of the built site (directory URLs, as MkDocs writes them);
-#: tests/test_docs.py keeps each pointing at a page that exists under docs/.
+#: tests/project/test_docs.py keeps each pointing at a page that exists under docs/.
 GUIDES: dict[str, str] = {
     "offender_manager": "guide/offender-managers/",
     "supervisor": "guide/supervisors/",

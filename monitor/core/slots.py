@@ -22,7 +22,7 @@ def stores_through_slots(cls: type[_T]) -> type[_T]:
     about 2 microseconds: a fifth of a national scan, which builds 140,000 of them. Storing
     through the slot descriptors does the same stores for a third of that. Nothing else
     changes: the same parameters and defaults, and the instance stays frozen (assigning to a
-    field still raises ``FrozenInstanceError``); tests/test_obligations_types.py holds both.
+    field still raises ``FrozenInstanceError``); tests/rules/test_obligations_types.py holds both.
     """
     params, body = [], []
     namespace: dict[str, Any] = {}

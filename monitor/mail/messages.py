@@ -186,7 +186,7 @@ class _Generator(BytesGenerator):
     """The stdlib's BytesGenerator, writing a body's lines in one call instead of two per line.
 
     A national run's digests are a few million lines; the stdlib writes (and encodes) each
-    line and each line break separately. Same bytes (tests/test_message_bytes.py)."""
+    line and each line break separately. Same bytes (tests/mail/test_message_bytes.py)."""
 
     def _write_lines(self, lines: str) -> None:
         if not lines:
@@ -210,7 +210,7 @@ def message_bytes(msg: Message, policy: email.policy.Policy | None = None) -> by
     A message of two unencoded parts (every digest that fits 7bit) is written directly:
     the headers folded by the policy exactly as the generator folds them, then the
     generator's multipart framing around each part's lines. Byte for byte the same
-    (tests/test_message_bytes.py); about a second of a national run otherwise.
+    (tests/mail/test_message_bytes.py); about a second of a national run otherwise.
     """
     return b"".join(message_pieces(msg, policy))
 
@@ -255,7 +255,7 @@ def _fold(policy: email.policy.Policy, name: str, value: Any) -> bytes:
     when nothing needs refolding. A digest's multipart Content-Type (too long for one
     line) folds the same way whatever its boundary's digits, so it is folded once per
     policy with a stand-in boundary and the real one put in its place.
-    tests/test_message_bytes.py holds both to the policy's own answer.
+    tests/mail/test_message_bytes.py holds both to the policy's own answer.
     """
     if type(value) is str and getattr(policy, "refold_source", None) == "long" and value.isascii():
         maxlen = policy.max_line_length or sys.maxsize
@@ -292,7 +292,7 @@ def _boundary(*bodies: str) -> str:
 
 def _attach_unencoded(msg: EmailMessage, text: str, html: str) -> None:
     """Exactly what ``set_content`` + ``add_alternative`` build for two 7bit bodies (the same
-    headers in the same order, byte for byte: tests/test_messages.py), without the email
+    headers in the same order, byte for byte: tests/mail/test_messages.py), without the email
     package parsing each header it writes: half the cost of a digest message otherwise."""
     boundary = _boundary(text, html)
     msg.set_raw("MIME-Version", "1.0")

@@ -19,7 +19,7 @@ once and works all three out:
 The overdue count on day d follows the rules: in scope and in the community, actively
 managed, S on or before d; due is the last completed home visit on or after S and on or
 before d, plus the interval, else S plus the first-visit window; overdue when d is after
-the due date. tests/test_planning_history.py holds these counts equal to the scan's, day by
+the due date. tests/planning/test_planning_history.py holds these counts equal to the scan's, day by
 day, on both databases, and the forecast from these facts equal to the forecast from
 :func:`monitor.planning.inputs.read_facts`. Each person adds their overdue stretches
 (between one visit's due date and the next visit) to a running count over the days, so the

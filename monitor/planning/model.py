@@ -33,7 +33,7 @@ next week. The backlog *clears* in the first week that fits: the first week noth
 for capacity (the queue first empties). Should it build up again later (growing demand, an
 officer away), the forecast says so beside the clearing week. These are expected numbers:
 whether an attempt finds someone in is chance, so a team playing the weeks out clears a
-little sooner or later; tests/test_planning_forecast.py holds the clearing week within 2
+little sooner or later; tests/planning/test_planning_forecast.py holds the clearing week within 2
 weeks or 15 % of the median of simulated runs of the same team.
 """
 

@@ -7,7 +7,7 @@ register's growth). Those questions are asked through SQLAlchemy on any database
 (:class:`monitor.planning.source_engine.EngineSource`), and, for the force on a SQLite
 file, straight through :mod:`sqlite3` (:class:`monitor.planning.source_sqlite.SqliteSource`),
 as the force-wide report is: importing SQLAlchemy was about a tenth of a national plan's
-work. tests/test_planning_history.py holds the two sources' answers equal.
+work. tests/planning/test_planning_history.py holds the two sources' answers equal.
 
 Dates in rows the engine computes are day ordinals (``date.toordinal()``), as the scan
 reads them.

@@ -3,7 +3,7 @@
 As the force-wide report does (:mod:`monitor.rules.stored_rows`, :mod:`monitor.register.
 sqlite_file`): SQLAlchemy is not imported, the file is opened with the engine's own
 settings, and each statement is the one :class:`monitor.planning.source_engine.EngineSource`
-sends, written out (tests/test_planning_history.py holds the answers equal). Only the
+sends, written out (tests/planning/test_planning_history.py holds the answers equal). Only the
 force's questions are here: a team's plan goes through the engine, whose statements start
 from the team. Dates are bound and compared as ISO text, as SQLAlchemy stores them on
 SQLite; dates a statement returns as days are computed as the scan's are.

@@ -7,7 +7,7 @@ import's transaction: ``COPY ... FROM STDIN`` on PostgreSQL, one prepared ``exec
 per chunk on SQLite. Values still pass through each column's own SQLAlchemy bind
 processing (aware UTC datetimes stored naive on SQLite, dates as SQLAlchemy writes them)
 and columns a file leaves out get the model's Python-side default, so what is stored is
-byte for byte what the ORM would have stored (tests/test_import_bulk.py compares the two).
+byte for byte what the ORM would have stored (tests/register/test_import_bulk.py compares the two).
 
 On PostgreSQL a file whose table began empty *streams*: one COPY stays open for the
 whole file, so the server stores rows while this process parses the next ones (the two

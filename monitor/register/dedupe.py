@@ -13,7 +13,7 @@ whole import was several times the size of everything else it keeps. Instead:
   line of just those keys. A held row whose key first appears on an earlier line is a
   duplicate; otherwise it was the first after all and is written then.
 
-The answer is exactly what the dict gave (tests/test_import_dedupe.py checks that against
+The answer is exactly what the dict gave (tests/register/test_import_dedupe.py checks that against
 one with a filter so small that nearly every row is held), at a few MB whatever the size.
 
 A workbook costs far more to read twice than a CSV file (a national visits sheet is a

@@ -13,7 +13,7 @@ to the register.
 The same aggregates bounded by an as-of date (:func:`visit_aggregates`) serve the cases the
 stored facts do not cover: a past as-of date, a person with a later visit, or facts older
 than the register. One definition for both keeps stored and live facts equal by
-construction, and tests/test_oracle_agreement.py checks both paths against an independent
+construction, and tests/rules/test_oracle_agreement.py checks both paths against an independent
 implementation.
 
 Freshness: ``visit_facts_state.import_id`` names the import after which the facts were

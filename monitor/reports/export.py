@@ -118,7 +118,7 @@ class _ItemJSON:
     to the encoder was most of the time spent writing the file. Texts that repeat (risk
     levels, teams, officers) and dates are encoded once each, in memo tables a lookup of
     which runs in C (``core.memo``). ``Item.to_json`` stays the definition: an item with
-    personal data takes that path, and tests/test_report_json.py requires both to give the
+    personal data takes that path, and tests/reports/test_report_json.py requires both to give the
     same text for any item.
     """
 

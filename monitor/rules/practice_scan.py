@@ -56,7 +56,7 @@ def _newest(visit: LoneVisit) -> int:
 def sort_entries(entries: list[Any], *, days: bool = False) -> None:
     """Contract order (``sort_key``: risk, MAPPA level 2 and 3 first, then most overdue when
     ``days``, then ref) as stable sorts by attribute keys that run in C, least significant
-    first (tests/test_practice_outputs.py holds the two orders equal)."""
+    first (tests/reports/test_practice_outputs.py holds the two orders equal)."""
     entries.sort(key=_REF)
     if days:
         entries.sort(key=_DAYS, reverse=True)

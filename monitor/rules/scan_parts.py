@@ -43,7 +43,7 @@ def sort_items(items: list[Item], mappa_first: bool = False) -> None:
     As stable sorts, least significant key first: two by attribute keys that run in C and
     one by risk rank, instead of building a tuple in Python per item (140,000 items in a
     national scan); the MAPPA sort only when someone in scope is at level 2 or 3 (otherwise
-    it changes nothing). tests/test_scan.py holds the two orders equal.
+    it changes nothing). tests/rules/test_scan.py holds the two orders equal.
     """
     items.sort(key=_REF)
     items.sort(key=_DAYS, reverse=True)  # reverse keeps equal items in order (still stable)

@@ -9,7 +9,7 @@ Here are those statements as SQLAlchemy writes them for SQLite (line breaks asid
 their constant parameters; ``as_of`` and ``refs`` are the only ones that change (and, with
 the practice measures on, ``recent_n`` and ``lookback_start``: the statements of
 :mod:`monitor.rules.lookback` are here too).
-tests/test_stored_rows.py compiles the statements and requires the same text (whitespace
+tests/rules/test_stored_rows.py compiles the statements and requires the same text (whitespace
 aside) and parameters, so the two cannot drift apart: change ``rows.py`` or
 ``register/derived.py`` and that test prints what to put here.
 

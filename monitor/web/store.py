@@ -19,7 +19,7 @@ create it.
 
 On PostgreSQL the tables stay in the register's database (Alembic creates them): an
 import takes row locks on the register's tables and one advisory lock, and neither blocks
-an insert into ``web_access_log`` or an update of ``web_sessions`` (``tests/test_web_import.py``
+an insert into ``web_access_log`` or an update of ``web_sessions`` (``tests/web/test_web_import.py``
 holds an import open and browses on both databases). An in-memory SQLite register keeps
 them too (one process, nothing to wait for).
 """

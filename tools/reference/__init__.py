@@ -2,7 +2,7 @@
 
 ``python -m tools.reference --write`` (from the repository root) writes them under
 ``docs/reference/``; ``--check`` says which committed page differs from what the code
-gives now. ``tests/test_docs.py`` fails on any difference and on any command, option,
+gives now. ``tests/project/test_docs.py`` fails on any difference and on any command, option,
 configuration key, input column, report key, metric or exit code the code has and a page
 lacks; ``tools/mkdocs_hooks.py`` makes ``mkdocs build --strict`` fail the same way.
 

@@ -25,7 +25,7 @@ from monitor.register import loading, models, writing
 from monitor.register.db import make_engine, reading
 from monitor.register.importer import ImportFailure, ImportResult, ImportUsageError, Reject, import_directory
 
-MESSY = Path(__file__).parent / "data" / "messy"
+MESSY = Path(__file__).resolve().parents[1] / "data" / "messy"
 
 OFFICERS_HEADER = "officer_id,name,email,team,role,active"
 OFFENDERS_HEADER = "ref,risk_level,status,team,offender_manager,registered_on,status_since,management,no_fixed_abode"

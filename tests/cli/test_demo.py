@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import monitor
 from monitor.cli.app import cli
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _check_demo_output(folder: Path) -> list[Path]:

@@ -36,7 +36,7 @@ from monitor.rules.obligations import Item, Unlocated
 
 AS_OF = date(2026, 11, 26)  # a Thursday in ISO week 2026-W48
 DAYS = {"very_high": 30, "high": 90, "medium": 180, "low": 360}
-SNAPSHOT = Path(__file__).parent / "snapshots" / "officer_digest.txt"
+SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "officer_digest.txt"
 MARKING = "OFFICIAL-SENSITIVE"
 
 

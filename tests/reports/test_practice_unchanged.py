@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from monitor.cli.app import cli
 from monitor.synthetic.generator import generate
 
-BEFORE = Path(__file__).parent / "data" / "before_practice"
+BEFORE = Path(__file__).resolve().parents[1] / "data" / "before_practice"
 AS_OF = date(2026, 7, 1)
 
 

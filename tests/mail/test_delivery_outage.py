@@ -277,7 +277,7 @@ def test_outbox_command_is_registered_and_documented() -> None:
     from monitor.cli.app import COMMANDS
 
     assert COMMANDS["outbox"] == "monitor.cli.outbox"
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     reference = (docs / "reference" / "cli.md").read_text(encoding="utf-8")
     assert "visit-monitor outbox requeue" in reference and "visit-monitor outbox list" in reference
     guide = (docs / "operate" / "mail.md").read_text(encoding="utf-8")

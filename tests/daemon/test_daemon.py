@@ -75,7 +75,7 @@ def write_config(path: Path, db_url: str, **sections: dict[str, Any]) -> Path:
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MONITOR_", "NOTIFY_SOCKET", "WATCHDOG_"))}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     env.update(extra)
     return env
 
@@ -630,7 +630,7 @@ def test_json_logs_keep_structured_fields_and_drop_everything_else() -> None:
 
 
 def test_systemd_unit_has_the_promised_settings() -> None:
-    unit = (Path(__file__).resolve().parent.parent / "config" / "visit-monitor.service").read_text()
+    unit = (Path(__file__).resolve().parents[2] / "config" / "visit-monitor.service").read_text()
     settings = {line.split("=", 1)[0]: line.split("=", 1)[1] for line in unit.splitlines() if "=" in line[:40]}
     for key, value in {
         "Type": "notify",

@@ -22,7 +22,7 @@ from monitor.cli.app import cli
 from monitor.cli.systemd_units import UNITS
 from monitor.core import config as config_module
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 

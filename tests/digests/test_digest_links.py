@@ -122,7 +122,7 @@ def test_each_digest_links_to_the_guide_for_its_reader(
         assert f"How to read this digest and what each flag asks of you: {url}" in text.splitlines(), kind
         assert f'href="{url}"' in html, kind
     # Each guide named is a page of the docs site.
-    docs = Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(__file__).resolve().parents[2] / "docs"
     for url in expected.values():
         assert (docs / (url.removeprefix(GUIDE + "/").rstrip("/") + ".md")).is_file(), url
 

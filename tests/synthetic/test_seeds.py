@@ -26,7 +26,7 @@ from monitor.synthetic.people import FORENAMES, SURNAMES
 AS_OF = date(2026, 11, 23)
 DEMO_SEED = 2026
 DEMO_PEOPLE = 2000
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FILES = ("offenders.csv", "visits.csv", "officers.csv")
 
 

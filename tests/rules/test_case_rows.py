@@ -20,7 +20,7 @@ from monitor.reports import case_rows
 from monitor.reports.render import html_environment, text_environment
 from monitor.rules.obligations import Item, Personal, Unlocated
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 TEXT = st.one_of(
     st.sampled_from(["RSO-000001", "<script>alert(1)</script>", "a&b \"q\" 'x'", "Zoë", "T/1 50%", ""]),
     st.text(max_size=12),

@@ -27,7 +27,7 @@ from monitor.register import models
 from monitor.register.db import make_engine, reading
 from monitor.synthetic.generator import generate
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "config" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "examples"
 AS_OF = date(2026, 3, 5)
 #: Columns that differ between two imports of the same register by design.
 STAMPS = {"import_id", "updated_at"}
@@ -134,7 +134,7 @@ def test_a_force_shaped_register_imports_as_the_contract_one(
     assert _report(shaped_cfg, tmp_path / "b" / "report.json") == _report(contract_cfg, tmp_path / "a" / "report.json")
 
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "operate" / "import.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "operate" / "import.md"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from monitor.cli.app import cli
 from monitor.core import config as config_module
 from monitor.core.durations import Duration
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_documented_file_equals_built_in_defaults() -> None:

@@ -179,7 +179,7 @@ def test_committed_demo_register_agrees(
     engine: Engine, db_url: str, make_config: Callable[..., Config], tmp_path: Path
 ) -> None:
     """What `visit-monitor demo` shows is what the rules say."""
-    demo = Path(__file__).resolve().parents[1] / "seeds"
+    demo = Path(__file__).resolve().parents[2] / "seeds"
     config = make_config(db_url)
     _import(engine, config, demo)
     report = _agree(engine, config.policy, demo, date(2026, 11, 23))
