@@ -148,7 +148,7 @@ def test_expected_release_at_import(engine: Engine, db_url: str, tmp_path: Path)
     assert result.exit_code == 3, result.output
     assert "offenders.csv:5: expected_release: expected a date" in result.output and "Traceback" not in result.output
     with reading(engine) as s:
-        stored = dict(s.execute(select(Offender.ref, Offender.expected_release)).tuples().all())
+        stored = {ref: when for ref, when in s.execute(select(Offender.ref, Offender.expected_release))}
     assert stored == {"RSO-000001": date(2027, 2, 1), "RSO-000002": date(2027, 3, 1), "RSO-000003": None}
     data = _json(run(db_url, "forecast", "--as-of", "2026-12-07", "--backtest", "0", "--format", "json"))
     assert data["returning_from_custody"] == 1
