@@ -9,6 +9,8 @@ PostgreSQL, against the report and against an independent oracle (tests/plan_ora
 * The forecast counts people back from custody in the week of their expected release, and
   those whose date has passed apart.
 * ``expected_release`` at import: a date; not one is a clear reject; kept on anyone.
+* "Today" at the week's edge (Sunday 23:30 and Monday 00:30 London, both clock changes): a
+  visit due on the Monday at a plan's interval, and a release on the Sunday.
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ from __future__ import annotations
 import csv
 import json
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import add_offender, add_officer, add_visit
 from click.testing import CliRunner, Result
+from freezegun import freeze_time
 from plan_oracle import plan as oracle_plan
 from plan_oracle import returning
 from sqlalchemy import Engine, select
 
 from monitor.cli.app import cli
-from monitor.register.db import reading
+from monitor.register.db import reading, transaction
 from monitor.register.models import Offender
 from monitor.synthetic.generator import generate
 
@@ -155,3 +159,48 @@ def test_expected_release_at_import(engine: Engine, db_url: str, tmp_path: Path)
     assert [k for k, w in enumerate(data["weeks"]) if w["returning"]] == [
         (date(2027, 2, 1) - date(2026, 12, 7)).days // 7
     ]
+
+
+#: (instant, the London date it is, the plan's Monday): Sunday 23:30 and Monday 00:30 London on
+#: both 2026 clock changes (29 March, BST from 01:00 UTC; 25 October, GMT from 01:00 UTC).
+CLOCK_EDGES = [
+    (datetime(2026, 3, 29, 22, 30, tzinfo=UTC), date(2026, 3, 29), date(2026, 3, 23)),  # Sun 23:30 BST
+    (datetime(2026, 3, 29, 23, 30, tzinfo=UTC), date(2026, 3, 30), date(2026, 3, 30)),  # Mon 00:30 BST
+    (datetime(2026, 10, 25, 23, 30, tzinfo=UTC), date(2026, 10, 25), date(2026, 10, 19)),  # Sun 23:30 GMT
+    (datetime(2026, 10, 26, 0, 30, tzinfo=UTC), date(2026, 10, 26), date(2026, 10, 26)),  # Mon 00:30 GMT
+]
+
+
+@pytest.mark.parametrize(("instant", "today", "monday"), CLOCK_EDGES)
+def test_a_plan_due_date_and_a_release_at_the_week_s_edge(
+    engine: Engine, db_url: str, tmp_path: Path, instant: datetime, today: date, monday: date
+) -> None:
+    """A visit due on the Monday at a plan's 6 weeks is next week's at Sunday 23:30 and today's
+    at Monday 00:30; a release on the Sunday is this week's return, then one whose date has passed."""
+    sunday = today if today.weekday() == 6 else today - timedelta(days=1)
+    due = sunday + timedelta(days=1)
+    with transaction(engine) as s:
+        add_officer(s, "OM-1", team="T1", visits_per_week=5)
+        add_offender(s, "RSO-000001", risk_level="high", offender_manager="OM-1", visit_interval="P42D")
+        add_visit(s, "V-1", "RSO-000001", due - timedelta(days=42), officer="OM-1")
+        add_offender(s, "RSO-000002", status="custody", offender_manager="OM-1", expected_release=sunday)
+    config = _config(tmp_path, "on")  # the register was not imported: say the measures are on
+    with freeze_time(instant):
+        plan = _json(run(db_url, "plan", "--format", "json", config=config))
+        forecast = _json(run(db_url, "forecast", "--backtest", "0", "--weeks", "4", "--format", "json", config=config))
+    assert plan["as_of"] == today.isoformat() and plan["week_start"] == monday.isoformat()
+    items = [i for o in plan["officers"] for k in ("planned", "did_not_fit") for i in o[k]]
+    if today == sunday:
+        assert items == []  # due tomorrow: next week's plan
+        assert forecast["returning_from_custody"] == 1 and forecast["weeks"][0]["returning"] == 1
+        assert forecast["releases_passed"] == 0
+    else:
+        [item] = items
+        assert (item["ref"], item["due_date"], item["interval"], item["interval_source"]) == (
+            "RSO-000001",
+            today.isoformat(),
+            "P42D",
+            "plan",
+        )
+        assert item["reason"] == "high; plan every 6 weeks; due today"
+        assert forecast["returning_from_custody"] == 0 and forecast["releases_passed"] == 1
