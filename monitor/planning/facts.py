@@ -102,3 +102,6 @@ class Facts:
     failed_attempts_flag: int = 2
     team: str | None = None
     officer: str | None = None
+    #: Each officer's team as :func:`monitor.planning.capacity.officer_teams` works it out,
+    #: when the reader has already (empty: worked out when needed).
+    homes: dict[str, str] = field(default_factory=dict)

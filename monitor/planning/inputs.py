@@ -122,6 +122,8 @@ def cases_from(
     extras = extras or {}
     intervals = {risk: person_interval(policy, risk) for risk in policy.intervals}
     after = {risk: due_after(cal, risk) for risk in policy.intervals}  # next_due, as tables
+    # Per plan interval (a register has a few dozen): its table, its Duration and source.
+    plans: dict[str, tuple[Mapping[int, int], Duration, str]] = {}
     window = first_due(cal)
     cases: list[Case] = []
     add = cases.append
@@ -147,20 +149,21 @@ def cases_from(
     ) in rows:
         start: int = status_since or registered_on
         extra = extras.get(ref)
-        plan = release = None
-        if extra is not None:
-            plan, release = extra
-            if not with_plans:
-                plan = None
-        due = None
-        if plan is None:
-            if status == "community" and management == "active" and start <= today:
-                due = day[after[risk][last_visit] if last_visit else window[start]]
+        release = None
+        if extra is None or not with_plans or extra[0] is None:
+            table = after[risk]
             interval, source = intervals[risk]
         else:
-            if status == "community" and management == "active" and start <= today:
-                due = day[due_after(cal, risk, plan)[last_visit] if last_visit else window[start]]
-            interval, source = person_interval(policy, risk, plan)
+            plan = extra[0]
+            found = plans.get(plan)
+            if found is None:
+                found = plans[plan] = (due_after(cal, risk, plan), *person_interval(policy, risk, plan))
+            table, interval, source = found
+        if extra is not None:
+            release = extra[1]
+        due = None
+        if status == "community" and management == "active" and start <= today:
+            due = day[table[last_visit] if last_visit else window[start]]
         add(
             Case(
                 ref,
@@ -234,6 +237,7 @@ def assemble(
         failed_attempts_flag=policy.failed_attempts_flag,
         team=team,
         officer=officer,
+        homes=homes,
     )
 
 
