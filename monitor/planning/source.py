@@ -54,7 +54,7 @@ class Source(Protocol):
 
     def attempts(self, first: date, last: date, teams: set[str] | None, officer: str | None) -> list[Attempt]:
         """Home visits completed or with no access from ``first`` to ``last``, to people of
-        ``teams`` (None: anyone) and, with ``officer``, led by them."""
+        ``teams`` (None: anyone) and, with ``officer``, led by them; in no set order."""
         ...
 
     def absences(self, first: date, last: date) -> list[AbsenceRow]:

@@ -22,9 +22,14 @@ from monitor.rules.stored_rows import state, stored_rows
 # A stored date as its day ordinal is CAST(julianday(column) - 1721424.5 AS INTEGER), as
 # ``rules.rows.day_number`` writes it on SQLite.
 OFFICERS = "SELECT officer_id, team, role, active, visits_per_week FROM officers ORDER BY officer_id"
-ATTEMPTS = (
-    "SELECT ref, officer, outcome, CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
-    "WHERE visit_type = 'home' AND outcome IN ('completed', 'no_access') AND visit_date >= ? AND visit_date <= ?"
+# Home visits attempted, in two statements: the completed ones through the partial index of
+# completed home visits by date (a range), the no-access ones (a tenth of the table) by a scan.
+# One statement for both scanned the whole table: a national plan's largest statement after
+# the scan's own.
+ATTEMPTS = tuple(
+    f"SELECT ref, officer, '{outcome}', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
+    f"WHERE outcome = '{outcome}' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?"
+    for outcome in ("completed", "no_access")
 )
 ABSENCES = (
     "SELECT officer_id, starts_on, ends_on, fraction FROM officer_absences "
@@ -93,7 +98,8 @@ class SqliteSource:
 
     def attempts(self, first: date, last: date, teams: set[str] | None, officer: str | None) -> list[Attempt]:
         self._force(teams, officer)
-        return self.conn.execute(ATTEMPTS, (first.isoformat(), last.isoformat())).fetchall()
+        days = (first.isoformat(), last.isoformat())
+        return [row for statement in ATTEMPTS for row in self.conn.execute(statement, days).fetchall()]
 
     def absences(self, first: date, last: date) -> list[AbsenceRow]:
         rows = self.conn.execute(ABSENCES, (first.isoformat(), last.isoformat()))
