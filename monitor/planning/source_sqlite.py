@@ -26,10 +26,11 @@ OFFICERS = "SELECT officer_id, team, role, active, visits_per_week FROM officers
 # completed home visits by date (a range), the no-access ones (a tenth of the table) by a scan.
 # One statement for both scanned the whole table: a national plan's largest statement after
 # the scan's own.
-ATTEMPTS = tuple(
-    f"SELECT ref, officer, '{outcome}', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
-    f"WHERE outcome = '{outcome}' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?"
-    for outcome in ("completed", "no_access")
+ATTEMPTS = (
+    "SELECT ref, officer, 'completed', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
+    "WHERE outcome = 'completed' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?",
+    "SELECT ref, officer, 'no_access', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
+    "WHERE outcome = 'no_access' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?",
 )
 ABSENCES = (
     "SELECT officer_id, starts_on, ends_on, fraction FROM officer_absences "
