@@ -20,7 +20,12 @@ the forecast's backtest (how close the forecast made 12 weeks earlier came to th
 counts since).
 
     .venv/bin/python benchmarks/planning.py --people 100000 --engines sqlite,postgresql --repeat 3 \\
-        [--keep DIR] [--json FILE]
+        [--register messy|practice] [--keep DIR] [--json FILE]
+
+``--register practice`` measures on the product's own synthetic register with every optional
+column (``visit-monitor seed --practice``: plan intervals, MAPPA, supervisor reviews, second
+officers, expected releases) instead of the messy extract (which has the practice columns
+but no expected releases).
 
 Exit status 1 when a check fails.
 """
@@ -58,11 +63,18 @@ def main() -> int:
     vm = str(Path(sys.executable).with_name("visit-monitor"))
     _byte_compile_product()
     out: dict[str, Any] = {"command": " ".join(["benchmarks/planning.py", *sys.argv[1:]]), "runs": []}
+    print(f"register: {args.register}", file=sys.stderr, flush=True)
     try:
-        extract_root = root / f"extract-{args.people}-seed{args.seed}"
-        _manifest, reused = messy_extract.ensure(extract_root, args.people, args.seed, args.as_of)
+        extract_root = root / f"extract-{args.register}-{args.people}-seed{args.seed}"
+        if args.register == "practice":
+            reused = _seed_practice(vm, extract_root, args)
+        else:
+            _manifest, reused = messy_extract.ensure(extract_root, args.people, args.seed, args.as_of)
         print(f"extract of {args.people:,} people ({'reused' if reused else 'new'})", file=sys.stderr, flush=True)
-        runs = [_engine(args, engine, extract_root, root / f"{engine}-{args.people}", vm) for engine in args.engines]
+        runs = [
+            _engine(args, engine, extract_root, root / f"{engine}-{args.register}-{args.people}", vm)
+            for engine in args.engines
+        ]
         for run in runs:
             out["runs"].append(
                 {
@@ -95,7 +107,21 @@ def _arguments() -> argparse.Namespace:
     p.add_argument("--keep", type=Path)
     p.add_argument("--json", type=Path)
     p.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    p.add_argument("--register", choices=("messy", "practice"), default="messy")
     return p.parse_args()
+
+
+def _seed_practice(vm: str, extract_root: Path, args: argparse.Namespace) -> bool:
+    """``visit-monitor seed --practice`` into ``extract_root/extract`` unless already there."""
+    import subprocess
+
+    target = extract_root / "extract"
+    if (target / "offenders.csv").exists():
+        return True
+    extract_root.mkdir(parents=True, exist_ok=True)
+    seed = [vm, "seed", "--practice", "--people", str(args.people), "--seed", str(args.seed)]
+    subprocess.run([*seed, "--as-of", args.as_of.isoformat(), "--out", str(target)], check=True)
+    return False
 
 
 def _byte_compile_product() -> None:
@@ -180,7 +206,15 @@ def _check_answers(run: Run, workdir: Path) -> None:
     }
     run.check("the forecast is the same with and without its backtest", same)
     run.info["plan"] = plan["summary"]
-    run.info["forecast"] = {k: plain[k] for k in ("clears_on", "capacity_per_week", "success_rate", "due_per_week")}
+    run.check(
+        "the forecast's weeks count the returns from custody",
+        sum(w["returning"] for w in plain["weeks"]) == plain["returning_from_custody"],
+    )
+    run.info["plan_intervals"] = sum(
+        1 for o in plan["officers"] for k in ("planned", "did_not_fit") for i in o[k] if i["interval_source"] == "plan"
+    )
+    keys = ("clears_on", "capacity_per_week", "success_rate", "due_per_week", "returning_from_custody")
+    run.info["forecast"] = {k: plain[k] for k in keys}
     run.info["backtest"] = {k: v for k, v in (checked["backtest"] or {}).items() if k != "points"}
 
 
@@ -235,7 +269,7 @@ def _print(run: Run) -> None:
         f"one team's plan in-process ({team.get('team')}, {team.get('people')} people): {team.get('plan_ms')} ms "
         f"(target 200 ms; the lean query for that team {run.info.get('team_lean_ms')} ms)"
     )
-    print(f"plan: {run.info.get('plan')}")
+    print(f"plan: {run.info.get('plan')} (visits due at a plan's interval: {run.info.get('plan_intervals')})")
     print(f"forecast: {run.info.get('forecast')}")
     print(f"backtest: {run.info.get('backtest')}")
     for name, ok, detail in run.checks:

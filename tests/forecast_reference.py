@@ -11,7 +11,10 @@ growth, it plays weeks out:
 * the team attempts up to its capacity, most urgent first (risk level, then due date, then
   reference), one attempt per person a week, the attempts spread over the week's days;
 * each attempt succeeds with the success rate (a seeded random draw); a completed visit is
-  next due one interval (calendar months, clamped to the month's end) after the day made;
+  next due one interval (calendar months, clamped to the month's end, then days: a plan's
+  interval may be in weeks) after the day made;
+* someone in custody expected back on a known date joins the people in the week holding
+  that date, due a first visit 28 days after it;
 * new people join at the growth rate (fractions carried over from week to week), in the
   team's mix of risk levels, each due a first visit 28 days after joining;
 * the backlog has cleared in the first week that leaves nobody in the pool unattempted.
@@ -43,6 +46,18 @@ class Person:
     risk: str
     months: int
     due: date
+    days: int = 0
+
+
+@dataclass
+class Return:
+    """Someone in custody, back in the community on ``release``."""
+
+    ref: str
+    risk: str
+    months: int
+    release: date
+    days: int = 0
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Team:
     #: Extra people counted in the caseload for growth (in custody, say): they owe nothing.
     others: int = 0
     weeks_run: int = 80
+    returns: list[Return] = field(default_factory=list)
     log: list[tuple[int, int, int]] = field(default_factory=list)  # (week, overdue, unattempted)
 
     def run(self, seed: int, visits: list[tuple[str, date, str]] | None = None) -> int | None:
@@ -62,7 +78,7 @@ class Team:
         every week of the run is played and each attempt is recorded there as (ref, day,
         "completed" or "no_access"), joiners as (ref, day joined, "joined:RISK")."""
         rng = random.Random(seed)
-        people = [Person(p.ref, p.risk, p.months, p.due) for p in self.people]
+        people = [Person(p.ref, p.risk, p.months, p.due, p.days) for p in self.people]
         mix = [p for p in self.people]
         caseload = len(self.people) + self.others
         carry = 0.0
@@ -71,6 +87,9 @@ class Team:
         for k in range(self.weeks_run):
             first = self.as_of + timedelta(days=7 * k)
             end = first + timedelta(days=7)
+            for r in self.returns:
+                if first <= r.release < end:
+                    people.append(Person(r.ref, r.risk, r.months, r.release + timedelta(days=FIRST_VISIT_DAYS), r.days))
             overdue = sum(1 for p in people if p.due < first)
             pool = sorted(
                 (p for p in people if p.due < end),
@@ -80,7 +99,7 @@ class Team:
             for n, person in enumerate(attempted):
                 made = first + timedelta(days=n % 7)
                 if rng.random() < self.success:
-                    person.due = add_months(made, person.months)
+                    person.due = add_months(made, person.months) + timedelta(days=person.days)
                     if visits is not None:
                         visits.append((person.ref, made, "completed"))
                 elif visits is not None:
@@ -96,7 +115,13 @@ class Team:
                 joined += 1
                 day = first + timedelta(days=joined % 7)
                 people.append(
-                    Person(f"NEW-{joined:05d}", model.risk, model.months, day + timedelta(days=FIRST_VISIT_DAYS))
+                    Person(
+                        f"NEW-{joined:05d}",
+                        model.risk,
+                        model.months,
+                        day + timedelta(days=FIRST_VISIT_DAYS),
+                        model.days,
+                    )
                 )
                 if visits is not None:
                     visits.append((f"NEW-{joined:05d}", day, f"joined:{model.risk}"))

@@ -90,7 +90,7 @@ def in_scope(facts: Facts, teams: dict[str, str]) -> list[str]:
 
 def capacities(facts: Facts, default_per_week: float) -> dict[str, Capacity]:
     """Every officer in scope's capacity (see the module docstring), by officer id."""
-    teams = officer_teams(facts.officers, facts.cases)
+    teams = facts.homes or officer_teams(facts.officers, facts.cases)
     away: dict[str, list[tuple[date, date, float]]] = defaultdict(list)
     for absence in facts.absences:
         away[absence.officer_id].append((absence.starts_on, absence.ends_on, absence.fraction))

@@ -7,8 +7,8 @@ build facts by hand. :mod:`monitor.planning.inputs` is the one function that rea
 register into them.
 
 Each person carries their own visit interval (``Case.interval``) and, when the register
-knows it, the date they are expected back from custody or hospital
-(``Case.expected_release``): the engine never asks the policy which interval applies.
+knows it, the date they are expected back from custody (``Case.expected_release``, read
+for people in custody only): the engine never asks the policy which interval applies.
 """
 
 from __future__ import annotations
@@ -102,3 +102,6 @@ class Facts:
     failed_attempts_flag: int = 2
     team: str | None = None
     officer: str | None = None
+    #: Each officer's team as :func:`monitor.planning.capacity.officer_teams` works it out,
+    #: when the reader has already (empty: worked out when needed).
+    homes: dict[str, str] = field(default_factory=dict)

@@ -10,8 +10,9 @@ this module gives it each team's inputs, runs it, and answers the questions:
 * **success rate**: completed / (completed + no access) home visits of the team's people
   in the 26 weeks before the as-of date (the force's when the team has none; 1 when
   nobody has any);
-* **demand**: each person's next due date and their own interval after that; people
-  expected back from custody or hospital; growth at ``growth_per_year`` (default: the
+* **demand**: each person's next due date and their own interval after that (their risk
+  management plan's, else their risk level's); people in custody expected back on a known
+  date (``expected_release``), each owing a first visit within the window; growth at ``growth_per_year`` (default: the
   register's own, new registrations less people who left over the last 3 years, a year,
   per person in the caseload), as new people each owing a first visit;
 * **clears_on**: the Monday of the first week that fits (searched up to a year ahead);
@@ -46,7 +47,8 @@ RUN_WEEKS = CLEAR_SEARCH_WEEKS + 1
 #: The window new registrations are measured over, in years.
 GROWTH_YEARS = 3
 DAYS_PER_YEAR = 365.2425
-AWAY_STATUSES = ("custody", "hospital", "abroad")
+#: The status whose ``expected_release`` the forecast reads (on anyone else it is ignored).
+RETURNING_STATUS = "custody"
 
 
 def growth_rate(facts: Facts, configured: float | None) -> tuple[float, str]:
@@ -88,6 +90,8 @@ class TeamStart:
     due_per_week: float = 0.0
     #: Overdue today.
     overdue: int = 0
+    #: People in custody whose expected release is already past (not forecast).
+    releases_passed: int = 0
 
 
 def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate: float) -> dict[str, TeamStart]:
@@ -105,6 +109,7 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     cells: dict[tuple[str, str, int, int], list[Any]] = {}
     caseload: Counter[str] = Counter()
     returns: list[tuple[str, Group, date]] = []
+    passed: Counter[str] = Counter()
     for case in facts.cases:
         team = case.team
         caseload[team] += 1
@@ -123,12 +128,15 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
                 weeks_ = cell[2]
                 week = (day - today) // 7
                 weeks_[week] = weeks_.get(week, 0) + 1
-        elif case.status in AWAY_STATUSES and case.expected_release is not None and case.expected_release >= as_of:
-            first = window.after(case.expected_release)
-            if first.toordinal() < last:
-                returns.append((team, Group(case.risk_level, case.interval), first))
+        elif case.status == RETURNING_STATUS and case.expected_release is not None:
+            if case.expected_release < as_of:
+                passed[team] += 1  # not back yet: they owe nothing until they are
+            elif case.expected_release.toordinal() < last:
+                returns.append((team, Group(case.risk_level, case.interval), case.expected_release))
     starts = {
-        team: TeamStart(TeamModel(as_of, rates.get(team, force_rate), window=window), caseload=n)
+        team: TeamStart(
+            TeamModel(as_of, rates.get(team, force_rate), window=window), caseload=n, releases_passed=passed[team]
+        )
         for team, n in caseload.items()
     }
     per_week = growth * 7 / DAYS_PER_YEAR
@@ -150,8 +158,8 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
             new = per_week * start.caseload * people / population[team]
             start.due_per_week += new
             model.add_arrivals(group, new)
-    for team, group, first in returns:
-        starts[team].model.add_due(group, first)
+    for team, group, back in returns:
+        starts[team].model.add_return(group, back)
     return starts
 
 
@@ -254,6 +262,7 @@ def forecast(
                 clears_on=week_start(run[index].on) if index is not None else None,
                 extra_per_week=extra,
                 extra_per_week_to_clear_by=needed,
+                releases_passed=start.releases_passed,
             )
         )
     return ForecastResult(

@@ -136,10 +136,17 @@ class TeamForecast:
     clears_on: date | None
     extra_per_week: int = 0
     extra_per_week_to_clear_by: int | None = None
+    #: People in custody whose expected release is already past: not back, not forecast.
+    releases_passed: int = 0
 
     @property
     def overdue_now(self) -> int:
         return whole(self.weeks[0].overdue) if self.weeks else 0
+
+    @property
+    def returning_from_custody(self) -> int:
+        """People expected back from custody within the weeks shown."""
+        return sum(w.returning for w in self.weeks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,6 +160,7 @@ class TeamForecast:
             "clears_in_weeks": self.clears_week,
             "extra_per_week": self.extra_per_week,
             "extra_per_week_to_clear_by": self.extra_per_week_to_clear_by,
+            "returning_from_custody": self.returning_from_custody,
         }
 
 
@@ -199,9 +207,20 @@ class ForecastResult:
                     sum(w.attempted for w in rows),
                     sum(w.completed for w in rows),
                     all(w.fits for w in rows),
+                    sum(w.returning for w in rows),
                 )
             )
         return out
+
+    @property
+    def returning_from_custody(self) -> int:
+        """People expected back from custody within the weeks shown (each owes a first visit)."""
+        return sum(t.returning_from_custody for t in self.teams)
+
+    @property
+    def releases_passed(self) -> int:
+        """People still in custody whose expected release date is already past (not forecast)."""
+        return sum(t.releases_passed for t in self.teams)
 
     @property
     def clears_week(self) -> int | None:
@@ -283,6 +302,17 @@ class ForecastResult:
                 lines.append(f"They clear by {by} without extra visits.")
             else:
                 lines.append(f"{plural(needed, 'more visit')} a week would clear them by {by}.")
+        back = self.returning_from_custody
+        if back:
+            lines.append(
+                f"{plural(back, 'person', 'people')} expected back from custody in the {plural(self.weeks, 'week')} "
+                "shown, each owing a first home visit (counted in the weeks' visits due)."
+            )
+        if self.releases_passed:
+            lines.append(
+                f"{plural(self.releases_passed, 'person', 'people')} still in custody after their expected release "
+                "date: not forecast until the register says they are back."
+            )
         if self.backtest is not None:
             lines.append(self.backtest.words())
         return lines
@@ -302,6 +332,8 @@ class ForecastResult:
             "weeks": [_week_json(w) for w in self.series],
             "clears_on": self.clears_on.isoformat() if self.clears_on else None,
             "clears_in_weeks": self.clears_week,
+            "returning_from_custody": self.returning_from_custody,
+            "releases_passed": self.releases_passed,
             "clear_by": what.clear_by.isoformat() if what.clear_by else None,
             "extra_per_week_to_clear_by": self.extra_per_week_to_clear_by,
             "what_if": {
@@ -330,6 +362,7 @@ class ForecastResult:
                     "attempted": round(w.attempted, 1),
                     "completed": round(w.completed, 1),
                     "fits": w.fits,
+                    "returning": w.returning,
                 }
             )
         return out
@@ -350,4 +383,5 @@ def _week_json(w: Week) -> dict[str, Any]:
         "attempted": round(w.attempted, 1),
         "completed": round(w.completed, 1),
         "fits": w.fits,
+        "returning": w.returning,
     }

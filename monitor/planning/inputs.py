@@ -3,8 +3,10 @@
 Everything the engine knows comes through :func:`read_facts` (and, for the backtest,
 :func:`monitor.planning.history.read_history`, which uses the same helpers), asked of a
 :class:`monitor.planning.source.Source`. A new column that changes a plan is read here:
-:func:`person_interval` is the only place a person's interval is chosen and
-:func:`next_due` / :func:`due_after` the only places their due date is worked out. Each
+:func:`person_interval` is the only place a person's interval is chosen (their risk
+management plan's ``visit_interval`` when the practice measures are on, as the scan
+chooses it, else their risk level's) and :func:`next_due` / :func:`due_after` the only
+places their due date is worked out, over the calendar's own memo tables. Each
 person's next due date is the scan's own: the same rows (the scan's) and the same calendar
 (:class:`monitor.rules.calendar.Calendar`), so a plan lists exactly the overdue visits a
 report does.
@@ -27,6 +29,7 @@ from monitor.planning.forecast import GROWTH_YEARS, RUN_WEEKS
 from monitor.planning.source import Attempt, Source
 from monitor.planning.weeks import week_start
 from monitor.rules.calendar import DATES, Calendar
+from monitor.rules.case_tags import measures_on
 
 if TYPE_CHECKING:
     from monitor.core.config import Policy
@@ -35,28 +38,50 @@ if TYPE_CHECKING:
 SUCCESS_WEEKS = 26
 
 
-def person_interval(policy: Policy, risk_level: str) -> tuple[Duration, str]:
-    """A person's visit interval and where it came from: the policy's for their risk level.
-
-    (The one place to read a person's own interval from their risk management plan.)
-    """
+def person_interval(policy: Policy, risk_level: str, plan: str | None = None) -> tuple[Duration, str]:
+    """A person's visit interval and where it came from: their risk management plan's
+    (``plan``, the register's canonical ISO text, given only when the practice measures are
+    on, as the scan reads it), else the policy's for their risk level."""
+    if plan is not None:
+        return _plan_duration(plan), "plan"
     return policy.intervals[risk_level], "risk_level"
 
 
-def next_due(cal: Calendar, risk_level: str, start: int, last_visit: int | None) -> int:
+_PLAN_DURATIONS: dict[str, Duration] = {}
+
+
+def _plan_duration(text: str) -> Duration:
+    found = _PLAN_DURATIONS.get(text)
+    if found is None:
+        if len(_PLAN_DURATIONS) > 10_000:  # hostile data cannot grow it
+            _PLAN_DURATIONS.clear()
+        found = _PLAN_DURATIONS[text] = Duration.parse(text)
+    return found
+
+
+def next_due(cal: Calendar, risk_level: str, start: int, last_visit: int | None, plan: str | None = None) -> int:
     """A person's next home visit (day ordinals), by the rules' own calendar."""
-    return cal.visit_due(risk_level, start, last_visit)
+    if last_visit:
+        return due_after(cal, risk_level, plan)[last_visit]
+    return cal.window[start]
 
 
-def due_after(cal: Calendar, risk_level: str) -> Mapping[int, int]:
+def due_after(cal: Calendar, risk_level: str, plan: str | None = None) -> Mapping[int, int]:
     """A person's interval as a table: ``due_after(...)[visit]`` is the day the next visit
-    is due after one made on ``visit`` (day ordinals; :func:`next_due` with a last visit)."""
-    return cal.intervals[risk_level]
+    is due after one made on ``visit`` (day ordinals; :func:`next_due` with a last visit).
+    The calendar's own memo tables: the plan's (``Calendar.plans``) or the risk level's."""
+    return cal.plans[plan] if plan is not None else cal.intervals[risk_level]
 
 
 def first_due(cal: Calendar) -> Mapping[int, int]:
     """``first_due(cal)[start]``: the first visit's due day after S (:func:`next_due` with none)."""
     return cal.window
+
+
+def plans_on(policy: Policy, source: Source) -> bool:
+    """Whether people's own plan intervals apply: the practice measures are on for this
+    register, exactly as the scan decides (:func:`monitor.rules.case_tags.measures_on`)."""
+    return measures_on(policy.practice, source.recorded())
 
 
 def read_facts(
@@ -74,17 +99,31 @@ def read_facts(
     visits and the register's growth are not read: ``Facts.outcomes`` is then empty and
     ``registrations``, ``leavers`` and ``caseload`` are 0.
     """
-    cases = cases_from(source.scan_rows(as_of, team, officer), policy, as_of)
+    extras = {ref: (plan, release) for ref, plan, release in source.person_extras(team, officer)}
+    rows = source.scan_rows(as_of, team, officer)
+    cases = cases_from(rows, policy, as_of, extras, plans_on(policy, source))
     return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)
 
 
-def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> list[Case]:
-    """Everyone in the scan's rows, with their next home visit by the rules."""
+def cases_from(
+    rows: Iterable[Sequence[Any]],
+    policy: Policy,
+    as_of: date,
+    extras: Mapping[str, tuple[str | None, int | None]] | None = None,
+    with_plans: bool = False,
+) -> list[Case]:
+    """Everyone in the scan's rows, with their next home visit by the rules.
+
+    ``extras``: ref -> (plan interval, expected release day) for the people with either;
+    the plan interval counts only ``with_plans`` (the practice measures on, as the scan)."""
     cal = Calendar(policy)
     today = as_of.toordinal()
     day = DATES
+    extras = extras or {}
     intervals = {risk: person_interval(policy, risk) for risk in policy.intervals}
     after = {risk: due_after(cal, risk) for risk in policy.intervals}  # next_due, as tables
+    # Per plan interval (a register has a few dozen): its table, its Duration and source.
+    plans: dict[str, tuple[Mapping[int, int], Duration, str]] = {}
     window = first_due(cal)
     cases: list[Case] = []
     add = cases.append
@@ -109,10 +148,22 @@ def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> li
         failed,
     ) in rows:
         start: int = status_since or registered_on
+        extra = extras.get(ref)
+        release = None
+        if extra is None or not with_plans or extra[0] is None:
+            table = after[risk]
+            interval, source = intervals[risk]
+        else:
+            plan = extra[0]
+            found = plans.get(plan)
+            if found is None:
+                found = plans[plan] = (due_after(cal, risk, plan), *person_interval(policy, risk, plan))
+            table, interval, source = found
+        if extra is not None:
+            release = extra[1]
         due = None
         if status == "community" and management == "active" and start <= today:
-            due = day[after[risk][last_visit] if last_visit else window[start]]
-        interval, source = intervals[risk]
+            due = day[table[last_visit] if last_visit else window[start]]
         add(
             Case(
                 ref,
@@ -127,7 +178,7 @@ def cases_from(rows: Iterable[Sequence[Any]], policy: Policy, as_of: date) -> li
                 failed or 0,
                 interval,
                 source,
-                None,
+                day[release],
             )
         )
     return cases
@@ -186,6 +237,7 @@ def assemble(
         failed_attempts_flag=policy.failed_attempts_flag,
         team=team,
         officer=officer,
+        homes=homes,
     )
 
 

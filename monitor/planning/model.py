@@ -20,8 +20,9 @@ Each week, in this order:
 4. What was attempted and failed, and what was due and not attempted, is overdue when the
    next week begins.
 
-People returning from custody or hospital on a known date join the week their first visit
-falls due (the first-visit window after their return), and new registrations join at the
+People in custody with an expected release date (on or after the as-of date) join the
+caseload the week they return and owe a first visit the first-visit window after it, like a
+new registration; after it they are due at their own interval. New registrations join at the
 growth rate, spread evenly over the days, in the team's present mix of risk levels and
 intervals, each owing a first visit within the window. Growth is net (new registrations
 less people who left), so nobody is taken out one by one: a person whose registration ends
@@ -70,6 +71,8 @@ class Week:
     attempted: float
     completed: float
     fits: bool
+    #: People expected back from custody in the week (they join the caseload that week).
+    returning: int = 0
 
 
 def clearing_week(weeks: list[Week]) -> int | None:
@@ -90,6 +93,8 @@ class TeamModel:
     #: New registrations a week per group, each owing a first visit ``window`` after joining.
     arrivals: dict[int, float] = field(default_factory=dict)
     window: Duration = field(default_factory=lambda: Duration(days=28))
+    #: People expected back from custody, by the week they return in.
+    returning: dict[int, int] = field(default_factory=dict)
     _index: dict[Group, int] = field(default_factory=dict)
 
     def group(self, g: Group) -> int:
@@ -109,6 +114,13 @@ class TeamModel:
         week = (day - self.as_of).days // 7
         bucket = self.due[self.group(g)]
         bucket[week] = bucket.get(week, 0.0) + count
+
+    def add_return(self, g: Group, day: date) -> None:
+        """Someone expected back from custody on ``day`` (on or after the as-of date): in the
+        caseload from that week, owing a first visit the first-visit window after ``day``."""
+        week = (day - self.as_of).days // 7
+        self.returning[week] = self.returning.get(week, 0) + 1
+        self.add_due(g, self.window.after(day))
 
     def add_arrivals(self, g: Group, per_week: float) -> None:
         index = self.group(g)
@@ -182,7 +194,8 @@ class TeamModel:
                             row[week] += done * share
             fits = pool - cap < FIT_TOLERANCE
             on = as_of + timedelta(days=7 * k)
-            weeks.append(Week(k, on, overdue, by_risk, demand, cap, cap - remaining, completed, fits))
+            back = self.returning.get(k, 0)
+            weeks.append(Week(k, on, overdue, by_risk, demand, cap, cap - remaining, completed, fits, back))
             cleared = cleared or fits
             if stop_after is not None and cleared and k + 1 >= stop_after:
                 break

@@ -86,6 +86,8 @@ def _item(case: Case, as_of: date, flag: int) -> PlanItem:
     assert case.due is not None
     days = (as_of - case.due).days
     first_visit = case.last_visit is None
+    # The plan's interval said in words only after a visit: a first visit's window is everyone's.
+    plan = case.interval if case.interval_source == "plan" and not first_visit else None
     return PlanItem(
         ref=case.ref,
         risk_level=case.risk_level,
@@ -95,5 +97,7 @@ def _item(case: Case, as_of: date, flag: int) -> PlanItem:
         days_overdue=days,
         failed_attempts=case.failed_attempts,
         first_visit=first_visit,
-        reason=reason(case.risk_level, days, case.due, case.failed_attempts, flag, first_visit),
+        reason=reason(case.risk_level, days, case.due, case.failed_attempts, flag, first_visit, plan),
+        interval=str(case.interval),
+        interval_source=case.interval_source,
     )

@@ -31,6 +31,10 @@ class PlanItem:
     failed_attempts: int
     first_visit: bool
     reason: str
+    #: The interval that set the due date (canonical ISO 8601) and where it came from:
+    #: ``plan`` (the person's risk management plan) or ``risk_level``.
+    interval: str = ""
+    interval_source: str = "risk_level"
 
     @property
     def sort_key(self) -> tuple[int, date, str]:
@@ -43,6 +47,8 @@ class PlanItem:
             "due_date": self.due_date.isoformat(),
             "days_overdue": self.days_overdue,
             "failed_attempts": self.failed_attempts,
+            "interval": self.interval,
+            "interval_source": self.interval_source,
             "reason": self.reason,
         }
 
@@ -182,6 +188,8 @@ class Plan:
                             "due_date": item.due_date,
                             "days_overdue": item.days_overdue,
                             "reason": item.reason,
+                            "interval": item.interval,
+                            "interval_source": item.interval_source,
                             "suggested_to": moved.get(item.ref, ""),
                         }
                     )

@@ -26,8 +26,10 @@ OfficerRow = tuple[str, str, str, bool, int | None]
 #: (officer_id, starts_on, ends_on, fraction) of an absence not withdrawn.
 AbsenceRow = tuple[str, date, date, float]
 #: (ref, risk_level, status, team, offender_manager, registered_on, status_since, management,
-#: registration_ends), dates as day ordinals.
+#: registration_ends, visit_interval, expected_release), dates as day ordinals.
 PersonRow = Sequence[Any]
+#: (ref, visit_interval, expected_release as a day ordinal) of someone with either.
+ExtraRow = tuple[str, str | None, int | None]
 
 
 class Source(Protocol):
@@ -37,13 +39,22 @@ class Source(Protocol):
         """The scan's own rows (:func:`monitor.rules.rows.scan_rows`), names left out."""
         ...
 
+    def recorded(self) -> frozenset[str]:
+        """The optional practice columns any import's files had (the register's state)."""
+        ...
+
+    def person_extras(self, team: str | None, officer: str | None) -> list[ExtraRow]:
+        """Everyone of the scope (any status, any date) with a plan interval or an expected
+        release: the two columns the scan's rows do not carry."""
+        ...
+
     def officers(self, team: str | None, officer: str | None, managers: set[str]) -> list[OfficerRow]:
         """The directory's officers: all, a team's and its cases' managers, or one."""
         ...
 
     def attempts(self, first: date, last: date, teams: set[str] | None, officer: str | None) -> list[Attempt]:
         """Home visits completed or with no access from ``first`` to ``last``, to people of
-        ``teams`` (None: anyone) and, with ``officer``, led by them."""
+        ``teams`` (None: anyone) and, with ``officer``, led by them; in no set order."""
         ...
 
     def absences(self, first: date, last: date) -> list[AbsenceRow]:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from monitor.planning.source import AbsenceRow, Attempt, OfficerRow, PersonRow
+from monitor.planning.source import AbsenceRow, Attempt, ExtraRow, OfficerRow, PersonRow
 from monitor.register.models import Offender, Officer, OfficerAbsence, Visit
 from monitor.rules.rows import OUT_OF_SCOPE_STATUSES, day_number, driver_rows, scan_rows
 
@@ -31,6 +31,22 @@ class EngineSource:
 
     def scan_rows(self, as_of: date, team: str | None, officer: str | None) -> Iterable[Sequence[Any]]:
         return scan_rows(self.session.connection(), as_of, team, officer, False)
+
+    def recorded(self) -> frozenset[str]:
+        from monitor.rules.lookback import register_state
+
+        return register_state(self.session.connection()).practice_columns
+
+    def person_extras(self, team: str | None, officer: str | None) -> list[ExtraRow]:
+        columns: list[Any] = [Offender.ref, Offender.visit_interval, day_number(Offender.expected_release)]
+        query: Select[Any] = select(*columns).where(
+            or_(Offender.visit_interval.is_not(None), Offender.expected_release.is_not(None))
+        )
+        if team is not None:
+            query = query.where(Offender.team == team)
+        if officer is not None:
+            query = query.where(Offender.offender_manager == officer)
+        return [(ref, plan, release) for ref, plan, release in self._rows(query)]
 
     def officers(self, team: str | None, officer: str | None, managers: set[str]) -> list[OfficerRow]:
         columns: list[Any] = [Officer.officer_id, Officer.team, Officer.role, Officer.active, Officer.visits_per_week]
@@ -109,6 +125,8 @@ class EngineSource:
             day_number(Offender.status_since),
             Offender.management,
             day_number(Offender.registration_ends),
+            Offender.visit_interval,
+            day_number(Offender.expected_release),
         ]
         query: Select[Any] = select(*columns).where(
             Offender.registered_on <= last,

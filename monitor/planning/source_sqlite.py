@@ -16,15 +16,21 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from monitor.planning.source import AbsenceRow, Attempt, OfficerRow, PersonRow
-from monitor.rules.stored_rows import stored_rows
+from monitor.planning.source import AbsenceRow, Attempt, ExtraRow, OfficerRow, PersonRow
+from monitor.rules.stored_rows import state, stored_rows
 
 # A stored date as its day ordinal is CAST(julianday(column) - 1721424.5 AS INTEGER), as
 # ``rules.rows.day_number`` writes it on SQLite.
 OFFICERS = "SELECT officer_id, team, role, active, visits_per_week FROM officers ORDER BY officer_id"
+# Home visits attempted, in two statements: the completed ones through the partial index of
+# completed home visits by date (a range), the no-access ones (a tenth of the table) by a scan.
+# One statement for both scanned the whole table: a national plan's largest statement after
+# the scan's own.
 ATTEMPTS = (
-    "SELECT ref, officer, outcome, CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
-    "WHERE visit_type = 'home' AND outcome IN ('completed', 'no_access') AND visit_date >= ? AND visit_date <= ?"
+    "SELECT ref, officer, 'completed', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
+    "WHERE outcome = 'completed' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?",
+    "SELECT ref, officer, 'no_access', CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
+    "WHERE outcome = 'no_access' AND visit_type = 'home' AND visit_date >= ? AND visit_date <= ?",
 )
 ABSENCES = (
     "SELECT officer_id, starts_on, ends_on, fraction FROM officer_absences "
@@ -42,13 +48,18 @@ CASELOAD = (
 PEOPLE = (
     "SELECT ref, risk_level, status, team, offender_manager, "
     "CAST(julianday(registered_on) - 1721424.5 AS INTEGER), CAST(julianday(status_since) - 1721424.5 AS INTEGER), "
-    "management, CAST(julianday(registration_ends) - 1721424.5 AS INTEGER) FROM offenders "
+    "management, CAST(julianday(registration_ends) - 1721424.5 AS INTEGER), visit_interval, "
+    "CAST(julianday(expected_release) - 1721424.5 AS INTEGER) FROM offenders "
     "WHERE registered_on <= ? AND (registration_ends IS NULL OR registration_ends >= ?) "
     "AND status NOT IN ('deceased', 'deregistered')"
 )
 COMPLETED = (
     "SELECT ref, CAST(julianday(visit_date) - 1721424.5 AS INTEGER) FROM visits "
     "WHERE outcome = 'completed' AND visit_type = 'home' AND visit_date > ? ORDER BY ref, visit_date"
+)
+EXTRAS = (
+    "SELECT ref, visit_interval, CAST(julianday(expected_release) - 1721424.5 AS INTEGER) FROM offenders "
+    "WHERE visit_interval IS NOT NULL OR expected_release IS NOT NULL"
 )
 TEAMS = "SELECT team FROM offenders UNION SELECT team FROM officers"
 OFFICER_IDS = "SELECT officer_id FROM officers UNION SELECT offender_manager FROM offenders"
@@ -74,13 +85,22 @@ class SqliteSource:
         self._force(team, officer)
         return stored_rows(self.conn, as_of, False)
 
+    def recorded(self) -> frozenset[str]:
+        row = state(self.conn)
+        return frozenset(c for c in ((row[0] if row else None) or "").split(",") if c)
+
+    def person_extras(self, team: str | None, officer: str | None) -> list[ExtraRow]:
+        self._force(team, officer)
+        return self.conn.execute(EXTRAS).fetchall()
+
     def officers(self, team: str | None, officer: str | None, managers: set[str]) -> list[OfficerRow]:
         self._force(team, officer)
         return [(o, t, r, bool(a), v) for o, t, r, a, v in self.conn.execute(OFFICERS)]
 
     def attempts(self, first: date, last: date, teams: set[str] | None, officer: str | None) -> list[Attempt]:
         self._force(teams, officer)
-        return self.conn.execute(ATTEMPTS, (first.isoformat(), last.isoformat())).fetchall()
+        days = (first.isoformat(), last.isoformat())
+        return [row for statement in ATTEMPTS for row in self.conn.execute(statement, days).fetchall()]
 
     def absences(self, first: date, last: date) -> list[AbsenceRow]:
         rows = self.conn.execute(ABSENCES, (first.isoformat(), last.isoformat()))

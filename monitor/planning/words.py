@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from monitor.core.durations import Duration
+
 RISK_WORDS: dict[str, str] = {"very_high": "very high", "high": "high", "medium": "medium", "low": "low"}
 
 #: Shown on every plan and forecast, in every format.
@@ -32,6 +34,20 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def every_words(interval: Duration) -> str:
+    """ "every 6 weeks", "every 2 months", "every year", "every 10 days"."""
+    months, days = interval.months, interval.days
+    if months and not days:
+        if months % 12 == 0:
+            return "every year" if months == 12 else f"every {months // 12} years"
+        return "every month" if months == 1 else f"every {months} months"
+    if days and not months:
+        if days % 7 == 0:
+            return "every week" if days == 7 else f"every {days // 7} weeks"
+        return f"every {plural(days, 'day')}"
+    return f"every {plural(months, 'month')} {plural(days, 'day')}"
+
+
 def reason(
     risk_level: str,
     days_overdue: int,
@@ -39,13 +55,17 @@ def reason(
     failed_attempts: int,
     flag: int,
     first_visit: bool,
+    plan: Duration | None = None,
 ) -> str:
     """Why a visit is in the plan, most important first.
 
-    "very high; 12 days overdue", "high; due Thu 10 Dec; 2 failed attempts: consider a
-    s.96B warrant", "medium; due today; first visit".
+    "very high; 12 days overdue", "high; plan every 6 weeks; due Thu 10 Dec; 2 failed
+    attempts: consider a s.96B warrant", "medium; due today; first visit". ``plan``: the
+    person's own interval, from their risk management plan (none: their risk level's).
     """
     parts = [RISK_WORDS.get(risk_level, risk_level)]
+    if plan is not None:
+        parts.append(f"plan {every_words(plan)}")
     if days_overdue > 0:
         parts.append(f"{plural(days_overdue, 'day')} overdue")
     elif days_overdue == 0:

@@ -312,6 +312,10 @@ def _parse_offender(imp: ParseState, cells: Cells) -> dict[str, Any]:
             out[name] = cells.text(name, required=False)
     if cells.present("date_of_birth"):
         out["date_of_birth"] = imp.parse_date(cells, "date_of_birth", required=False)[0]
+    if cells.present("expected_release"):
+        # Any date, kept whatever the status: only someone in custody is expected back, and
+        # the forecast reads it for them alone (docs/planning.md).
+        out["expected_release"] = imp.parse_date(cells, "expected_release", required=False)[0]
     if cells.present("visit_interval"):
         out["visit_interval"] = plan_interval(cells.raw("visit_interval"))
     for name, choices in (("mappa_category", MAPPA_CATEGORIES), ("mappa_level", MAPPA_LEVELS)):

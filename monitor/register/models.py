@@ -145,6 +145,9 @@ class Offender(Base):
     #: True when the row came from a file with a supervisor_reviewed_on column (blank there:
     #: never reviewed); None when it did not (not recorded: no review is judged overdue).
     supervisor_review_recorded: Mapped[bool | None] = mapped_column(Boolean)
+    #: When someone in custody is expected back in the community (migration 0010); None
+    #: unknown. Kept for anyone, read by the forecast for people in custody only.
+    expected_release: Mapped[date | None] = mapped_column(Date)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -102,6 +102,8 @@ OFFENDER_OPTIONAL: tuple[str, ...] = (
     "surname",
     "forenames",
     "date_of_birth",
+    # When someone in custody is expected back in the community (monitor.planning's forecast).
+    "expected_release",
 )
 
 #: The optional practice-quality columns (docs/practice.md), per file: what inspectors look
@@ -150,6 +152,7 @@ SPECS: dict[str, Spec] = {
             "registration_ends",
             "date_of_birth",
             "supervisor_reviewed_on",
+            "expected_release",
         ),
     ),
     VISITS: Spec(

@@ -75,6 +75,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "no_fixed_abode": ("nfa", "no fixed abode"),
     "registration_ends": ("reg end", "registration end", "end date"),
     "date_of_birth": ("dob", "birth"),
+    "expected_release": ("release date", "expected release", "erd"),
     "forenames": ("forename", "first name", "given name"),
     "visit_id": ("contact id", "visit no", "visit ref", "visit number"),
     "visit_date": ("contact date", "date of visit", "visit date"),

@@ -81,7 +81,7 @@ class Style:
             return self.rng.choice(_RISK_SPELLINGS[risk])
         return risk
 
-    def offender_row(self, p: Person, pp: PersonPractice | None = None) -> list[str]:
+    def offender_row(self, p: Person, pp: PersonPractice | None = None, release: int | None = None) -> list[str]:
         management = p.management
         if self.rng is not None and management == "active" and self.rng.random() < 0.5:
             management = ""
@@ -103,7 +103,7 @@ class Style:
             self.day(p.dob),
         ]
         if pp is not None:
-            row += self._practice_cells(pp)
+            row += [*self._practice_cells(pp), self.day(release)]
         if self.rng is not None:
             row.append(self.rng.choice(("", "", "n/a", "see case file", "migrated 2019")))
         return row

@@ -27,12 +27,14 @@ from monitor.register.specs import OFFENDERS, OFFICERS, PRACTICE_COLUMNS, SPECS,
 from monitor.synthetic.absences import write_absences
 from monitor.synthetic.extract import Style, open_extract
 from monitor.synthetic.people import Officer, make_officers, make_person
-from monitor.synthetic.practice import person_practice, visit_practice
+from monitor.synthetic.practice import expected_release, person_practice, visit_practice
 from monitor.synthetic.visits import make_visits
 
 # The CSV contract's columns, in contract order: the importer's specs are the one source.
 # The optional practice-quality columns are written only when asked for (``practice``).
-PRACTICE_OFFENDER_COLUMNS: tuple[str, ...] = PRACTICE_COLUMNS[OFFENDERS]
+# So is expected_release (custody people's return, for the forecast): the committed demo
+# register stays byte for byte the same.
+PRACTICE_OFFENDER_COLUMNS: tuple[str, ...] = (*PRACTICE_COLUMNS[OFFENDERS], "expected_release")
 PRACTICE_VISIT_COLUMNS: tuple[str, ...] = PRACTICE_COLUMNS[VISITS]
 OFFENDER_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[OFFENDERS].known if c not in PRACTICE_OFFENDER_COLUMNS)
 VISIT_COLUMNS: tuple[str, ...] = tuple(c for c in SPECS[VISITS].known if c not in PRACTICE_VISIT_COLUMNS)
@@ -109,7 +111,8 @@ def generate(
         for n in range(1, people + 1):
             p = make_person(rng, n, width, a, holders)
             pp = person_practice(prng, p, a) if prng is not None else None
-            ow.writerow(style.offender_row(p, pp))
+            release = expected_release(seed, p, a) if prng is not None else None
+            ow.writerow(style.offender_row(p, pp, release))
             counts["offenders"] += 1
             for day, outcome, vtype, officer in make_visits(rng, p, a, om_ids):
                 visit_no += 1

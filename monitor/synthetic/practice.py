@@ -71,6 +71,21 @@ def person_practice(rng: random.Random, p: Person, a: int) -> PersonPractice:
     return PersonPractice(plan, category, level, reviewed, habit, lone_rate)
 
 
+def expected_release(seed: int, p: Person, a: int) -> int | None:
+    """When someone in custody is expected back (``a``: the as-of day ordinal), or None.
+
+    About two in three have a date, mostly within the next year and a few already past (a
+    release that has not happened yet). Drawn from a generator of the person's own, so the
+    practice columns' draws are what they were before this column.
+    """
+    if p.status != "custody":
+        return None
+    rng = random.Random(f"{seed}-{p.ref}-release")
+    if rng.random() < 1 / 3:
+        return None
+    return a + (rng.randint(-30, -1) if rng.random() < 0.05 else rng.randint(0, 365))
+
+
 def visit_practice(
     rng: random.Random, pp: PersonPractice, outcome: str, vtype: str, officer: str, om_ids: list[str]
 ) -> tuple[int | None, str, bool]:

@@ -58,6 +58,11 @@ MEANING: dict[str, dict[str, str]] = {
         "surname": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "forenames": "Personal data: stored, shown only with `[policy] include_names = true`.",
         "date_of_birth": "Personal data: stored, shown only with `[policy] include_names = true`.",
+        "expected_release": (
+            "When someone in `custody` is expected back in the community (blank: unknown). The forecast "
+            "counts them back that week, owing a first home visit within `first_visit_within`; on anyone "
+            "not in custody, or a date already past, it is kept and ignored ([Plan and forecast](../planning.md))."
+        ),
         "visit_interval": (
             "The visit frequency set in the person's risk management plan, as an ISO 8601 duration (`P2M`, "
             "`P6W`); it overrides `[policy] intervals` for them. Blank: the risk level's interval."
