@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 import monitor.digests.planned
 import monitor.planning.inputs
+from monitor.cli.app import resolve_as_of
 from monitor.core.config import Config
 from monitor.digests.build import build_plans
 from monitor.digests.render import render_digest
@@ -68,9 +69,9 @@ def register(s: Session) -> None:
         person(s, f"B{n}", "medium", 10 + n, om="OM3", team="T2")
 
 
-def contexts(engine: Engine, config: Config, kinds: list[str]) -> dict[tuple[str, str], Any]:
+def contexts(engine: Engine, config: Config, kinds: list[str], as_of: date = AS_OF) -> dict[tuple[str, str], Any]:
     with reading(engine) as s:
-        plans = build_plans(s, config, kinds, AS_OF)
+        plans = build_plans(s, config, kinds, as_of)
     return {(p.context.kind, p.context.recipient.officer_id): p.context for p in plans.plans}
 
 
@@ -182,3 +183,27 @@ def test_one_read_of_the_facts_per_run_and_none_for_escalation(
     calls.clear()
     contexts(engine, config, ["escalation"])
     assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("now", "week", "clear_by"),
+    [
+        ("2026-11-29 23:30:00", "23 Nov 2026 to 29 Nov 2026", "18 Jan 2027"),  # Sunday night in London
+        ("2026-11-30 00:30:00", "30 Nov 2026 to 6 Dec 2026", "25 Jan 2027"),  # Monday: the next week
+    ],
+)
+def test_the_digests_week_and_target_follow_the_london_date(
+    engine: Engine, cfg: Callable[..., Config], now: str, week: str, clear_by: str
+) -> None:
+    with transaction(engine) as s:
+        register(s)
+    config = cfg()
+    with freeze_time(now):
+        as_of = resolve_as_of(config, None)
+        ctxs = contexts(engine, config, ["officer", "team", "force"], as_of)
+    assert f"SUGGESTED FOR THIS WEEK, {week}" in render_digest(ctxs[("officer", "OM3")], config).text
+    assert f"THIS WEEK'S PLAN, {week}" in render_digest(ctxs[("team", "DS-T2")], config).text
+    assert f"To clear by {clear_by}" in render_digest(ctxs[("force", "LEAD1")], config).text
+    t2 = ctxs[("team", "DS-T2")].plan.forecast
+    assert t2[0].startswith("6 visits overdue now. At current capacity the overdue visits clear in ")
+    assert t2[1] == f"They clear by {clear_by} without extra visits."

@@ -174,6 +174,7 @@ def plan_digests(session: Session, config: Config, kinds: Sequence[str], as_of: 
     if wants_forecast:
         what = WhatIf(clear_by=clear_by_date(as_of, settings.clear_within_weeks))
         result = forecast(facts, settings.default_visits_per_week, settings.growth_per_year, settings.weeks, what)
+        del facts  # today's 100,000 cases need not stay alive beside the history's (peak memory)
         if settings.backtest_weeks:
             back = settings.backtest_weeks
             history = read_history(source, config.policy, as_of - timedelta(days=7 * back), as_of)
