@@ -36,6 +36,7 @@ from monitor.planning.inputs import read_facts
 from monitor.planning.plan import make_plan
 from monitor.planning.plan_results import OfficerPlan, Plan, PlanItem, Reallocation
 from monitor.planning.source_engine import EngineSource
+from monitor.planning.weeks import week_start
 from monitor.reports.plan_view import ADVICE, ForecastLine, backtest_words, clear_by_date, forecast_lines, split_plan
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ class Planning:
         o = self.officers.get(officer_id)
         if o is None:
             return None
-        plan = next(iter(self.plans.values()), None)
-        first = plan.week_start if plan is not None else self.as_of
+        first = week_start(self.as_of)
         return OfficerWeek(
             week_start=first,
             week_end=first + timedelta(days=6),
@@ -132,9 +132,10 @@ class Planning:
         officers = plan.officers if plan is not None else []
         did_not_fit = sorted((i for o in officers for i in o.did_not_fit), key=lambda i: i.sort_key)
         words = list(line.words) if line is not None else []
+        first = week_start(self.as_of)
         return TeamPlan(
-            week_start=plan.week_start if plan is not None else self.as_of,
-            week_end=plan.week_end if plan is not None else self.as_of,
+            week_start=first,
+            week_end=first + timedelta(days=6),
             officers=officers,
             did_not_fit=did_not_fit,
             reallocations=plan.reallocations if plan is not None else [],
