@@ -183,3 +183,17 @@ def test_team_plan_csv_is_marked_with_advice(app_engine: tuple[Flask, Engine, Co
     with reading(store(app)) as db:
         row = db.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id.desc())).first()
     assert row is not None and row.action == "export" and row.cases_shown == len(lines) - 4
+
+
+def test_a_team_with_nobody_to_plan_still_has_its_sections(app_engine: tuple[Flask, Engine, Config]) -> None:
+    app, engine, _config = app_engine
+    from builders import add_officer
+
+    from monitor.register.db import transaction
+
+    with transaction(engine) as s:
+        add_officer(s, "DS-EMPTY", team="EMPTY", role="supervisor", email=email("DS-EMPTY"))
+    answer = signed_in(app, LEAD).get("/teams/EMPTY")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "No officers in this team." in html and "Nothing is overdue" in html and ADVICE in html
