@@ -53,6 +53,8 @@ class Shot:
     user: str = ""
     #: Capture down to this many CSS pixels (None: the first screen only).
     height: int | None = None
+    #: Capture only this element of the page (a CSS selector), e.g. one section.
+    element: str = ""
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -63,8 +65,11 @@ SHOTS: tuple[Shot, ...] = (
     Shot("web-sign-in", "/sign-in"),
     Shot("web-officer", "/officers/OM-0001", "OM-0001,", height=1400),
     Shot("web-team", "/teams/TEAM-01", "DS-01,", height=1800),
+    Shot("web-team-plan", "/teams/TEAM-01", "DS-01,", element="section[aria-labelledby=plan-h]"),
+    Shot("web-team-forecast", "/teams/TEAM-01", "DS-01,", element="section[aria-labelledby=forecast-h]"),
     Shot("web-team-failed", "/teams/TEAM-01?status=failed", "DS-01,", height=1400),
     Shot("web-force", "/force", "LEAD-1,", height=1600),
+    Shot("web-force-forecast", "/force", "LEAD-1,", element="section[aria-labelledby=forecast-h]"),
     Shot("web-ops", "/ops", "LEAD-1,", height=1400),
     Shot("web-access-log", "/access-log", "LEAD-1,"),
 )
@@ -162,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
                             page.goto(found.as_uri())
                         png = args.out_dir / f"{shot.name}-{label}.png"
                         is_digest = not shot.target.startswith("/")
-                        png.write_bytes(_small_png(_capture(page, shot.height, width, message=is_digest)))
+                        if shot.element:
+                            raw = page.locator(shot.element).first.screenshot()
+                        else:
+                            raw = _capture(page, shot.height, width, message=is_digest)
+                        png.write_bytes(_small_png(raw))
                         shown = png.relative_to(REPO) if png.is_relative_to(REPO) else png
                         print(f"{shown} ({png.stat().st_size // 1024} KB)")
                         context.close()

@@ -21,6 +21,7 @@ PLAN_DEFAULTS: dict[str, Any] = {
     "weeks": 26,
     "backtest_weeks": 12,
     "officer_digest_limit": 5,
+    "clear_within_weeks": 8,
 }
 
 
@@ -36,6 +37,9 @@ class PlanSettings:
     backtest_weeks: int = 12
     #: Visits the officer digest lists under "suggested for this week" (the rest counted).
     officer_digest_limit: int = 5
+    #: The digests' and web pages' target: "N more visits a week would clear them by" the
+    #: Monday this many weeks after this week's.
+    clear_within_weeks: int = 8
 
 
 def _number(raw: Mapping[str, Any], name: str, low: float, high: float, expected: str) -> float:
@@ -72,4 +76,5 @@ def parse(raw: Mapping[str, Any]) -> PlanSettings:
         weeks=_whole(raw, "weeks", 1, 104),
         backtest_weeks=_whole(raw, "backtest_weeks", 0, 52),
         officer_digest_limit=_whole(raw, "officer_digest_limit", 1, 100),
+        clear_within_weeks=_whole(raw, "clear_within_weeks", 1, 52),
     )

@@ -40,6 +40,7 @@ from monitor.digests.contexts import (
     refs_of,
 )
 from monitor.digests.history import trends, week_change
+from monitor.digests.planned import Planning, plan_digests
 from monitor.digests.plans import Plan, Plans
 from monitor.digests.practice import TeamPractice, force_practice, officer_practice, team_practice
 from monitor.digests.routing import Unroutable, mailable_leads, rerouted, supervisor_gap
@@ -86,6 +87,7 @@ def _build_plans(
         obligations = rules_scan.scan(session, scan_policy(config), as_of)
     officers = {o.officer_id: o for o in session.scalars(select(Officer))}
     builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
+    builder.planning = plan_digests(session, config, kinds, as_of)
     out = Plans()
     for kind in kinds:
         if kind == "officer":
@@ -155,6 +157,8 @@ class _Builder:
             | {scope[1] for g in self.groups.values() for scope in g if scope and scope[0] == "team"}
         )
         self._problems: dict[tuple[str, str], str | None] = {}
+        #: The run's plan and forecast (monitor.digests.planned), when a kind shows them.
+        self.planning: Planning | None = None
         self.supervisors: dict[str, list[Officer]] = defaultdict(list)
         for officer in self._active("supervisor"):
             self.supervisors[officer.team].append(officer)
@@ -252,6 +256,7 @@ class _Builder:
                 overdue_notifications=self.get("notifications", scope),
                 warrant_flags=warrant_flagged((*overdue, *due_soon), self.flag),
                 whereabouts_unknown=self.get("unlocated", scope),
+                week=self.planning.officer_week(om) if self.planning is not None else None,
             )
             self._add(out, context, officer)
 
@@ -293,6 +298,7 @@ class _Builder:
             "reactive_high_risk": self.get("reactive_high", scope),
             "unmailable": self._unmailable(team),
             "practice": self._team_practice(team),
+            "plan": self.planning.team_plan(team) if self.planning is not None else None,
         }
 
     def _team_practice(self, team: str) -> TeamPractice | None:
@@ -366,6 +372,7 @@ class _Builder:
             supervisor_gaps=[SupervisorGap(team, self.gaps[team]) for team in sorted(self.gaps)],
             governance=view,
             practice=force_practice(self.ob) if self.ob.practice is not None else None,
+            forecast=self.planning.force_forecast() if self.planning is not None else None,
         )
         leads = self._active("lead")
         gap = None if mailable_leads(leads, self.config) else "no mailable force lead in the directory"

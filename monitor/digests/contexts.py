@@ -28,7 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from monitor.digests.planned import ForceForecast, OfficerWeek, TeamPlan
 from monitor.digests.practice import ForcePractice, TeamPractice
+from monitor.planning.plan_results import PlanItem
 from monitor.reports.governance import Governance
 from monitor.rules.obligations import (
     Item,
@@ -154,10 +156,24 @@ class OfficerDigest(DigestBase):
     overdue_notifications: list[Item] = field(default_factory=list)
     warrant_flags: list[Item] = field(default_factory=list)
     whereabouts_unknown: list[Unlocated] = field(default_factory=list)
+    #: "Suggested for this week" (docs/planning.md): None when the run has no plan.
+    week: OfficerWeek | None = None
 
     @property
     def case_refs(self) -> list[str]:
         return refs_of(
+            self.overdue_visits,
+            self.due_soon,
+            self.overdue_risk_reviews,
+            self.overdue_notifications,
+            self.whereabouts_unknown,
+            self.week.listed if self.week is not None else (),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        # The week's suggestions alone do not make a message: they repeat its own lists.
+        return not refs_of(
             self.overdue_visits,
             self.due_soon,
             self.overdue_risk_reviews,
@@ -221,9 +237,15 @@ class TeamDigest(DigestBase):
     change: WeekChange | None = None
     #: The practice measures (docs/practice.md): None when they are off.
     practice: TeamPractice | None = None
+    #: The team's plan for the week and its forecast (docs/planning.md): None when none was made.
+    plan: TeamPlan | None = None
 
     @property
     def case_refs(self) -> list[str]:
+        planned = self.plan.case_refs if self.plan is not None else set()
+        return sorted({*self._own_refs(), *planned})
+
+    def _own_refs(self) -> set[str]:
         refs = refs_of(
             self.overdue_visits,
             self.overdue_risk_reviews,
@@ -233,11 +255,12 @@ class TeamDigest(DigestBase):
             self.reactive_high_risk,
         )
         more = self.practice.case_refs if self.practice is not None else set()
-        return sorted({*refs, *more, *(r for u in self.unmailable for r in u.refs)})
+        return {*refs, *more, *(r for u in self.unmailable for r in u.refs)}
 
     @property
     def is_empty(self) -> bool:
-        return not self.case_refs and not self.unmailable
+        # A plan of visits merely due this week does not make a message on its own.
+        return not self._own_refs() and not self.unmailable
 
 
 @dataclass(frozen=True)
@@ -290,6 +313,8 @@ class ForceDigest(DigestBase):
     governance: Governance | None = None
     #: The practice measures (docs/practice.md): None when they are off.
     practice: ForcePractice | None = None
+    #: Each team's forecast (docs/planning.md): None when none was made.
+    forecast: ForceForecast | None = None
 
     @property
     def case_refs(self) -> list[str]:
@@ -339,6 +364,6 @@ class EscalationDigest(DigestBase):
 DigestContext = OfficerDigest | TeamDigest | ForceDigest | EscalationDigest
 
 
-def refs_of(*groups: Iterable[Item | Unlocated | NotInExtract | ReactiveHighRisk]) -> list[str]:
+def refs_of(*groups: Iterable[Item | Unlocated | NotInExtract | ReactiveHighRisk | PlanItem]) -> list[str]:
     """The sorted, distinct case references in ``groups`` (what a digest discloses)."""
     return sorted({x.ref for group in groups for x in group})

@@ -101,3 +101,17 @@ def mappa_words(tags: Any) -> str:
 def tags_words(tags: Any) -> str:
     """A case line's practice details in words, joined: "every P3M (risk level); MAPPA level 1"."""
     return "; ".join(w for w in (interval_words(tags), mappa_words(tags)) if w)
+
+
+#: Where an officer's capacity figure came from, in words (docs/planning.md).
+CAPACITY_SOURCE_WORDS: dict[str, str] = {
+    "register": "stated in officers.csv",
+    "observed": "their pace over the last 12 weeks",
+    "default": "the default (no stated figure, no visits led in 12 weeks)",
+    "inactive": "inactive in the officer directory",
+}
+
+
+def capacity_source_words(source: str) -> str:
+    """ "observed" -> "their pace over the last 12 weeks"."""
+    return CAPACITY_SOURCE_WORDS.get(source, source)

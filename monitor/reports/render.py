@@ -28,6 +28,7 @@ from jinja2.runtime import Context
 
 from monitor.reports import case_rows
 from monitor.reports.formats import (
+    capacity_source_words,
     case_link,
     date_words,
     format_date,
@@ -110,6 +111,7 @@ def _configure(env: Environment) -> Environment:
     env.filters["plural"] = plural
     env.filters["date_words"] = date_words
     env.filters["share"] = share_words
+    env.filters["capacity_source"] = capacity_source_words
     env.globals["of_words"] = of_words
     env.globals["tags_words"] = tags_words
     env.globals["plural"] = plural

@@ -51,6 +51,7 @@ from monitor.web.audit import Audit, record
 from monitor.web.figures import ScanCache, force_figures
 from monitor.web.filters import BadParameter, check_input
 from monitor.web.pages import render
+from monitor.web.planning import force_forecast
 from monitor.web.sessions import DatabaseSessionInterface, ServerSession, end_sessions_of
 from monitor.web.state import EXTENSION, WebState, state
 from monitor.web.store import open_store
@@ -255,7 +256,7 @@ WARM_EVERY_SECONDS = 30.0
 
 
 def warm_cache(app: Flask, *, forever: bool = False, stop: threading.Event | None = None) -> None:
-    """Run the force-wide scan so no lead waits for it: once, or (``forever``) again whenever
+    """Run the force-wide scan (and forecast) so no lead waits for it: once, or (``forever``) again whenever
     the register version or the date changes, checked every WARM_EVERY_SECONDS."""
     web: WebState = app.extensions[EXTENSION]
     stop = stop or threading.Event()
@@ -263,6 +264,7 @@ def warm_cache(app: Flask, *, forever: bool = False, stop: threading.Event | Non
         try:
             with app.app_context(), reading(web.engine) as db:
                 force_figures(db, web.config, web.today(), web.extras.get("scan_cache"))
+                force_forecast(db, web.config, web.today(), web.extras.get("scan_cache"))
         except Exception:
             log.warning("warming the force-wide scan failed; the next /force view will scan")
         if not forever or stop.wait(WARM_EVERY_SECONDS):

@@ -46,6 +46,16 @@ def csv_response(ob: Obligations, cases: Sequence[Any], scope: str) -> Response:
     return response
 
 
+def text_csv_response(body: str, scope: str, refs: set[str], as_of: date) -> Response:
+    """A CSV written elsewhere (the plan's), with the marking row at the top and bottom."""
+    marking = state().config.mail.marking
+    g.audit.action = "export"
+    g.audit.cases = len(refs)
+    response = Response(_marking_row(marking) + body + _marking_row(marking), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename(marking, scope, as_of, "csv")}"'
+    return response
+
+
 def print_response(
     db: Session,
     *,

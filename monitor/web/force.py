@@ -14,6 +14,7 @@ from monitor.rules.obligations import AGE_BANDS
 from monitor.web.access import rule
 from monitor.web.figures import RISKS, Line, force_figures, trend
 from monitor.web.pages import render
+from monitor.web.planning import force_forecast
 from monitor.web.state import state
 from monitor.web.team import age_chart, risk_chart
 
@@ -29,6 +30,7 @@ def force() -> Response:
         figures = force_figures(db, web.config, web.today(), web.extras.get("scan_cache"))
         ob, b, teams = figures.ob, figures.backlog, figures.teams
         chart, points = trend(db, web.today(), None)
+        forecast = force_forecast(db, web.config, web.today(), web.extras.get("scan_cache"))
         refs = {line.backlog.most_overdue_ref for line in teams} | {b.most_overdue_ref}
         g_view = figures.governance
         if g_view is not None:  # the oldest overdue visit and risk review of each team
@@ -53,4 +55,5 @@ def force() -> Response:
             case_url=web.config.mail.case_url,
             governance=figures.governance,
             practice=figures.practice,
+            forecast=forecast,
         )

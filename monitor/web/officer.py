@@ -21,6 +21,7 @@ from monitor.web.access import officer_scan_scope, rule
 from monitor.web.exports import csv_response, print_response
 from monitor.web.figures import backlog, due_within, scan_scope
 from monitor.web.pages import render
+from monitor.web.planning import officer_week
 from monitor.web.state import state
 
 bp = Blueprint("officer", __name__)
@@ -62,7 +63,10 @@ def officer(officer_id: str) -> Response:
         b = backlog(ob, ob.summary.active_caseload, days)
         record = db.get(Officer, officer_id)
         flags = warrant_flagged((*ob.overdue_visits, *due_within(ob.due_soon, days)), ob.failed_attempts_flag)
-        g.audit.cases = len({c.ref for c in _all(sections)})
+        team, _officer = officer_scan_scope(g.viewer, officer_id)
+        week = officer_week(db, web.config, web.today(), officer_id, team)
+        planned = {i.ref for i in week.planned} if week is not None else set()
+        g.audit.cases = len({c.ref for c in _all(sections)} | planned)
         return render(
             "web/officer.html",
             title=f"Officer {officer_id}",
@@ -77,6 +81,7 @@ def officer(officer_id: str) -> Response:
             due_soon_days=days,
             include_names=ob.include_names,
             case_url=web.config.mail.case_url,
+            week=week,
         )
 
 

@@ -20,7 +20,7 @@ from monitor.register.db import reading
 from monitor.rules.obligations import AGE_BANDS, RISK_LABELS, Obligations
 from monitor.web.access import rule
 from monitor.web.charts import BarChart, bar_chart
-from monitor.web.exports import csv_response, print_response
+from monitor.web.exports import csv_response, print_response, text_csv_response
 from monitor.web.figures import (
     KINDS,
     RISKS,
@@ -35,6 +35,7 @@ from monitor.web.figures import (
 )
 from monitor.web.filters import MAPPA_FILTERS, PRACTICE_STATUSES, STATUSES, CaseFilter, case_filter
 from monitor.web.pages import render
+from monitor.web.planning import plan_csv, team_planning
 from monitor.web.state import state
 
 bp = Blueprint("team", __name__)
@@ -85,11 +86,11 @@ def team_data(db: Session, code: str) -> TeamData:
     )
 
 
-def shown_refs(data: TeamData) -> int:
+def shown_refs(data: TeamData) -> set[str]:
     refs = {c.ref for c in data.cases}
     if data.backlog.most_overdue_ref:
         refs.add(data.backlog.most_overdue_ref)
-    return len(refs)
+    return refs
 
 
 @bp.get("/teams/<key:code>")
@@ -100,7 +101,9 @@ def team(code: str) -> Response:
         data = team_data(db, code)
         chart, points = trend(db, web.today(), code)
         g.audit.filters = data.view.words()
-        g.audit.cases = shown_refs(data)
+        planning = team_planning(db, web.config, web.today(), code, request.args)
+        g.audit.filters = " ".join(w for w in (data.view.words(), planning.params.words()) if w)
+        g.audit.cases = len({*shown_refs(data), *planning.refs})
         context: dict[str, Any] = {
             "code": code,
             "data": data,
@@ -118,6 +121,7 @@ def team(code: str) -> Response:
             "due_soon_days": web.config.policy.due_soon_days,
             "include_names": data.ob.include_names,
             "case_url": web.config.mail.case_url,
+            "planning": planning,
         }
         return render("web/team.html", title=f"Team {code}", db=db, **context)
 
@@ -150,3 +154,15 @@ def team_print(code: str) -> Response:
             flag=data.ob.failed_attempts_flag,
             back=url_for("team.team", code=code, **data.view.params()),
         )
+
+
+@bp.get("/teams/<key:code>/plan.csv")
+@rule("team")
+def team_plan_csv(code: str) -> Response:
+    """This week's plan for the team (``plan --team CODE --format csv``), with the marking."""
+    web = state()
+    with reading(web.engine) as db:
+        planning = team_planning(db, web.config, web.today(), code, request.args)
+        g.audit.filters = planning.params.words()
+        body = plan_csv(planning.plan, web.config)
+        return text_csv_response(body, f"team-{code}-plan", planning.refs, web.today())

@@ -64,4 +64,15 @@ def test_reports_for_people_and_the_team_digest_are_as_before(sqlite_url: str, t
         assert out.read_bytes() == (BEFORE / name).read_bytes(), name
     preview = tmp_path / "preview"
     _run(sqlite_url, "digest", "--as-of", AS_OF.isoformat(), "--kind", "team", "--preview", str(preview))
-    assert (preview / "team-DS-01-2026-W27.html").read_bytes() == (BEFORE / "team-digest.html").read_bytes()
+    digest = (preview / "team-DS-01-2026-W27.html").read_bytes()
+    assert _without_plan(digest) == (BEFORE / "team-digest.html").read_bytes()
+
+
+def _without_plan(html: bytes) -> bytes:
+    """The team digest less the week's plan and forecast (issue 22, since the file was written:
+    there with or without the practice columns), which sits just before the unmailable cases."""
+    start = html.index(b">This week's plan, ")
+    start = html.rindex(b"<p ", 0, start)
+    end = html.index(b">Cases whose offender manager cannot be mailed", start)
+    end = html.rindex(b"<p ", 0, end)
+    return html[:start] + html[end:]

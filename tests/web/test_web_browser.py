@@ -136,7 +136,12 @@ def test_supervisor_stranger_and_lead_each_see_exactly_their_scope(browser: Any,
     page.get_by_label("Risk", exact=True).select_option("high")
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(f"{live}/teams/{TEAM_A}?status=overdue&risk=high&officer=#cases")
-    assert "Very high" not in page.locator("#main table.data").nth(1).inner_text()
+    cases = page.get_by_role("region", name="Overdue home visits", exact=True).inner_text()
+    assert "High" in cases and "Very high" not in cases
+    no_axe_violations(page)
+    page.get_by_label("More visits a week").fill("5")
+    page.get_by_role("button", name="Forecast again").click()
+    assert "With 5 more visits a week" in page.locator("#forecast-h").locator("xpath=..").inner_text()
     no_axe_violations(page)
     page.get_by_role("link", name="Printable version of this list").click()
     assert page.locator("p.marking").count() == 2

@@ -74,6 +74,7 @@ def test_team_b_never_reaches_team_a_supervisor(app_on: Flask, oidc_provider: st
     for page in ("", "/export.csv", "/export.html"):
         paths += [f"/teams/{TEAM_B}{page}", f"/officers/{OM_B1}{page}", f"/officers/{SUP_B}{page}"]
         paths += [f"/officers/{OM_A1}{page}?team={TEAM_B}", f"/teams/{TEAM_A}{page}?officer={OM_B1}"]
+    paths += [f"/teams/{TEAM_B}/plan.csv", f"/teams/{TEAM_A}?officer_away={OM_B1}", f"/teams/{TEAM_A}/plan.csv"]
     paths += [
         f"/teams/{TEAM_A}?team={TEAM_B}",
         f"/teams/{TEAM_A}/../{TEAM_B}",
