@@ -475,7 +475,8 @@ def _visible_text(path: Path) -> str:
     if path.suffix != ".eml":
         return path.read_text(encoding="utf-8")
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    parts = [f"{k}: {v}" for k, v in message.items() if k.lower() != "message-id"]  # random digits too
+    # Message-ID and the MIME boundary (in Content-Type) are random digits: "1970" turns up.
+    parts = [f"{k}: {v}" for k, v in message.items() if k.lower() not in ("message-id", "content-type")]
     for part in message.walk():
         if not part.is_multipart():
             parts.append(part.get_content() if part.get_content_maintype() == "text" else "")

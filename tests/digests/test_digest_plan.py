@@ -90,7 +90,10 @@ def test_officer_digest_suggests_the_week_capped(engine: Engine, cfg: Callable[.
     )
     rendered = render_digest(ctx, config)
     text = rendered.text
-    assert "SUGGESTED FOR THIS WEEK, 23 Nov 2026 to 29 Nov 2026 (2 of the 2 visits you can still make" in text
+    assert (
+        "SUGGESTED FOR THIS WEEK, 23 Nov 2026 to 29 Nov 2026: 2 visits (you can still make 2 visits this week; "
+        "capacity: stated in officers.csv)"
+    ) in text
     assert "R1             very high; 10 days overdue" in text
     assert "and 1 more" in text and "R2 " not in text.split("SUGGESTED FOR THIS WEEK")[1].split("OVERDUE")[0]
     assert "3 more did not fit: your supervisor sees them." in text
