@@ -26,7 +26,19 @@ if TYPE_CHECKING:
     from monitor.planning.plan_results import Plan
 
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
-PLAN_COLUMNS = ("team", "officer_id", "plan", "ref", "risk_level", "due_date", "days_overdue", "reason", "suggested_to")
+PLAN_COLUMNS = (
+    "team",
+    "officer_id",
+    "plan",
+    "ref",
+    "risk_level",
+    "due_date",
+    "days_overdue",
+    "interval",
+    "interval_source",
+    "reason",
+    "suggested_to",
+)
 FORECAST_COLUMNS = (
     "scope",
     "week_start",
@@ -41,6 +53,7 @@ FORECAST_COLUMNS = (
     "attempted",
     "completed",
     "fits",
+    "returning",
 )
 SOURCE_WORDS = {
     "register": "stated in the register",
@@ -212,7 +225,7 @@ def _forecast_table(result: ForecastResult) -> str:
         "",
     ]
     out += _table(
-        ["Week of", "Overdue", "Very high", "High", "Medium", "Low", "Due", "Capacity", "Completed", "Fits"],
+        ["Week of", "Overdue", "Very high", "High", "Medium", "Low", "Due", "Capacity", "Completed", "Fits", "Returning"],
         [
             [
                 date_words(r["week_start"]),
@@ -225,6 +238,7 @@ def _forecast_table(result: ForecastResult) -> str:
                 f"{r['capacity']:.1f}",
                 f"{r['completed']:.1f}",
                 "yes" if r["fits"] else "no",
+                str(r["returning"]),
             ]
             for r in result.rows()
         ],

@@ -176,7 +176,9 @@ def test_team_plan_csv_is_marked_with_advice(app_engine: tuple[Flask, Engine, Co
     lines = answer.get_data(as_text=True).splitlines()
     marking = config.mail.marking
     assert lines[0] == f'"{marking}"' and lines[-1] == f'"{marking}"'
-    assert lines[1] == "team,officer_id,plan,ref,risk_level,due_date,days_overdue,reason,suggested_to"
+    assert lines[1] == (
+        "team,officer_id,plan,ref,risk_level,due_date,days_overdue,interval,interval_source,reason,suggested_to"
+    )
     assert lines[-2].startswith('"Advice only: a person decides.')
     assert all(line.startswith(f"{TEAM_A},") for line in lines[2:-2]) and len(lines) > 5
     assert "RSO-B7Q" not in answer.get_data(as_text=True)
