@@ -162,8 +162,7 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
             from monitor.rules.practice import lookback_start
 
             start = lookback_start(as_of, policy.practice.lone_visit_lookback)
-            tallies, lone = lookback_rows(conn, as_of, start)
-            practice = replace(practice, tallies=tallies, lone=lone)
+            practice = replace(practice, visits=lookback_rows(conn, as_of, start))
         return scan_from(rows, policy, as_of, count_only=count_only, practice=practice)
     except (FactsDoNotHold, sqlite3.Error):
         return None

@@ -24,6 +24,11 @@ from monitor.register.import_warnings import long_plan
 from monitor.rules.calendar import DATES, Calendar
 from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Personal
 from monitor.rules.practice import (
+    ANNOUNCED,
+    ANNOUNCING,
+    HOME,
+    LONE,
+    PAIRING,
     TAGS,
     CaseTags,
     LoneVisit,
@@ -171,18 +176,31 @@ class PracticeTrack:
         )
 
     def _tally(self, practice: PracticeInput) -> tuple[dict[tuple[str, str, str], list[int]], list[LoneVisit]]:
-        """The look-back's tallies per (team, risk, visiting officer), as
-        :data:`rules.practice.HOME`..., and its lone visits of people in scope (the others,
-        read force-wide without the register, are skipped here)."""
+        """The look-back's tallies per (team, risk, visiting officer: the visit's officer,
+        else the case's offender manager), as :data:`rules.practice.HOME`..., and its lone
+        visits, of the people in scope (the others' visits, read force-wide without the
+        register, are skipped here)."""
         tallies: dict[tuple[str, str, str], list[int]] = {}
-        for team, risk, by, home, pairing, lone_count, announcing, announced in practice.tallies:
-            tallies[team, risk, by] = [home, pairing, lone_count or 0, announcing, announced or 0]
         lone: list[LoneVisit] = []
         who = self.who
-        for visit_id, ref, visit_day, officer in practice.lone:
+        for visit_id, ref, visit_day, officer, paired, announced in practice.visits:
             found = who.get(ref)
             if found is None:  # not in scope on the as-of date
                 continue
             risk, team, manager, tags = found
-            lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], officer or manager, tags))
+            key = (team, risk, manager if officer is None else officer)
+            counts = tallies.get(key)
+            if counts is None:
+                counts = tallies[key] = [0, 0, 0, 0, 0]
+            counts[HOME] += 1
+            if paired is not None:
+                counts[PAIRING] += 1
+                if not paired:
+                    counts[LONE] += 1
+                    visit_date = DATES[visit_day]
+                    lone.append(LoneVisit(visit_id, ref, risk, team, manager, visit_date, officer or manager, tags))
+            if announced is not None:
+                counts[ANNOUNCING] += 1
+                if announced:
+                    counts[ANNOUNCED] += 1
         return tallies, lone

@@ -88,8 +88,7 @@ def scan(
     rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
     if practice is not None and practice.reads_visits:
         lookback = policy.practice.lone_visit_lookback
-        tallies, lone = lookback_rows(conn, as_of, lookback, team, officer)
-        practice = replace(practice, tallies=tallies, lone=lone)
+        practice = replace(practice, visits=lookback_rows(conn, as_of, lookback, team, officer))
     return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
 
 
