@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from monitor.cli.app import cli
 from monitor.core.config import Config
+from monitor.digests.build import build_plans
 from monitor.register.db import reading
 from monitor.register.importer import import_directory
 from monitor.rules.obligations import PRACTICE_LISTS
@@ -65,3 +66,13 @@ def test_a_section_report_counts_what_it_does_not_list(db_url: str, imported: Co
         assert list(only) == ["as_of", name, "summary"]
         assert only[name] == full[name]
         assert only["summary"] == full["summary"]
+
+
+def test_officer_digests_alone_scan_without_making_the_practice_lists(engine: Engine, imported: Config) -> None:
+    """Officer and escalation digests show no practice list, so their scan only counts them."""
+    with reading(engine) as session:
+        alone = build_plans(session, imported, ["officer", "escalation"], AS_OF)
+        with_team = build_plans(session, imported, ["officer", "escalation", "team"], AS_OF)
+    contexts = [p.context for p in with_team.plans if p.context.kind != "team"]
+    assert [p.context for p in alone.plans] == contexts
+    assert contexts
