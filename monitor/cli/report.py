@@ -76,7 +76,7 @@ def command(
 ) -> None:
     """Overdue visits, risk reviews and notifications, worst first."""
     from monitor.reports.report import render_report
-    from monitor.rules.scan import COUNTABLE
+    from monitor.rules.scan import COUNTABLE, PRACTICE_COUNTABLE
 
     if sections and fmt not in SECTION_FORMATS:
         raise fail(f"--section applies to --format {' or '.join(SECTION_FORMATS)} only", EXIT_USAGE)
@@ -84,9 +84,9 @@ def command(
     config = app.config
     as_of = resolve_as_of(config, as_of_text)
     # Lists not asked for are not even made when the scan can count them instead (risk
-    # reviews and notifications: nine tenths of a national report).
+    # reviews and notifications: nine tenths of a national report; the practice lists).
     lists = [SECTION_LISTS[name] for name in sections]
-    count_only = COUNTABLE.difference(lists) if lists else ()
+    count_only = (COUNTABLE | PRACTICE_COUNTABLE).difference(lists) if lists else ()
 
     trend = None
     obligations = None
@@ -162,8 +162,7 @@ def stored_scan(url: str, policy: Policy, as_of: date, count_only: Collection[st
             from monitor.rules.practice import lookback_start
 
             start = lookback_start(as_of, policy.practice.lone_visit_lookback)
-            tallies, lone = lookback_rows(conn, as_of, start)
-            practice = replace(practice, tallies=tallies, lone=lone)
+            practice = replace(practice, visits=lookback_rows(conn, as_of, start))
         return scan_from(rows, policy, as_of, count_only=count_only, practice=practice)
     except (FactsDoNotHold, sqlite3.Error):
         return None

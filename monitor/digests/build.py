@@ -84,7 +84,11 @@ def _build_plans(
     session: Session, config: Config, kinds: Sequence[str], as_of: date, obligations: Obligations | None
 ) -> Plans:
     if obligations is None:
-        obligations = rules_scan.scan(session, scan_policy(config), as_of)
+        policy = scan_policy(config)
+        if {"team", "force"} & set(kinds):
+            obligations = rules_scan.scan(session, policy, as_of)
+        else:  # only team and force digests show the practice lists: count them, do not make them
+            obligations = rules_scan.scan(session, policy, as_of, count_only=rules_scan.PRACTICE_COUNTABLE)
     officers = {o.officer_id: o for o in session.scalars(select(Officer))}
     builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
     builder.planning = plan_digests(session, config, kinds, as_of)

@@ -37,13 +37,12 @@ def measures_on(policy: PracticePolicy, recorded: Iterable[str]) -> bool:
 @dataclass(frozen=True)
 class PracticeInput:
     """What the practice measures read besides the people's rows: the practice columns the
-    register records, and from the look-back's completed home visits (rules.lookback) their
-    tallies per (team, risk level, visiting officer) and the lone visits (read after the
-    people's rows)."""
+    register records, and the look-back's completed home visits (rules.lookback: visit id,
+    ref, day number, officer, paired, announced), read after the people's rows and tallied
+    against them (rules.practice_scan)."""
 
     recorded: frozenset[str]
-    tallies: Iterable[Sequence[Any]] = ()
-    lone: Iterable[Sequence[Any]] = ()
+    visits: Iterable[Sequence[Any]] = ()
 
     @property
     def reads_visits(self) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Date, Select, bindparam, case, func, select, text
+from sqlalchemy import Connection, Date, Select, bindparam, select, text
 
 from monitor.core.durations import Duration
 from monitor.register.day_numbers import day_number
@@ -61,61 +61,42 @@ def _window(as_of: date, start: date) -> tuple[Any, ...]:
     return (completed_home, Visit.visit_date > after, Visit.visit_date <= day)
 
 
-def tally_query(as_of: date, start: date, team: str | None, officer: str | None) -> Select[Any]:
-    """The look-back's completed home visits of the people in scope, counted per (team, risk
-    level, visiting officer: the visit's officer, else the case's offender manager): (team,
-    risk level, officer, visits, with pairing recorded, lone, with announcement recorded,
-    announced). Parameters ``as_of`` and ``lookback_start``.
+def visits_query(as_of: date, start: date, team: str | None, officer: str | None) -> Select[Any]:
+    """The look-back's completed home visits: (visit_id, ref, visit day number, officer or
+    None, paired or None, announced or None). Parameters ``as_of`` and ``lookback_start``.
 
-    Counted by the database: a national quarter is about 50,000 visits, and handing each to
-    Python cost more than the rest of the scan's practice measures.
+    Force-wide, read from the partial index of completed home visits alone
+    (``ix_visits_completed_home_date``), which holds every column read: the scan has just
+    read everyone in scope, so it keeps the visits of people it knows, looks up who they
+    are itself, and tallies them per (team, risk level, visiting officer) and lists the
+    lone ones (:mod:`monitor.rules.practice_scan`). Why not counted by the database: the
+    count joined each of a national quarter's 45,000 visits to the register by reference
+    and grouped them in a temporary tree; reading the index and counting in the scan, which
+    already knows everyone, costs about 300 million instructions less on SQLite
+    (``benchmarks/instructions.py``: 9,047 -> 8,731 million for ``report --section
+    overdue_visit``). For a team or officer, joined to the register and limited to that scope.
     """
     day = bindparam("as_of", as_of, type_=Date())
-    who = func.coalesce(Visit.officer, Offender.offender_manager)
     columns: list[Any] = [
-        Offender.team,
-        Offender.risk_level,
-        who,
-        func.count(),
-        func.count(Visit.paired),
-        func.sum(case((Visit.paired.is_(False), 1), else_=0)),
-        func.count(Visit.announced),
-        func.sum(case((Visit.announced.is_(True), 1), else_=0)),
+        Visit.visit_id,
+        Visit.ref,
+        day_number(Visit.visit_date),
+        Visit.officer,
+        Visit.paired,
+        Visit.announced,
     ]
+    if team is None and officer is None:
+        return select(*columns).where(*_window(as_of, start))
     return (
         select(*columns)
         .join(Offender, Offender.ref == Visit.ref)
         .where(*_window(as_of, start), *scope_filters(day, team, officer))
-        .group_by(Offender.team, Offender.risk_level, who)
-    )
-
-
-def lone_query(as_of: date, start: date, team: str | None, officer: str | None) -> Select[Any]:
-    """The look-back's lone visits (completed at home with no second officer recorded):
-    (visit_id, ref, visit day number, visiting officer or None). Parameters ``as_of`` and
-    ``lookback_start``.
-
-    Force-wide, read from the partial index of completed home visits alone
-    (``ix_visits_completed_home_date``), which holds every column read: the scan has just
-    read everyone in scope, so it keeps the visits of people it knows and looks up who they
-    are itself. For a team or officer, joined to the register and limited to that scope.
-    """
-    day = bindparam("as_of", as_of, type_=Date())
-    columns: list[Any] = [Visit.visit_id, Visit.ref, day_number(Visit.visit_date), Visit.officer]
-    lone = Visit.paired.is_(False)
-    if team is None and officer is None:
-        return select(*columns).where(*_window(as_of, start), lone)
-    return (
-        select(*columns)
-        .join(Offender, Offender.ref == Visit.ref)
-        .where(*_window(as_of, start), lone, *scope_filters(day, team, officer))
     )
 
 
 def lookback_rows(
     conn: Connection, as_of: date, lookback: Duration, team: str | None, officer: str | None
-) -> tuple[list[Sequence[Any]], Iterator[Sequence[Any]]]:
-    """The tallies (read now: a few thousand rows) and the lone visits (streamed)."""
+) -> Iterator[Sequence[Any]]:
+    """The look-back's completed home visits (:func:`visits_query`), streamed."""
     start = lookback_start(as_of, lookback)
-    tallies = list(driver_rows(conn, tally_query(as_of, start, team, officer)))
-    return tallies, driver_rows(conn, lone_query(as_of, start, team, officer))
+    return driver_rows(conn, visits_query(as_of, start, team, officer))

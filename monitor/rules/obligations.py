@@ -356,6 +356,8 @@ class Obligations:
         """How many entries list ``name`` has, listed or only counted."""
         if name not in self.unlisted:
             return len(getattr(self, name))
+        if name not in self.unlisted_counts and self.practice is not None and name in self.practice.counts:
+            return self.practice.counts[name]  # a practice list (scan(count_only=...))
         if name not in self.unlisted_counts:
             raise ValueError(f"{name} was left out, not counted")
         return sum(self.unlisted_counts[name].values())

@@ -24,6 +24,11 @@ from monitor.register.import_warnings import long_plan
 from monitor.rules.calendar import DATES, Calendar
 from monitor.rules.obligations import RISK_ORDER, Item, Obligations, Personal
 from monitor.rules.practice import (
+    ANNOUNCED,
+    ANNOUNCING,
+    HOME,
+    LONE,
+    PAIRING,
     TAGS,
     CaseTags,
     LoneVisit,
@@ -67,7 +72,7 @@ def sort_entries(entries: list[Any], *, days: bool = False) -> None:
 class PracticeTrack:
     """What the scan keeps for the practice measures (see the module docstring)."""
 
-    def __init__(self, policy: Policy, cal: Calendar) -> None:
+    def __init__(self, policy: Policy, cal: Calendar, count_only: frozenset[str] = frozenset()) -> None:
         self.policy = policy
         self.cal = cal
         self.n = policy.practice.predictable_visits_last
@@ -88,6 +93,10 @@ class PracticeTrack:
         self.supervision: list[Item] = []
         self.long_plans: list[LongPlanInterval] = []
         self.plan_count = 0
+        #: The practice lists only counted (``scan(count_only=...)``: a report of other lists
+        #: still counts them in its summary), and how many entries each had.
+        self.count_only = count_only
+        self.counted: Counter[str] = Counter()
 
     def plan(self, ref: str, risk: str, status: str, team: str, manager: str, plan: str, tags: CaseTags) -> None:
         """A person whose plan sets their interval: listed when it is long for the risk level."""
@@ -95,7 +104,9 @@ class PracticeTrack:
         found = self.long.get(key)
         if found is None:
             found = self.long[key] = long_plan(plan, self.policy.intervals[risk], self.multiple)
-        if found:
+        if found and "long_plan_intervals" in self.count_only:
+            self.counted["long_plan_intervals"] += 1
+        elif found:
             self.long_plans.append(LongPlanInterval(ref, risk, team, manager, status, plan, self.defaults[risk], tags))
 
     def supervise(
@@ -111,6 +122,9 @@ class PracticeTrack:
         tags: CaseTags,
     ) -> None:
         """An overdue supervisor review."""
+        if "overdue_supervisor_reviews" in self.count_only:
+            self.counted["overdue_supervisor_reviews"] += 1
+            return
         late = today - due
         item = Item(
             "supervisor_review", ref, risk, team, manager, DATES[due], late, DATES[reviewed], 0, False, personal, tags
@@ -119,6 +133,9 @@ class PracticeTrack:
 
     def pattern(self, ref: str, risk: str, team: str, manager: str, tags: CaseTags | None, code: int) -> None:
         """Someone owing visits whose last N visits make a pattern (their stored pattern's code)."""
+        if "predictable_visits" in self.count_only:
+            self.counted["predictable_visits"] += 1
+            return
         self.predictable.append(Predictable(ref, risk, team, manager, self.n, *decode_pattern(code), tags=tags))
 
     def finish(
@@ -130,7 +147,7 @@ class PracticeTrack:
     ) -> Obligations:
         """``result`` with the practice measures: the look-back's visits tallied (lone and
         announced), every list in contract order, and the figures."""
-        tallies, lone = self._tally(practice)
+        tallies, lone, lone_count = self._tally(practice)
         pp = self.policy.practice
         late: dict[str, int] = {}
         for item in result.overdue_visits:
@@ -146,10 +163,10 @@ class PracticeTrack:
             plan_intervals=self.plan_count,
             caseloads=caseloads(caseload, pp.caseload_weights, pp.caseload_ceiling),
             counts={
-                "lone_visits": len(lone),
-                "predictable_visits": len(self.predictable),
-                "overdue_supervisor_reviews": len(self.supervision),
-                "long_plan_intervals": len(self.long_plans),
+                "lone_visits": lone_count,
+                "predictable_visits": len(self.predictable) + self.counted["predictable_visits"],
+                "overdue_supervisor_reviews": len(self.supervision) + self.counted["overdue_supervisor_reviews"],
+                "long_plan_intervals": len(self.long_plans) + self.counted["long_plan_intervals"],
             },
             overdue_by_level=late,
         )
@@ -170,19 +187,36 @@ class PracticeTrack:
             long_plan_intervals=self.long_plans,
         )
 
-    def _tally(self, practice: PracticeInput) -> tuple[dict[tuple[str, str, str], list[int]], list[LoneVisit]]:
-        """The look-back's tallies per (team, risk, visiting officer), as
-        :data:`rules.practice.HOME`..., and its lone visits of people in scope (the others,
-        read force-wide without the register, are skipped here)."""
+    def _tally(self, practice: PracticeInput) -> tuple[dict[tuple[str, str, str], list[int]], list[LoneVisit], int]:
+        """The look-back's tallies per (team, risk, visiting officer: the visit's officer,
+        else the case's offender manager), as :data:`rules.practice.HOME`..., and its lone
+        visits (listed unless only counted) and their number, of the people in scope (the
+        others' visits, read force-wide without the register, are skipped here)."""
         tallies: dict[tuple[str, str, str], list[int]] = {}
-        for team, risk, by, home, pairing, lone_count, announcing, announced in practice.tallies:
-            tallies[team, risk, by] = [home, pairing, lone_count or 0, announcing, announced or 0]
         lone: list[LoneVisit] = []
+        listing = "lone_visits" not in self.count_only
+        lone_count = 0
         who = self.who
-        for visit_id, ref, visit_day, officer in practice.lone:
+        for visit_id, ref, visit_day, officer, paired, announced in practice.visits:
             found = who.get(ref)
             if found is None:  # not in scope on the as-of date
                 continue
             risk, team, manager, tags = found
-            lone.append(LoneVisit(visit_id, ref, risk, team, manager, DATES[visit_day], officer or manager, tags))
-        return tallies, lone
+            key = (team, risk, manager if officer is None else officer)
+            counts = tallies.get(key)
+            if counts is None:
+                counts = tallies[key] = [0, 0, 0, 0, 0]
+            counts[HOME] += 1
+            if paired is not None:
+                counts[PAIRING] += 1
+                if not paired:
+                    counts[LONE] += 1
+                    lone_count += 1
+                    if listing:
+                        day = DATES[visit_day]
+                        lone.append(LoneVisit(visit_id, ref, risk, team, manager, day, officer or manager, tags))
+            if announced is not None:
+                counts[ANNOUNCING] += 1
+                if announced:
+                    counts[ANNOUNCED] += 1
+        return tallies, lone, lone_count

@@ -33,6 +33,7 @@ from monitor.core.gcpause import paused_gc
 from monitor.rules.calendar import DATES, Calendar
 from monitor.rules.case_tags import CaseTags, PracticeInput, practice_input
 from monitor.rules.obligations import (
+    PRACTICE_LISTS,
     Item,
     NotInExtract,
     Obligations,
@@ -53,6 +54,9 @@ REACTIVE_FLAGGED: tuple[str, ...] = ("very_high", "high")
 #: The lists a scan can count without listing (``scan(..., count_only=...)``): the two
 #: that make up nine tenths of a national result.
 COUNTABLE: frozenset[str] = frozenset({"overdue_risk_reviews", "overdue_notifications"})
+#: ...and the practice measures' lists (a quarter of a national result when they are on),
+#: which are counted in the summary only.
+PRACTICE_COUNTABLE: frozenset[str] = frozenset(PRACTICE_LISTS)
 
 
 def scan(
@@ -74,7 +78,9 @@ def scan(
     (``Obligations.unlisted`` says which). Why: a national register owes about 130,000
     risk reviews and notifications; a caller that only counts them (a report of the
     overdue visits, the daily snapshot, the web app's force page) should not pay for an
-    item each, and a sort, nor hold them.
+    item each, and a sort, nor hold them. The practice lists of :data:`PRACTICE_COUNTABLE`
+    can be counted too (in the summary only): a report of the overdue visits need not make
+    30,000 lone visits and supervisor reviews.
 
     The practice measures (:mod:`monitor.rules.practice`) come with the same scan when
     they are on: the register's state says which practice columns it holds.
@@ -88,8 +94,7 @@ def scan(
     rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
     if practice is not None and practice.reads_visits:
         lookback = policy.practice.lone_visit_lookback
-        tallies, lone = lookback_rows(conn, as_of, lookback, team, officer)
-        practice = replace(practice, tallies=tallies, lone=lone)
+        practice = replace(practice, visits=lookback_rows(conn, as_of, lookback, team, officer))
     return scan_from(rows, policy, as_of, team=team, officer=officer, count_only=count_only, practice=practice)
 
 
@@ -107,7 +112,7 @@ def scan_from(
     ``officer`` name, as :func:`monitor.rules.rows.scan_rows` gives them (for instance
     :func:`monitor.rules.stored_rows.stored_rows`, which reads them without SQLAlchemy),
     with the practice columns when ``practice`` is given."""
-    unknown = set(count_only) - COUNTABLE
+    unknown = set(count_only) - COUNTABLE - PRACTICE_COUNTABLE
     if unknown:
         raise ValueError(f"cannot count without listing: {sorted(unknown)}")
     with paused_gc():  # hundreds of thousands of acyclic objects (see core.gcpause)
@@ -163,7 +168,7 @@ def _scan(
         from monitor.rules.practice import PATTERN_ANY as pattern_any
         from monitor.rules.practice_scan import PracticeTrack
 
-        track = PracticeTrack(policy, cal)
+        track = PracticeTrack(policy, cal, count_only)
         case_tags, risk_tags, plan_tags = track.case_tags, track.risk_tags, track.plan_tags
         mappa_people, who, plans, supervision = track.mappa_people, track.who, cal.plans, cal.supervision
 

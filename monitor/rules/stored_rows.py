@@ -176,28 +176,16 @@ AND offenders.ref IN (__[POSTCOMPILE_refs])
 """,
 }
 #: The practice measures' other statements (rules.lookback): what the register records, and
-#: from the completed home visits of the look-back their tallies and the lone visits.
+#: the completed home visits of the look-back.
 STATE = """
 SELECT visit_facts_state.practice_columns, visit_facts_state.recent_n FROM visit_facts_state
 WHERE visit_facts_state.id = :id_1
 """
-TALLY = """
-SELECT offenders.team, offenders.risk_level, coalesce(visits.officer,
-offenders.offender_manager) AS coalesce_1, count(*) AS count_1, count(visits.paired) AS count_2,
-sum(CASE WHEN (visits.paired IS 0) THEN :param_1 ELSE :param_2 END) AS sum_1,
-count(visits.announced) AS count_3, sum(CASE WHEN (visits.announced IS 1) THEN :param_3 ELSE
-:param_4 END) AS sum_2 FROM visits JOIN offenders ON offenders.ref = visits.ref WHERE
-visits.outcome = 'completed' AND visits.visit_type = 'home' AND visits.visit_date >
-:lookback_start AND visits.visit_date <= :as_of AND offenders.registered_on <= :as_of AND
-(offenders.registration_ends IS NULL OR offenders.registration_ends >= :as_of) AND
-(offenders.status NOT IN (__[POSTCOMPILE_status_1])) GROUP BY offenders.team,
-offenders.risk_level, coalesce(visits.officer, offenders.offender_manager)
-"""
-LONE = """
+VISITS = """
 SELECT visits.visit_id, visits.ref, CAST(julianday(visits.visit_date) - 1721424.5 AS INTEGER) AS
-day_number_1, visits.officer FROM visits WHERE visits.outcome = 'completed' AND
-visits.visit_type = 'home' AND visits.visit_date > :lookback_start AND visits.visit_date <=
-:as_of AND visits.paired IS 0
+day_number_1, visits.officer, visits.paired, visits.announced FROM visits WHERE visits.outcome =
+'completed' AND visits.visit_type = 'home' AND visits.visit_date > :lookback_start AND
+visits.visit_date <= :as_of
 """
 #: Where the personal columns go, with and without names (``include_names``).
 _NO_NAMES = "NULL AS anon_1, NULL AS anon__1, NULL AS anon__2"
@@ -275,14 +263,7 @@ CONSTANTS: dict[tuple[str, bool], dict[str, Any]] = {
         "visit_type_3": "home",
     },
     ("state", False): {"id_1": 1},
-    ("tally", False): {
-        "param_1": 1,
-        "param_2": 0,
-        "param_3": 1,
-        "param_4": 0,
-        "status_1": ["deceased", "deregistered"],
-    },
-    ("lone", False): {},
+    ("visits", False): {},
 }
 
 
@@ -360,15 +341,11 @@ def stored_rows(
         yield from conn.execute(sql, params).fetchall()
 
 
-def lookback_rows(
-    conn: sqlite3.Connection, as_of: date, start: date
-) -> tuple[list[Sequence[Any]], Iterator[Sequence[Any]]]:
-    """The look-back's tallies and lone visits (rules.lookback), force-wide."""
+def lookback_rows(conn: sqlite3.Connection, as_of: date, start: date) -> Iterator[Sequence[Any]]:
+    """The look-back's completed home visits (rules.lookback), force-wide, streamed."""
     params = {"as_of": as_of.isoformat(), "lookback_start": start.isoformat()}
-    sql, bound = bind(TALLY, {**CONSTANTS["tally", False], **params})
-    tallies = conn.execute(sql, bound).fetchall()
-    sql, bound = bind(LONE, {**CONSTANTS["lone", False], **params})
-    return tallies, _streamed(conn.execute(sql, bound))
+    sql, bound = bind(VISITS, {**CONSTANTS["visits", False], **params})
+    return _streamed(conn.execute(sql, bound))
 
 
 def _streamed(cursor: sqlite3.Cursor) -> Iterator[Sequence[Any]]:

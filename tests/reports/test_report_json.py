@@ -1,9 +1,10 @@
 """The JSON report's fast item writer against the definition it replaces.
 
 ``export._ItemJSON`` writes each overdue visit, due-soon visit, risk review and notification
-with a format string instead of ``Item.to_json`` plus the encoder (most of a national
-report's time). ``Item.to_json`` stays the contract's definition; this holds the two equal
-for any item, hostile text included, so a drift in either shows here.
+(and each lone visit of the practice measures) with a format string instead of
+``Item.to_json`` plus the encoder (most of a national report's time). ``Item.to_json``
+stays the contract's definition; this holds the two equal for any item, hostile text
+included, so a drift in either shows here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from monitor.reports import export
 from monitor.rules.obligations import Item, Personal
-from monitor.rules.practice import CaseTags
+from monitor.rules.practice import CaseTags, LoneVisit
 
 texts = st.text(min_size=0, max_size=12)  # any code point: quotes, backslashes, controls, non-ASCII
 dates = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
@@ -54,6 +55,29 @@ def test_fast_item_json_is_the_contract(batch: list[Item], flag: int) -> None:
         text = writer.encode(item)
         assert text == export._COMPACT.encode(item.to_json(flag))
         assert json.loads(text) == item.to_json(flag)
+
+
+lone_visits = st.builds(
+    LoneVisit,
+    visit_id=texts,
+    ref=texts,
+    risk_level=st.sampled_from(["very_high", "high", "medium", "low"]) | texts,
+    team=texts,
+    offender_manager=texts,
+    visit_date=dates,
+    officer=texts,
+    tags=st.none() | tags,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(lone_visits, max_size=6))
+def test_fast_lone_visit_json_is_the_contract(batch: list[LoneVisit]) -> None:
+    writer = export._ItemJSON(2)
+    for visit in batch:
+        text = writer.lone(visit)
+        assert text == export._COMPACT.encode(visit.to_json())
+        assert json.loads(text) == visit.to_json()
 
 
 def test_due_today_and_due_soon_keys() -> None:

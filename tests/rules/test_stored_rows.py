@@ -31,7 +31,7 @@ from monitor.register.db import make_engine, reading
 from monitor.register.importer import import_directory
 from monitor.register.models import Offender
 from monitor.rules import stored_rows
-from monitor.rules.lookback import lone_query, state_query, tally_query
+from monitor.rules.lookback import state_query, visits_query
 from monitor.rules.rows import live_facts_query, stored_facts_query
 from monitor.rules.scan import COUNTABLE, scan
 from monitor.synthetic.generator import generate
@@ -74,12 +74,11 @@ def test_kept_statements_are_what_sqlalchemy_compiles(kind: str, names: bool, pr
 
 
 def test_kept_practice_statements_are_what_sqlalchemy_compiles() -> None:
-    """What the register records, and the look-back's tallies and lone visits (rules.lookback)."""
+    """What the register records, and the look-back's completed home visits (rules.lookback)."""
     start = AS_OF - timedelta(days=90)
     for kept, kind, query in (
         (stored_rows.STATE, "state", state_query()),
-        (stored_rows.TALLY, "tally", tally_query(AS_OF, start, None, None)),
-        (stored_rows.LONE, "lone", lone_query(AS_OF, start, None, None)),
+        (stored_rows.VISITS, "visits", visits_query(AS_OF, start, None, None)),
     ):
         compiled = query.compile(dialect=DIALECT)
         wrapped = textwrap.fill(_words(str(compiled)), 96, break_long_words=False, break_on_hyphens=False)
