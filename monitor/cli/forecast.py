@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING
 import click
 
 from monitor.cli.app import EXIT_USAGE, fail, get_app, resolve_as_of
-from monitor.core.files import private_mkdir, write_private
+from monitor.cli.outputs import output_options, write_out
 
 if TYPE_CHECKING:
     from monitor.planning.facts import Facts
-
-FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
 
 def _away(values: tuple[str, ...]) -> dict[str, int | None]:
@@ -67,19 +65,7 @@ def _away(values: tuple[str, ...]) -> dict[str, int | None]:
     default=None,
     help="Check the forecast made this many weeks ago against what happened (default: [plan] backtest_weeks; 0: none).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="How to write the forecast: a table for the terminal, JSON or CSV for scripts, printable HTML.",
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to FILE instead of standard output.",
-)
+@output_options("forecast")
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -140,11 +126,6 @@ def command(
         checked = backtest(history.then, history.actual, settings.default_visits_per_week, settings.growth_per_year)
         result = replace(result, backtest=checked)
     text = render_forecast(result, config, fmt)
-    if output is None:
-        click.echo(text, nl=False)
+    if not write_out(text, output):
         return
-    try:
-        write_private(private_mkdir(output.parent) / output.name, text)
-    except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"Forecast as of {as_of.isoformat()} written to {output}: {result.words()[0]}", err=True)

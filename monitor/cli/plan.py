@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.app import fail, get_app, resolve_as_of
-from monitor.core.files import private_mkdir, write_private
+from monitor.cli.app import get_app, resolve_as_of
+from monitor.cli.outputs import output_options, write_out
 
 if TYPE_CHECKING:
     from monitor.planning.facts import Facts
-
-FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 
 
 @click.command("plan")
@@ -33,19 +31,7 @@ FORMATS: tuple[str, ...] = ("table", "json", "csv", "html")
 )
 @click.option("--team", metavar="CODE", help="Only this team (its officers and their cases).")
 @click.option("--officer", metavar="ID", help="Only this offender manager.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="How to write the plan: a table for the terminal, JSON or CSV for scripts, printable HTML.",
-)
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to FILE instead of standard output.",
-)
+@output_options("plan")
 @click.pass_context
 def command(
     ctx: click.Context, as_of_text: str | None, team: str | None, officer: str | None, fmt: str, output: Path | None
@@ -71,13 +57,8 @@ def command(
     facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)
     text = render_plan(plan, config, fmt)
-    if output is None:
-        click.echo(text, nl=False)
+    if not write_out(text, output):
         return
-    try:
-        write_private(private_mkdir(output.parent) / output.name, text)
-    except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
     s = plan.summary()
     click.echo(
         f"Plan for the week of {plan.week_start.isoformat()} written to {output} "

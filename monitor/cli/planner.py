@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 #: Known names offered as "did you mean".
 CLOSEST = 3
 
