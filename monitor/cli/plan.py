@@ -55,6 +55,7 @@ def command(
     from monitor.planning.inputs import read_facts
     from monitor.planning.plan import make_plan
     from monitor.planning.source import Source
+    from monitor.planning.weeks import week_end
     from monitor.reports.planning import render_plan
 
     app = get_app(ctx)
@@ -66,7 +67,9 @@ def command(
             teams, officers = source.known_scope()
             check_known("--team", team, teams, "team")
             check_known("--officer", officer, officers, "officer")
-        return read_facts(source, config.policy, as_of, team=team, officer=officer, for_forecast=False)
+        return read_facts(
+            source, config.policy, as_of, team=team, officer=officer, for_forecast=False, due_by=week_end(as_of)
+        )
 
     facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)
