@@ -52,6 +52,7 @@ def command(
 ) -> None:
     """This week's home visits per offender manager within their capacity, and what does not fit."""
     from monitor.cli.planner import check_known, with_source
+    from monitor.core.gcpause import paused_gc
     from monitor.planning.inputs import read_facts
     from monitor.planning.plan import make_plan
     from monitor.planning.source import Source
@@ -73,7 +74,8 @@ def command(
 
     facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)
-    text = render_plan(plan, config, fmt)
+    with paused_gc():  # a national plan's JSON is tens of thousands of small objects (see core.gcpause)
+        text = render_plan(plan, config, fmt)
     if output is None:
         click.echo(text, nl=False)
         return

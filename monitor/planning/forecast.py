@@ -33,6 +33,7 @@ from math import ceil
 from typing import Any
 
 from monitor.core.durations import Duration
+from monitor.core.gcpause import paused_gc
 from monitor.planning.capacity import Capacity, by_team, capacities
 from monitor.planning.facts import Facts
 from monitor.planning.forecast_results import ForecastResult, TeamForecast, WhatIf
@@ -221,6 +222,7 @@ def extra_to_clear_by(model: TeamModel, caps: list[Capacity], what: WhatIf, by: 
     return high
 
 
+@paused_gc()  # thousands of weeks, none of them cyclic (see core.gcpause)
 def forecast(
     facts: Facts, default_per_week: float, growth_per_year: float | None, weeks: int, what: WhatIf
 ) -> ForecastResult:

@@ -25,6 +25,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.durations import Duration, add_months
+from monitor.core.gcpause import paused_gc
 from monitor.planning.capacity import PACE_WEEKS, officer_teams, teams_from_pairs
 from monitor.planning.facts import Absence, Case, Facts, OfficerFacts
 from monitor.planning.forecast import GROWTH_YEARS, RUN_WEEKS
@@ -87,6 +88,7 @@ def plans_on(policy: Policy, source: Source) -> bool:
     return measures_on(policy.practice, source.recorded())
 
 
+@paused_gc()  # a national read makes 100,000 cases from as many rows (see core.gcpause)
 def read_facts(
     source: Source,
     policy: Policy,
