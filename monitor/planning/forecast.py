@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
+from operator import attrgetter
 from typing import Any
 
 from monitor.core.durations import Duration
@@ -41,6 +42,7 @@ from monitor.planning.model import Group, TeamModel, clearing_week
 from monitor.planning.weeks import week_start
 from monitor.rules.obligations import RISK_ORDER
 
+_TEAM = attrgetter("team")
 #: How far ahead the clearing week is looked for (beyond it: "not at current capacity").
 CLEAR_SEARCH_WEEKS = 52
 #: Weeks a run may need (the search, and a little beyond it for the facts' absences).
@@ -108,14 +110,13 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     # (team, risk, interval's months and days) -> [overdue now, in the group, {week: falling
     # due}, interval]: keyed by plain values, hashed in C (a Duration hashes in Python).
     cells: dict[tuple[str, str, int, int], list[Any]] = {}
-    caseload: Counter[str] = Counter()
+    caseload: Counter[str] = Counter(map(_TEAM, facts.cases))  # counted in C
     returns: list[tuple[str, Group, date]] = []
     passed: Counter[str] = Counter()
     for case in facts.cases:
-        team = case.team
-        caseload[team] += 1
         due = case.due
         if due is not None and case.status == "community":
+            team = case.team
             interval = case.interval
             key = (team, case.risk_level, interval.months, interval.days)
             cell = cells.get(key)
@@ -130,6 +131,7 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
                 week = (day - today) // 7
                 weeks_[week] = weeks_.get(week, 0) + 1
         elif case.status == RETURNING_STATUS and case.expected_release is not None:
+            team = case.team
             if case.expected_release < as_of:
                 passed[team] += 1  # not back yet: they owe nothing until they are
             elif case.expected_release.toordinal() < last:
