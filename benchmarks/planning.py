@@ -224,7 +224,10 @@ def _team(args: argparse.Namespace, run: Run, url: str, config_path: Path) -> No
     from monitor.planning.inputs import read_facts
     from monitor.planning.plan import make_plan
     from monitor.planning.source_engine import EngineSource
+    from monitor.planning.weeks import week_end
     from monitor.register.db import make_engine, reading
+
+    sunday = week_end(args.as_of)
 
     cfg = config_module.load(str(config_path), {"database": {"url": url}})
     engine = make_engine(cfg.database_url)
@@ -238,7 +241,9 @@ def _team(args: argparse.Namespace, run: Run, url: str, config_path: Path) -> No
         for _ in range(args.team_runs):
             started = time.perf_counter()
             with reading(engine) as session:
-                facts = read_facts(EngineSource(session), cfg.policy, args.as_of, team=team, for_forecast=False)
+                facts = read_facts(
+                    EngineSource(session), cfg.policy, args.as_of, team=team, for_forecast=False, due_by=sunday
+                )
                 make_plan(facts, cfg.plan.default_visits_per_week)
             product.append(time.perf_counter() - started)
             started = time.perf_counter()

@@ -82,6 +82,7 @@ def command(
     """When the overdue visits clear at the present pace, and the extra visits to clear them by a date."""
     from monitor.cli.planner import check_known, with_source
     from monitor.core.clock import parse_date
+    from monitor.core.gcpause import paused_gc
     from monitor.planning.backtest import backtest
     from monitor.planning.forecast import forecast
     from monitor.planning.forecast_results import WhatIf
@@ -125,7 +126,8 @@ def command(
     if history is not None:
         checked = backtest(history.then, history.actual, settings.default_visits_per_week, settings.growth_per_year)
         result = replace(result, backtest=checked)
-    text = render_forecast(result, config, fmt)
+    with paused_gc():  # see core.gcpause
+        text = render_forecast(result, config, fmt)
     if not write_out(text, output):
         return
     click.echo(f"Forecast as of {as_of.isoformat()} written to {output}: {result.words()[0]}", err=True)

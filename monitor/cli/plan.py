@@ -38,9 +38,11 @@ def command(
 ) -> None:
     """This week's home visits per offender manager within their capacity, and what does not fit."""
     from monitor.cli.planner import check_known, with_source
+    from monitor.core.gcpause import paused_gc
     from monitor.planning.inputs import read_facts
     from monitor.planning.plan import make_plan
     from monitor.planning.source import Source
+    from monitor.planning.weeks import week_end
     from monitor.reports.planning import render_plan
 
     app = get_app(ctx)
@@ -52,11 +54,14 @@ def command(
             teams, officers = source.known_scope()
             check_known("--team", team, teams, "team")
             check_known("--officer", officer, officers, "officer")
-        return read_facts(source, config.policy, as_of, team=team, officer=officer, for_forecast=False)
+        return read_facts(
+            source, config.policy, as_of, team=team, officer=officer, for_forecast=False, due_by=week_end(as_of)
+        )
 
     facts = with_source(app, read, force=team is None and officer is None)
     plan = make_plan(facts, config.plan.default_visits_per_week)
-    text = render_plan(plan, config, fmt)
+    with paused_gc():  # a national plan's JSON is tens of thousands of small objects (see core.gcpause)
+        text = render_plan(plan, config, fmt)
     if not write_out(text, output):
         return
     s = plan.summary()

@@ -56,13 +56,17 @@ class Capacity:
 def officer_teams(officers: Mapping[str, OfficerFacts], cases: Iterable[Case]) -> dict[str, str]:
     """Each officer's team: the directory's, else the team most of their cases are in (ties:
     the first code)."""
-    pairs = Counter(map(_OFFICER_TEAM, cases))  # counted in C: a national register's 100,000
+    return teams_from_pairs(officers, Counter(map(_OFFICER_TEAM, cases)))  # counted in C
+
+
+def teams_from_pairs(officers: Mapping[str, OfficerFacts], pairs: Mapping[tuple[str, str], int]) -> dict[str, str]:
+    """:func:`officer_teams` from the people counted by (officer, team)."""
     best: dict[str, tuple[int, str]] = {}
-    for (officer, team), n in pairs.items():
-        found = best.get(officer)
+    for (manager, team), n in pairs.items():
+        found = best.get(manager)
         if found is None or (-n, team) < (-found[0], found[1]):
-            best[officer] = (n, team)
-    teams = {officer: team for officer, (_n, team) in best.items()}
+            best[manager] = (n, team)
+    teams = {manager: team for manager, (_n, team) in best.items()}
     for officer_id, officer in officers.items():
         if officer.team is not None:
             teams[officer_id] = officer.team
@@ -78,7 +82,7 @@ def in_scope(facts: Facts, teams: dict[str, str]) -> list[str]:
     Whoever manages someone in scope, and every active offender manager of a team in scope
     (an officer with room and no case due is just who a reallocation needs).
     """
-    officers = {case.officer for case in facts.cases}
+    officers = {case.officer for case in facts.cases} | facts.managers
     if facts.officer is not None:
         officers.add(facts.officer)
     for officer_id, officer in facts.officers.items():

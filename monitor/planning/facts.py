@@ -105,3 +105,7 @@ class Facts:
     #: Each officer's team as :func:`monitor.planning.capacity.officer_teams` works it out,
     #: when the reader has already (empty: worked out when needed).
     homes: dict[str, str] = field(default_factory=dict)
+    #: When ``cases`` holds only the people a plan needs (:func:`monitor.planning.inputs.
+    #: read_facts` with ``due_by``): every officer who manages someone in scope (empty: the
+    #: officers of ``cases``).
+    managers: frozenset[str] = field(default_factory=frozenset)

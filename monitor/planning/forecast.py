@@ -30,9 +30,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from math import ceil
+from operator import attrgetter
 from typing import Any
 
 from monitor.core.durations import Duration
+from monitor.core.gcpause import paused_gc
 from monitor.planning.capacity import Capacity, by_team, capacities
 from monitor.planning.facts import Facts
 from monitor.planning.forecast_results import ForecastResult, TeamForecast, WhatIf
@@ -40,6 +42,7 @@ from monitor.planning.model import Group, TeamModel, clearing_week
 from monitor.planning.weeks import week_start
 from monitor.rules.obligations import RISK_ORDER
 
+_TEAM = attrgetter("team")
 #: How far ahead the clearing week is looked for (beyond it: "not at current capacity").
 CLEAR_SEARCH_WEEKS = 52
 #: Weeks a run may need (the search, and a little beyond it for the facts' absences).
@@ -107,14 +110,13 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
     # (team, risk, interval's months and days) -> [overdue now, in the group, {week: falling
     # due}, interval]: keyed by plain values, hashed in C (a Duration hashes in Python).
     cells: dict[tuple[str, str, int, int], list[Any]] = {}
-    caseload: Counter[str] = Counter()
+    caseload: Counter[str] = Counter(map(_TEAM, facts.cases))  # counted in C
     returns: list[tuple[str, Group, date]] = []
     passed: Counter[str] = Counter()
     for case in facts.cases:
-        team = case.team
-        caseload[team] += 1
         due = case.due
         if due is not None and case.status == "community":
+            team = case.team
             interval = case.interval
             key = (team, case.risk_level, interval.months, interval.days)
             cell = cells.get(key)
@@ -129,6 +131,7 @@ def team_starts(facts: Facts, growth: float, rates: dict[str, float], force_rate
                 week = (day - today) // 7
                 weeks_[week] = weeks_.get(week, 0) + 1
         elif case.status == RETURNING_STATUS and case.expected_release is not None:
+            team = case.team
             if case.expected_release < as_of:
                 passed[team] += 1  # not back yet: they owe nothing until they are
             elif case.expected_release.toordinal() < last:
@@ -221,6 +224,7 @@ def extra_to_clear_by(model: TeamModel, caps: list[Capacity], what: WhatIf, by: 
     return high
 
 
+@paused_gc()  # thousands of weeks, none of them cyclic (see core.gcpause)
 def forecast(
     facts: Facts, default_per_week: float, growth_per_year: float | None, weeks: int, what: WhatIf
 ) -> ForecastResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from math import ceil
 from typing import Any
 
@@ -183,9 +184,10 @@ class ForecastResult:
     def scope(self) -> str:
         return f"team:{self.team}" if self.team is not None else "force"
 
-    @property
+    @cached_property
     def series(self) -> list[Week]:
-        """The scope's weeks: the team's, or every team's added up."""
+        """The scope's weeks: the team's, or every team's added up (once: every format reads
+        it more than once, and a national forecast adds up 286 teams' weeks)."""
         if len(self.teams) == 1:
             return self.teams[0].weeks
         out: list[Week] = []

@@ -45,6 +45,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.durations import Duration
+from monitor.core.gcpause import paused_gc
 from monitor.planning.facts import Case, Facts
 from monitor.planning.inputs import SUCCESS_WEEKS, assemble, due_after, next_due, person_interval, plans_on
 from monitor.planning.source import Source
@@ -75,6 +76,7 @@ def cutoff(policy: Policy, first: date, plans: Iterable[Duration] = ()) -> date:
     return first - timedelta(days=longest + 1)
 
 
+@paused_gc()  # a national read makes 200,000 cases from as many rows (see core.gcpause)
 def read_history(source: Source, policy: Policy, first: date, last: date, team: str | None = None) -> History:
     """The facts as of ``first`` (visits up to that day) and as of ``last``, and the scan's
     overdue count on ``first`` and every 7 days after it up to ``last`` (which must be a

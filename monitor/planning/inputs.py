@@ -18,12 +18,15 @@ rows and are counted here, with each person's team already known: a national reg
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.durations import Duration, add_months
-from monitor.planning.capacity import PACE_WEEKS, officer_teams
+from monitor.core.gcpause import paused_gc
+from monitor.planning.capacity import PACE_WEEKS, officer_teams, teams_from_pairs
 from monitor.planning.facts import Absence, Case, Facts, OfficerFacts
 from monitor.planning.forecast import GROWTH_YEARS, RUN_WEEKS
 from monitor.planning.source import Attempt, Source
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 #: The weeks of visits the success rate is measured over.
 SUCCESS_WEEKS = 26
+_OFFICER_TEAM = attrgetter("officer", "team")
 
 
 def person_interval(policy: Policy, risk_level: str, plan: str | None = None) -> tuple[Duration, str]:
@@ -84,6 +88,7 @@ def plans_on(policy: Policy, source: Source) -> bool:
     return measures_on(policy.practice, source.recorded())
 
 
+@paused_gc()  # a national read makes 100,000 cases from as many rows (see core.gcpause)
 def read_facts(
     source: Source,
     policy: Policy,
@@ -92,17 +97,33 @@ def read_facts(
     team: str | None = None,
     officer: str | None = None,
     for_forecast: bool = True,
+    due_by: date | None = None,
 ) -> Facts:
     """The planner's facts for the force, one team or one officer's caseload, on ``as_of``.
 
     Without ``for_forecast`` (a plan, which needs neither) the success rate's 26 weeks of
     visits and the register's growth are not read: ``Facts.outcomes`` is then empty and
-    ``registrations``, ``leavers`` and ``caseload`` are 0.
+    ``registrations``, ``leavers`` and ``caseload`` are 0. With ``due_by`` too (a plan's
+    Sunday), ``Facts.cases`` holds only the people whose home visit is due on or before it
+    (the plan's candidates; everyone else costs a plan only a count, and building their
+    cases was a tenth of a national plan) and ``Facts.managers`` every officer who manages
+    someone in scope: the same plan as without it.
     """
+    if due_by is not None and for_forecast:
+        raise ValueError("due_by is for a plan's facts (for_forecast=False)")
     extras = {ref: (plan, release) for ref, plan, release in source.person_extras(team, officer)}
     rows = source.scan_rows(as_of, team, officer)
-    cases = cases_from(rows, policy, as_of, extras, plans_on(policy, source))
-    return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)
+    if due_by is None:
+        cases = cases_from(rows, policy, as_of, extras, plans_on(policy, source))
+        return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)
+    everyone: Everyone = ({}, [])
+    cases = cases_from(rows, policy, as_of, extras, plans_on(policy, source), due_by=due_by, everyone=everyone)
+    return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=False, everyone=everyone)
+
+
+#: Everyone in scope when a plan's facts keep only the cases due (:func:`read_facts` with
+#: ``due_by``): each person's team by reference, and each person's (officer, team).
+Everyone = tuple[dict[str, str], list[tuple[str, str]]]
 
 
 def cases_from(
@@ -111,11 +132,16 @@ def cases_from(
     as_of: date,
     extras: Mapping[str, tuple[str | None, int | None]] | None = None,
     with_plans: bool = False,
+    *,
+    due_by: date | None = None,
+    everyone: Everyone | None = None,
 ) -> list[Case]:
     """Everyone in the scan's rows, with their next home visit by the rules.
 
     ``extras``: ref -> (plan interval, expected release day) for the people with either;
-    the plan interval counts only ``with_plans`` (the practice measures on, as the scan)."""
+    the plan interval counts only ``with_plans`` (the practice measures on, as the scan).
+    With ``due_by``: only those whose visit is due on or before it, and everyone's team
+    and (officer, team) added to ``everyone`` (see :func:`read_facts`)."""
     cal = Calendar(policy)
     today = as_of.toordinal()
     day = DATES
@@ -127,6 +153,11 @@ def cases_from(
     window = first_due(cal)
     cases: list[Case] = []
     add = cases.append
+    last = due_by.toordinal() if due_by is not None else None
+    if last is not None and everyone is None:
+        raise ValueError("due_by needs everyone (see read_facts)")
+    teams, pairs = everyone if everyone is not None else ({}, [])
+    pair = pairs.append
     for (
         ref,
         risk,
@@ -148,6 +179,14 @@ def cases_from(
         failed,
     ) in rows:
         start: int = status_since or registered_on
+        due_day = None
+        if status == "community" and management == "active" and start <= today:
+            due_day = -1  # worked out below, by the person's interval
+        if last is not None:
+            teams[ref] = team_code
+            pair((manager, team_code))
+            if due_day is None:
+                continue
         extra = extras.get(ref)
         release = None
         if extra is None or not with_plans or extra[0] is None:
@@ -162,8 +201,11 @@ def cases_from(
         if extra is not None:
             release = extra[1]
         due = None
-        if status == "community" and management == "active" and start <= today:
-            due = day[table[last_visit] if last_visit else window[start]]
+        if due_day is not None:
+            due_day = table[last_visit] if last_visit else window[start]
+            if last is not None and due_day > last:
+                continue
+            due = day[due_day]
         add(
             Case(
                 ref,
@@ -194,25 +236,29 @@ def assemble(
     officer: str | None = None,
     attempts: list[Attempt] | None = None,
     for_forecast: bool = True,
+    everyone: Everyone | None = None,
 ) -> Facts:
     """The facts around ``cases``: officers and their pace, success, growth, absences.
 
     ``attempts`` (read here when None) must hold the home visits attempted in the 26 weeks
     to ``as_of`` (more is fine: they are counted by date); without ``for_forecast``, the 12
-    (see :func:`read_facts`).
+    (see :func:`read_facts`). ``everyone``: when ``cases`` holds only a plan's candidates,
+    everyone in scope (:func:`cases_from` with ``due_by``).
     """
-    managers = {c.officer for c in cases}
+    pairs = Counter(map(_OFFICER_TEAM, cases)) if everyone is None else Counter(everyone[1])
+    managers = {o for o, _team in pairs}
     officers = {o: OfficerFacts(o, t, r, a, v) for o, t, r, a, v in source.officers(team, officer, managers)}
     for manager in managers:
         officers.setdefault(manager, OfficerFacts(manager, None, None, True, None))
-    homes = home_teams(officers, cases)
+    homes = teams_from_pairs(officers, pairs)
     teams: set[str] | None = None
     if team is not None or officer is not None:
         teams = {homes[o] for o in officers if o in homes} | ({team} if team is not None else set())
     if attempts is None:
         weeks = SUCCESS_WEEKS if for_forecast else PACE_WEEKS
         attempts = source.attempts(as_of - timedelta(days=7 * weeks - 1), as_of, teams, officer)
-    officers, outcomes = tally(attempts, as_of, {c.ref: c.team for c in cases}, homes, officers)
+    people = {c.ref: c.team for c in cases} if everyone is None else everyone[0]
+    officers, outcomes = tally(attempts, as_of, people, homes, officers)
     registrations = leavers = caseload = 0
     if for_forecast:
         registrations, leavers = source.growth(add_months(as_of, -12 * GROWTH_YEARS), as_of)
@@ -238,6 +284,7 @@ def assemble(
         team=team,
         officer=officer,
         homes=homes,
+        managers=frozenset(managers) if everyone is not None else frozenset(),
     )
 
 

@@ -45,6 +45,7 @@ from datetime import date, timedelta
 from typing import NamedTuple
 
 from monitor.core.durations import Duration
+from monitor.core.slots import stores_through_slots
 from monitor.rules.obligations import RISK_ORDER
 
 #: A week fits when less than this much of its pool waits for capacity.
@@ -58,7 +59,8 @@ class Group(NamedTuple):
     interval: Duration
 
 
-@dataclass(frozen=True)
+@stores_through_slots
+@dataclass(frozen=True, slots=True)
 class Week:
     """One week of a run: figures on its first day, and what happened in it."""
 
@@ -128,18 +130,26 @@ class TeamModel:
 
     def run(self, capacity: list[float], *, until: int, stop_after: int | None = None) -> list[Week]:
         """Weeks 0 to ``until - 1`` (capacity[k] for week k). With ``stop_after``, the run
-        ends once it has that many weeks and a week has fitted (:func:`clearing_week`)."""
+        ends once it has that many weeks and a week has fitted (:func:`clearing_week`).
+
+        The loops are over a team's groups (a national forecast: 286 teams of about 15, for
+        up to 53 weeks each), so they are written for that: falling due is held by week (a
+        week's list is its groups' figures), each risk level's groups are a slice when they
+        are next to each other (as :func:`monitor.planning.forecast.team_starts` orders them),
+        and a level's overdue total is added up once for ``overdue_by_risk`` and the capacity.
+        Every figure is added up in the same order as one group at a time would, so the
+        numbers are the same to the last bit.
+        """
         groups = self.groups
         n = len(groups)
         as_of, p = self.as_of, self.success_rate
         over = list(self.over)
-        # Falling due per group and week, as flat lists (a national forecast runs 200 teams).
-        due = [[0.0] * (until + 1) for _ in range(n)]
+        # Falling due per week and group (a national forecast runs 286 teams).
+        due = [[0.0] * n for _ in range(until + 1)]
         for i, buckets in enumerate(self.due):
-            row = due[i]
             for week, count in buckets.items():
                 if week < until:
-                    row[week] += count
+                    due[week][i] += count
         order = sorted(range(n), key=lambda i: RISK_ORDER[groups[i].risk_level])
         levels: list[list[int]] = []
         for i in order:
@@ -147,33 +157,47 @@ class TeamModel:
                 levels[-1].append(i)
             else:
                 levels.append([i])
-        risks = [g.risk_level for g in groups]
+        # Per level: its risk, its groups, and the slice they fill when they are next to each
+        # other (else None: added up one by one, in the same order).
+        tiers = [
+            (
+                groups[members[0]].risk_level,
+                members,
+                slice(members[0], members[-1] + 1) if members == list(range(members[0], members[-1] + 1)) else None,
+            )
+            for members in levels
+        ]
         spreads = [_spreads(g.interval, as_of, until) for g in groups]
         joining = _spreads(self.window, as_of, until, after=0)
         arrivals = sorted(self.arrivals.items())
+        returning = self.returning
         weeks: list[Week] = []
         cleared = False
         for k in range(until):
             if arrivals:
                 for week, share in joining[k]:
                     if week < until:
+                        row = due[week]
                         for i, per_week in arrivals:
-                            due[i][week] += per_week * share
-            falling = [due[i][k] for i in range(n)]
+                            row[i] += per_week * share
+            falling = due[k]
             by_risk = dict.fromkeys(RISK_ORDER, 0.0)
-            for i in range(n):
-                by_risk[risks[i]] += over[i]
             overdue = sum(over)
             demand = sum(falling)
             pool = overdue + demand
             cap = capacity[k]
             remaining = cap
             attempts = [0.0] * n
-            for members in levels:
-                for share_of in (over, falling):
+            for risk, members, span in tiers:
+                late = sum(over[i] for i in members) if span is None else sum(over[span])
+                by_risk[risk] = late
+                if remaining <= 0.0:
+                    continue
+                for share_of, total in ((over, late), (falling, None)):
                     if remaining <= 0.0:
                         break
-                    total = sum(share_of[i] for i in members)
+                    if total is None:
+                        total = sum(share_of[i] for i in members) if span is None else sum(share_of[span])
                     if total <= 0.0:
                         continue
                     take = remaining if remaining < total else total
@@ -181,20 +205,18 @@ class TeamModel:
                     scale = take / total
                     for i in members:
                         attempts[i] += share_of[i] * scale
+            done = [p * a for a in attempts]
+            over = [left if (left := o + f - d) > 1e-12 else 0.0 for o, f, d in zip(over, falling, done, strict=True)]
             completed = 0.0
-            for i in range(n):
-                done = p * attempts[i]
-                left = over[i] + falling[i] - done
-                over[i] = left if left > 1e-12 else 0.0
-                if done > 0.0:
-                    completed += done
-                    row = due[i]
+            for i, made in enumerate(done):
+                if made > 0.0:
+                    completed += made
                     for week, share in spreads[i][k]:
                         if week < until:
-                            row[week] += done * share
+                            due[week][i] += made * share
             fits = pool - cap < FIT_TOLERANCE
             on = as_of + timedelta(days=7 * k)
-            back = self.returning.get(k, 0)
+            back = returning.get(k, 0)
             weeks.append(Week(k, on, overdue, by_risk, demand, cap, cap - remaining, completed, fits, back))
             cleared = cleared or fits
             if stop_after is not None and cleared and k + 1 >= stop_after:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from monitor.core.gcpause import paused_gc
 from monitor.planning.capacity import Capacity, capacities
 from monitor.planning.facts import Case, Facts
 from monitor.planning.plan_results import OfficerPlan, Plan, PlanItem
@@ -53,6 +54,7 @@ def week_capacity(capacity: Capacity, as_of: date, attempted: int) -> int:
     return max(0, whole - attempted)
 
 
+@paused_gc()  # tens of thousands of items, none of them cyclic (see core.gcpause)
 def make_plan(facts: Facts, default_per_week: float) -> Plan:
     """The week's plan for ``facts``' scope; see the module docstring for the rule."""
     as_of = facts.as_of

@@ -225,7 +225,19 @@ def _forecast_table(result: ForecastResult) -> str:
         "",
     ]
     out += _table(
-        ["Week of", "Overdue", "Very high", "High", "Medium", "Low", "Due", "Capacity", "Completed", "Fits", "Returning"],
+        [
+            "Week of",
+            "Overdue",
+            "Very high",
+            "High",
+            "Medium",
+            "Low",
+            "Due",
+            "Capacity",
+            "Completed",
+            "Fits",
+            "Returning",
+        ],
         [
             [
                 date_words(r["week_start"]),

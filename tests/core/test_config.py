@@ -33,6 +33,25 @@ def test_no_file_gives_defaults(tmp_path: Path) -> None:
     assert cfg.schedule["officer_digest"] == "0 7 * * mon"
 
 
+def test_shipped_schedules_parse_and_loading_them_does_not_import_apscheduler(tmp_path: Path) -> None:
+    """The shipped schedules are not parsed again when a config keeps them (config.py:
+    _SHIPPED_SCHEDULES), so they must parse; a changed one still is parsed."""
+    import os
+    import subprocess
+    import sys
+
+    from monitor.core.cron import cron_trigger
+
+    for expr in config_module.DEFAULTS["schedule"].values():
+        cron_trigger(expr, "UTC")
+    probe = "import sys; from monitor.core import config; config.load(); print('apscheduler' in sys.modules)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120, cwd=tmp_path, env=env
+    )
+    assert done.stdout.strip() == "False"
+
+
 def test_cwd_config_file_is_found(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "monitor.toml").write_text("[policy]\ndue_soon_days = 7\n")
