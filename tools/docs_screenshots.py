@@ -30,18 +30,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+# The browser settings and widths of tools/web_screenshots.py (one place; run from tools/).
+from web_screenshots import CHROMIUM_ARGS, WIDTHS
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "images"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WIDTHS: dict[str, tuple[int, int]] = {"desktop": (1280, 900), "phone": (390, 844)}
 COLOURS = 96
 
 

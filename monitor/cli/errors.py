@@ -69,7 +69,7 @@ def silence_stdout() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
-        pass
+        pass  # no real descriptor (a test runner's stream): nothing left to flush into a pipe
 
 
 def _first_line(text: str) -> str:

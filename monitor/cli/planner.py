@@ -69,7 +69,7 @@ def with_source(app: App, ask: Callable[[Source], T], *, force: bool) -> T:
                 conn.execute("BEGIN DEFERRED")  # one snapshot; never the write lock
                 return ask(SqliteSource(conn))
             except (FactsDoNotHold, sqlite3.Error):
-                pass
+                pass  # the engine below reads it, and names whatever is wrong
             finally:
                 conn.close()
     from monitor.planning.source_engine import EngineSource

@@ -90,7 +90,9 @@ def check_input(view_args: Mapping[str, Any], args: MultiDict[str, str]) -> str 
     return None
 
 
-def _one(args: MultiDict[str, str], name: str) -> str:
+def one_value(args: MultiDict[str, str], name: str) -> str:
+    """The one value of GET parameter ``name`` ("" when absent), trimmed; BadParameter when it
+    is given twice or is long (every page's parameters are read through this)."""
     values = args.getlist(name)
     if len(values) > 1:
         raise BadParameter(name, "one value")
@@ -132,24 +134,24 @@ class CaseFilter:
 def case_filter(args: MultiDict[str, str], officers: Collection[str], practice: bool = False) -> CaseFilter:
     """Read ``status``, ``risk``, ``officer`` and ``mappa``; ``officers`` are those this scope may
     filter by; ``practice``: the practice measures are on (their statuses are offered)."""
-    status = _one(args, "status") or "overdue"
+    status = one_value(args, "status") or "overdue"
     statuses = {**STATUSES, **PRACTICE_STATUSES} if practice else STATUSES
     if status not in statuses:
         raise BadParameter("status", "one of " + ", ".join(statuses))
-    risk = _one(args, "risk")
+    risk = one_value(args, "risk")
     if risk and risk not in RISK_ORDER:
         raise BadParameter("risk", "one of " + ", ".join(RISK_ORDER))
-    officer = _one(args, "officer")
+    officer = one_value(args, "officer")
     if officer and officer not in officers:
         raise BadParameter("officer", "an officer holding cases in this scope")
-    mappa = _one(args, "mappa")
+    mappa = one_value(args, "mappa")
     if mappa and mappa not in MAPPA_FILTERS:
         raise BadParameter("mappa", "a MAPPA level: one of " + ", ".join(MAPPA_FILTERS))
     return CaseFilter(status=status, risk=risk, officer=officer, mappa=mappa)
 
 
 def _date(args: MultiDict[str, str], name: str) -> date | None:
-    value = _one(args, name)
+    value = one_value(args, name)
     if not value:
         return None
     try:
@@ -160,14 +162,14 @@ def _date(args: MultiDict[str, str], name: str) -> date | None:
 
 def log_query(args: MultiDict[str, str]) -> LogQuery:
     """Filters of the access-log page."""
-    officer = _one(args, "officer")
-    action = _one(args, "action")
+    officer = one_value(args, "officer")
+    action = one_value(args, "action")
     if action and action not in ACTIONS:
         raise BadParameter("action", "one of " + ", ".join(ACTIONS))
-    outcome = _one(args, "outcome")
+    outcome = one_value(args, "outcome")
     if outcome and outcome not in OUTCOMES:
         raise BadParameter("outcome", "one of " + ", ".join(OUTCOMES))
-    page_text = _one(args, "page") or "1"
+    page_text = one_value(args, "page") or "1"
     if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGES:
         raise BadParameter("page", f"a page number from 1 to {MAX_PAGES}")
     return LogQuery(

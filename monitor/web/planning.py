@@ -36,7 +36,7 @@ from monitor.planning.weeks import week_start
 from monitor.reports.html import trend_chart
 from monitor.reports.plan_view import ADVICE, ForecastLine, backtest_words, clear_by_date, forecast_lines
 from monitor.web.figures import ScanCache, register_version
-from monitor.web.filters import BadParameter
+from monitor.web.filters import BadParameter, one_value
 
 if TYPE_CHECKING:
     from monitor.core.config import Config
@@ -71,22 +71,12 @@ class WhatIfParams:
         return " ".join(f"{k}={v}" for k, v in self.params().items())
 
 
-def _one(args: MultiDict[str, str], name: str) -> str:
-    values = args.getlist(name)
-    if len(values) > 1:
-        raise BadParameter(name, "one value")
-    value = values[0].strip() if values else ""
-    if len(value) > 100:
-        raise BadParameter(name, "a short value")
-    return value
-
-
 def what_if_params(args: MultiDict[str, str], as_of: date) -> WhatIfParams:
     """``extra_per_week`` and ``clear_by`` (``officer_away`` is checked against the team once read)."""
-    extra_text = _one(args, "extra_per_week")
+    extra_text = one_value(args, "extra_per_week")
     if extra_text and (not extra_text.isascii() or not extra_text.isdigit() or int(extra_text) > EXTRA_MAX):
         raise BadParameter("extra_per_week", f"a whole number of visits from 0 to {EXTRA_MAX}")
-    clear_text = _one(args, "clear_by")
+    clear_text = one_value(args, "clear_by")
     clear_by = None
     if clear_text:
         first = week_start(as_of)
@@ -99,7 +89,7 @@ def what_if_params(args: MultiDict[str, str], as_of: date) -> WhatIfParams:
     return WhatIfParams(
         extra_per_week=int(extra_text) if extra_text else 0,
         clear_by=clear_by,
-        officer_away=_one(args, "officer_away"),
+        officer_away=one_value(args, "officer_away"),
     )
 
 
