@@ -36,7 +36,7 @@ from monitor.cli.errors import (
     stdout_gone,
 )
 from monitor.core import config as config_module
-from monitor.core.logs import RedactingFilter
+from monitor.core.logs import EchoOfErrorFilter, RedactingFilter
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -225,6 +225,7 @@ def main() -> None:
     """Console entry point: maps known errors to the contract's exit codes."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
+        handler.addFilter(EchoOfErrorFilter())
         handler.addFilter(RedactingFilter())
     try:
         # Without standalone mode click *returns* ctx.exit(code) instead of exiting.

@@ -95,6 +95,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class EchoOfErrorFilter(logging.Filter):
+    """Drops psycopg's "error ignored terminating ..." warning on the CLI.
+
+    psycopg logs it while closing a pipeline or cursor whose connection was just lost, as the
+    exception that lost it is on its way up to the command; the command then reports that
+    exception in its one line ("import failed, nothing was changed: database error: ...").
+    A second line about the same loss, in a library's words, breaks "one clear line" and
+    says nothing new. Every other psycopg warning still shows.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name.startswith("psycopg") and str(record.msg).startswith("error ignored terminating"))
+
+
 def setup_logging(fmt: str = "text", level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
     """Route all logging to ``stream`` (stderr) in ``fmt``; replaces earlier handlers.
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from monitor.cli.app import cli
 from monitor.core import config as config_module
-from monitor.core.logs import JsonFormatter, TextFormatter
+from monitor.core.logs import EchoOfErrorFilter, JsonFormatter, TextFormatter
 from monitor.daemon.failures import safe_error
 from monitor.daemon.loop import Daemon
 
@@ -358,3 +358,17 @@ def test_output_into_a_closed_pipe_stops_quietly(demo_folder: Path, args: list[s
     code = proc.wait(timeout=60)
     assert err == ""  # no "Broken pipe", no "Exception ignored"
     assert code in codes  # stopped like cat (128 + SIGPIPE), or done before the reader left
+
+
+def test_the_cli_drops_psycopg_s_echo_of_a_lost_connection_and_keeps_its_other_warnings() -> None:
+    """A backend terminated mid-import: psycopg logs "error ignored terminating <Pipeline>"
+    while the exception goes up to the command, which reports it in its one line; the echo
+    would be a second line about the same loss (seen in the battery's terminated import)."""
+
+    def record(name: str, msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.WARNING, __file__, 1, msg, args, None)
+
+    keep = EchoOfErrorFilter().filter
+    assert not keep(record("psycopg", "error ignored terminating %r: %s", "<Pipeline [BAD]>", "the connection is lost"))
+    assert keep(record("psycopg", "some other warning %s", "x"))
+    assert keep(record("monitor.register", "error ignored terminating is our own words here"))
