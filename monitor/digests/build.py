@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor.core.gcpause import paused_gc
+from monitor.digests.backtest_run import start as start_backtest
 from monitor.digests.contexts import (
     Backlog,
     DigestContext,
@@ -83,15 +84,27 @@ def build_plans(
 def _build_plans(
     session: Session, config: Config, kinds: Sequence[str], as_of: date, obligations: Obligations | None
 ) -> Plans:
-    if obligations is None:
-        policy = scan_policy(config)
-        if {"team", "force"} & set(kinds):
-            obligations = rules_scan.scan(session, policy, as_of)
-        else:  # only team and force digests show the practice lists: count them, do not make them
-            obligations = rules_scan.scan(session, policy, as_of, count_only=rules_scan.PRACTICE_COUNTABLE)
-    officers = {o.officer_id: o for o in session.scalars(select(Officer))}
-    builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
-    builder.planning = plan_digests(session, config, kinds, as_of)
+    # The backtest, when the digests show it, in a process of its own while this one scans
+    # and plans (monitor.digests.backtest_run); the scan's rows are kept for the planner.
+    pending = start_backtest(session, config.policy, config.plan, as_of) if {"team", "force"} & set(kinds) else None
+    try:
+        rows: list[Sequence[Any]] | None = [] if {"officer", "team", "force"} & set(kinds) else None
+        if obligations is None:
+            policy = scan_policy(config)
+            if {"team", "force"} & set(kinds):
+                obligations = rules_scan.scan(session, policy, as_of, keep=rows)
+            else:  # only team and force digests show the practice lists: count them, do not make them
+                count_only = rules_scan.PRACTICE_COUNTABLE
+                obligations = rules_scan.scan(session, policy, as_of, count_only=count_only, keep=rows)
+        else:
+            rows = None  # another scope's or date's scan: the planner reads its own
+        officers = {o.officer_id: o for o in session.scalars(select(Officer))}
+        builder = _Builder(config, as_of, obligations, officers, obligations.caseload)
+        builder.planning = plan_digests(session, config, kinds, as_of, rows=rows, pending=pending)
+        del rows
+    finally:
+        if pending is not None:
+            pending.cancel()
     out = Plans()
     for kind in kinds:
         if kind == "officer":

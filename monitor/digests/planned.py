@@ -24,14 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from monitor.planning.backtest import backtest
+from monitor.digests.backtest_run import Pending, work_out
 from monitor.planning.forecast import forecast
 from monitor.planning.forecast_results import Backtest, ForecastResult, WhatIf
-from monitor.planning.history import read_history
 from monitor.planning.inputs import read_facts
 from monitor.planning.plan import make_plan
 from monitor.planning.plan_results import OfficerPlan, Plan, PlanItem, Reallocation
@@ -157,9 +156,21 @@ class Planning:
         )
 
 
-def plan_digests(session: Session, config: Config, kinds: Sequence[str], as_of: date) -> Planning | None:
+def plan_digests(
+    session: Session,
+    config: Config,
+    kinds: Sequence[str],
+    as_of: date,
+    *,
+    rows: Sequence[Sequence[Any]] | None = None,
+    pending: Pending | None = None,
+) -> Planning | None:
     """The run's plan (for officer and team digests) and forecast (team and force), or None
-    when no digest kind asked for shows either."""
+    when no digest kind asked for shows either.
+
+    ``rows``: the run's own force-wide scan rows on ``as_of``, read in this transaction
+    (they are not read again); ``pending``: the backtest being worked out in a process of
+    its own (:mod:`monitor.digests.backtest_run`), worked out here when it gives nothing."""
     wants_plan = bool({"officer", "team"} & set(kinds))
     wants_forecast = bool({"team", "force"} & set(kinds))
     settings = config.plan
@@ -167,7 +178,7 @@ def plan_digests(session: Session, config: Config, kinds: Sequence[str], as_of: 
     if not wants_plan and not wants_forecast:
         return None
     source = EngineSource(session)
-    facts = read_facts(source, config.policy, as_of, for_forecast=wants_forecast)
+    facts = read_facts(source, config.policy, as_of, for_forecast=wants_forecast, rows=rows)
     if wants_plan:
         plan = make_plan(facts, settings.default_visits_per_week)
         out.plans = split_plan(plan)
@@ -177,11 +188,8 @@ def plan_digests(session: Session, config: Config, kinds: Sequence[str], as_of: 
         result = forecast(facts, settings.default_visits_per_week, settings.growth_per_year, settings.weeks, what)
         del facts  # today's 100,000 cases need not stay alive beside the history's (peak memory)
         if settings.backtest_weeks:
-            back = settings.backtest_weeks
-            history = read_history(source, config.policy, as_of - timedelta(days=7 * back), as_of)
-            out.backtest = backtest(
-                history.then, history.actual, settings.default_visits_per_week, settings.growth_per_year
-            )
+            found = pending.result(session) if pending is not None else None
+            out.backtest = found or work_out(session, config.policy, settings, as_of)
             result = replace(result, backtest=out.backtest)
         out.forecast = result
         out.lines = {line.team: line for line in forecast_lines(result)}

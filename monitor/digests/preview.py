@@ -33,6 +33,7 @@ from monitor.digests.render import build_digest_message
 from monitor.mail.messages import message_pieces
 from monitor.register.db import reading
 from monitor.reports import case_rows
+from monitor.reports.render import load_email_templates
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -85,6 +86,7 @@ def preview_digests(
         if workers == 1:
             return _write(todo, config, out_dir)
         engine.dispose()  # no pooled connection may cross the fork
+        load_email_templates()  # compiled once here, shared by every worker
         return _write_in_workers(todo, config, out_dir, workers)
 
 

@@ -37,6 +37,8 @@ from monitor.rules.case_tags import measures_on
 if TYPE_CHECKING:
     from monitor.core.config import Policy
 
+#: The scan rows' columns the planner reads (:func:`cases_from`): the practice columns follow.
+_SCAN_COLUMNS = 18
 #: The weeks of visits the success rate is measured over.
 SUCCESS_WEEKS = 26
 _OFFICER_TEAM = attrgetter("officer", "team")
@@ -98,6 +100,7 @@ def read_facts(
     officer: str | None = None,
     for_forecast: bool = True,
     due_by: date | None = None,
+    rows: Iterable[Sequence[Any]] | None = None,
 ) -> Facts:
     """The planner's facts for the force, one team or one officer's caseload, on ``as_of``.
 
@@ -107,12 +110,15 @@ def read_facts(
     Sunday), ``Facts.cases`` holds only the people whose home visit is due on or before it
     (the plan's candidates; everyone else costs a plan only a count, and building their
     cases was a tenth of a national plan) and ``Facts.managers`` every officer who manages
-    someone in scope: the same plan as without it.
+    someone in scope: the same plan as without it. ``rows``: the scan's rows of this scope
+    on ``as_of`` when the caller has read them already in this transaction (the digests scan
+    the force first), in :func:`monitor.rules.rows.scan_rows`' form; the practice columns
+    after its first 18 are not read.
     """
     if due_by is not None and for_forecast:
         raise ValueError("due_by is for a plan's facts (for_forecast=False)")
     extras = {ref: (plan, release) for ref, plan, release in source.person_extras(team, officer)}
-    rows = source.scan_rows(as_of, team, officer)
+    rows = source.scan_rows(as_of, team, officer) if rows is None else (row[:_SCAN_COLUMNS] for row in rows)
     if due_by is None:
         cases = cases_from(rows, policy, as_of, extras, plans_on(policy, source))
         return assemble(source, policy, as_of, cases, team=team, officer=officer, for_forecast=for_forecast)

@@ -67,6 +67,7 @@ def scan(
     team: str | None = None,
     officer: str | None = None,
     count_only: Collection[str] = (),
+    keep: list[Sequence[Any]] | None = None,
 ) -> Obligations:
     """Every overdue or soon-due obligation for people in scope on ``as_of``.
 
@@ -84,6 +85,9 @@ def scan(
 
     The practice measures (:mod:`monitor.rules.practice`) come with the same scan when
     they are on: the register's state says which practice columns it holds.
+
+    ``keep``: a list the scan's rows are added to, for a caller that reads them again in
+    the same transaction (the digests' planner), instead of asking the database twice.
     """
     from monitor.rules.lookback import lookback_rows, register_state
     from monitor.rules.rows import scan_rows
@@ -91,7 +95,10 @@ def scan(
     conn = session.connection()
     practice = practice_input(policy, register_state(conn).practice_columns)
     n = policy.practice.predictable_visits_last if practice is not None else None
-    rows = scan_rows(conn, as_of, team, officer, policy.include_names, n)
+    rows: Iterable[Sequence[Any]] = scan_rows(conn, as_of, team, officer, policy.include_names, n)
+    if keep is not None:
+        keep.extend(rows)
+        rows = keep
     if practice is not None and practice.reads_visits:
         lookback = policy.practice.lone_visit_lookback
         practice = replace(practice, visits=lookback_rows(conn, as_of, lookback, team, officer))

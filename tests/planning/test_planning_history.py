@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import FIXED_UPDATED_AT, add_offender, add_officer, add_visit
@@ -132,6 +133,27 @@ def test_a_plan_lists_exactly_the_scan_s_overdue_and_due_this_week(
     this_week = {(i.ref, i.due_date, i.days_overdue) for i in result.due_soon if i.due_date <= week_end(as_of)}
     assert overdue and this_week
     assert listed == overdue | this_week
+
+
+@pytest.mark.parametrize("names", [False, True])
+def test_facts_from_the_scan_s_kept_rows_are_the_facts_read_again(
+    engine: Engine, make_config: Callable[..., Config], tmp_path: Path, names: bool
+) -> None:
+    """The digests hand the planner the rows their scan read (``scan(keep=...)``): with the
+    practice columns and names in them, the facts are those the planner reads itself."""
+    config = make_config(engine.url.render_as_string(hide_password=False), policy={"include_names": names})
+    generate(400, seed=11, as_of=AS_OF, out_dir=tmp_path / "extract", practice=True)
+    import_directory(engine, config, tmp_path / "extract")
+    with reading(engine) as s:
+        kept: list[Any] = []
+        result = scan(s, config.policy, AS_OF, keep=kept)
+        assert len(kept) == result.summary.active_caseload and len(kept[0]) > 18
+        for_forecast = read_facts(EngineSource(s), config.policy, AS_OF, rows=kept)
+        assert for_forecast == read_facts(EngineSource(s), config.policy, AS_OF)
+        sunday = week_end(AS_OF)
+        for_plan = read_facts(EngineSource(s), config.policy, AS_OF, for_forecast=False, due_by=sunday, rows=kept)
+        assert for_plan == read_facts(EngineSource(s), config.policy, AS_OF, for_forecast=False, due_by=sunday)
+    assert any(c.interval_source == "plan" for c in for_forecast.cases)
 
 
 def test_the_sqlite_source_answers_as_the_engine(
