@@ -8,7 +8,7 @@ active supervisor in the directory"), and is counted as *unrouted*. When there i
 mailable lead either (or the force digest itself has no mailable lead) the digest is
 *unroutable*: the run fails loudly and an ``unrouted`` disclosure row records what could
 not be sent. Its own module so the rule lives in one place beside the builder that uses
-it (:mod:`monitor.digests.build`).
+it (:mod:`monitor.digests.builder`).
 
 A re-routed digest keeps its kind and goes to the lead under the outbox key
 (kind, lead, ``<period>/<team>``), so each team's digest is queued once per period even
