@@ -1,5 +1,5 @@
 """docs/reference/configuration.md: every key of the configuration, from the built-in
-defaults (monitor.core.config.DEFAULTS), with each key's words taken from the shipped,
+defaults (monitor.core.defaults.DEFAULTS), with each key's words taken from the shipped,
 documented config/monitor.toml and its accepted values from the configuration's own
 checks (each key is given a bad value and the expectation the check prints is shown)."""
 
