@@ -19,10 +19,12 @@ on the same engine, in the same run, on the same machine. For each size and engi
 and checks that the product's answers are right, not only fast: the import stores every
 good row and rejects exactly the bad lines; the JSON report's overdue visits equal the lean
 query's row for row (ref, due date, days overdue, last visit, failed attempts, order), which
-equal the generator's own truth; all five of the report's lists (overdue and due-soon
-visits, risk reviews, notifications, whereabouts unknown) equal lean_full.py's, entry for
-entry and in order; ``--section overdue_visit`` gives the lean query's rows and the whole
-report's summary; and SQLite and PostgreSQL give the same rows in all five.
+equal the generator's own truth; all nine of the report's lists (overdue and due-soon
+visits, risk reviews, notifications, whereabouts unknown, and the practice measures' lone
+and predictable visits, overdue supervisor reviews and long plan intervals) equal
+lean_full.py's, entry for entry and in order; ``--section overdue_visit`` gives the lean
+query's rows and the whole report's summary; and SQLite and PostgreSQL give the same rows
+in all nine.
 
     .venv/bin/python benchmarks/national.py --sizes 10000,30000 --engines sqlite,postgresql \
         [--keep DIR] [--json out.json] [--repeat 3] [--explain DIR] [--import-only]

@@ -98,7 +98,17 @@ def test_national_benchmark_runs_on_both_engines_and_agrees(tmp_path: Path) -> N
         assert any(n.startswith("report --section overdue_visit == lean query") for n in names)
         sectioned = next(s for s in run["steps"] if s["step"] == "report --format json --section overdue_visit")
         assert sectioned["yardstick_name"] == "lean SQL query" and sectioned["ratio"] > 0
-        for listed in ("overdue_visits", "due_soon", "overdue_risk_reviews", "overdue_notifications"):
+        for listed in (
+            "overdue_visits",
+            "due_soon",
+            "overdue_risk_reviews",
+            "overdue_notifications",
+            "whereabouts_unknown",
+            "lone_visits",
+            "predictable_visits",
+            "overdue_supervisor_reviews",
+            "long_plan_intervals",
+        ):
             assert any(n.startswith(f"report {listed} == lean_full") for n in names), listed
     cross = result["cross_engine_checks"]
     assert len(cross) == 10 and all(c["ok"] for c in cross), cross
