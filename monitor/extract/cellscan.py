@@ -33,8 +33,9 @@ from typing import Any
 
 from monitor.extract.errors import Unreadable
 
-#: The most cells (rows x columns of each sheet's used area, all sheets together) read.
-MAX_CELLS = 4_000_000
+#: The most cells (rows x columns of each sheet's used area, all sheets together) read:
+#: python-calamine held 4 million in 544 MB (docs/operate/import.md), so about 280 MB.
+MAX_CELLS = 2_000_000
 #: The most an .ods file's parts may unpack to.
 MAX_ODS_UNPACKED = 1 << 30
 #: A part this large that unpacks at more than this ratio is a zip bomb, not a register.
@@ -176,8 +177,8 @@ def scan_xls(path: Path) -> Errors:
         raise Unreadable(f"{path.name}: not a readable .xls workbook ({type(exc).__name__})") from None
 
 
-def _scan_xls(path: Path) -> Errors:
-    stream = _stream(path.read_bytes(), path)
+def _worksheets(stream: bytes, path: Path) -> list[tuple[str, int]]:
+    """The workbook's worksheets from its globals: (name, where its records start)."""
     globals_ = list(_records(stream, 0))
     if not globals_ or globals_[0][0] != 0x0809 or globals_[0][2] < 2:
         raise Unreadable(f"{path.name}: not an .xls workbook (no BIFF workbook stream); save it as .xlsx or CSV")
@@ -189,6 +190,28 @@ def _scan_xls(path: Path) -> Errors:
             raise Unreadable(f"{path.name}: is password-protected; save it without a password (as .xlsx or CSV)")
         if kind == _BOUNDSHEET and len(body) >= 8 and body[5] == 0:  # a worksheet, not a chart or macros
             sheets.append((_sheet_name(body, biff8), struct.unpack_from("<I", body)[0]))
+    return sheets
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The worksheets of an .xls or .ods file, in order, without python-calamine.
+
+    An .xls lists them at its start; an .ods is scanned whole (streaming), and refused
+    as :func:`scan_ods` refuses it.
+    """
+    if path.suffix.lower() == ".ods":
+        return list(scan_ods(path))
+    try:
+        return [name for name, _ in _worksheets(_stream(path.read_bytes(), path), path)]
+    except Unreadable:
+        raise
+    except Exception as exc:
+        raise Unreadable(f"{path.name}: not a readable .xls workbook ({type(exc).__name__})") from None
+
+
+def _scan_xls(path: Path) -> Errors:
+    stream = _stream(path.read_bytes(), path)
+    sheets = _worksheets(stream, path)
     errors: Errors = {}
     areas: list[_Area] = []
     for name, offset in sheets:

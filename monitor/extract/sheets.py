@@ -8,7 +8,7 @@ handed over. So the formats calamine reads are bounded before it is called:
 
 * the file is at most :data:`MAX_FILE` bytes on disk (an .xls sheet is also limited by
   its format to 65,536 rows), and the used area of its sheets (rows x columns, all sheets
-  together) at most :data:`~monitor.extract.cellscan.MAX_CELLS` cells, counted by
+  together) at most :data:`~monitor.extract.cellscan.MAX_CELLS` cells (2 million), counted by
   ``cellscan`` without holding them (a tiny file can claim billions of cells);
 * python-calamine reads an error cell (``#N/A``) as a blank; ``cellscan`` finds them, and
   they are read as :data:`~monitor.extract.workbook.ERROR_MARK` plus the code, as .xlsx.
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from monitor.extract import cellscan
 from monitor.extract.cellscan import Errors, scan_ods, scan_xls
 from monitor.extract.errors import Unreadable
 from monitor.extract.workbook import ERROR_MARK, Books, cell_text, find_sheet, numbered
@@ -41,22 +42,24 @@ def _refuse(path: Path, why: str) -> Unreadable:
     return Unreadable(f"{path.name}: {why}")
 
 
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _refuse(path, f"cannot be read ({type(exc).__name__})") from None
+    if size > MAX_FILE:
+        suffix = path.suffix.lower()
+        limit = f"{MAX_FILE >> 20} MB read from {suffix} files"
+        raise _refuse(path, f"is {size >> 20} MB, more than the {limit}: save it as .xlsx or as CSV")
+
+
 class CalamineBook:
     """One .xls or .ods file opened for reading: checked, scanned, then read by python-calamine."""
 
     def __init__(self, path: Path):
         self.path = path
         suffix = path.suffix.lower()
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise _refuse(path, f"cannot be read ({type(exc).__name__})") from None
-        if size > MAX_FILE:
-            raise _refuse(
-                path,
-                f"is {size >> 20} MB, more than the {MAX_FILE >> 20} MB read from {suffix} files: "
-                "save it as .xlsx or as CSV",
-            )
+        _check_size(path)
         #: Error cells by sheet (python-calamine reads them as blanks).
         self.errors: Errors = scan_ods(path) if suffix == ".ods" else scan_xls(path)
         try:
@@ -109,12 +112,9 @@ class CalamineBook:
 
 
 def sheet_names(path: Path) -> list[str]:
-    """The worksheets of an .xls or .ods file, in order (the file is read: calamine reads it whole)."""
-    book = CalamineBook(path)
-    try:
-        return book.names
-    finally:
-        book.close()
+    """The worksheets of an .xls or .ods file, in order, without loading it (for finding files)."""
+    _check_size(path)
+    return cellscan.sheet_names(path)
 
 
 class CalamineRows:

@@ -272,7 +272,7 @@ def _corner_cells(path: Path) -> None:
 
     book = xlwt.Workbook()
     for n in range(3):
-        ws = book.add_sheet(f"S{n}")
+        ws = book.add_sheet(f"S{n}" if n else "offenders")
         ws.write(0, 0, "ref")
         ws.write(65535, 255, 1)
     book.save(str(path))
@@ -326,8 +326,8 @@ def _one_sheet(path: Path) -> None:
         (".xls", _really_xlsx, {}, "not an .xls workbook (Excel 97-2003)"),
         (".ods", _really_xlsx, {}, "not an .ods spreadsheet (OpenDocument)"),
         (".ods", _ods_bomb, {}, "a zip bomb?"),
-        (".ods", _repeated_cells, {}, "more than the 4,000,000 read from .ods files: save it as .xlsx or as CSV"),
-        (".xls", _corner_cells, {}, "more than the 4,000,000 read from .xls files: save it as .xlsx or as CSV"),
+        (".ods", _repeated_cells, {}, "more than the 2,000,000 read from .ods files: save it as .xlsx or as CSV"),
+        (".xls", _corner_cells, {}, "more than the 2,000,000 read from .xls files: save it as .xlsx or as CSV"),
         (".ods", _encrypted_ods, {}, "is password-protected"),
         (".xls", _encrypted_xls, {}, "is password-protected"),
         (".xls", _filepass_xls, {}, "is password-protected"),
@@ -399,3 +399,19 @@ def test_the_cell_limit_counts_used_areas_not_file_bytes(monkeypatch: pytest.Mon
         with pytest.raises(Unreadable, match="holds 357 used cells, more than the 356 read"):
             rows_of(path)
         monkeypatch.undo()
+
+
+@pytest.mark.parametrize("suffix", OLD)
+def test_a_sheet_starting_below_and_right_keeps_its_places(tmp_path: Path, suffix: str) -> None:
+    """Rows and columns before the first value still count (an error cell left of the data too)."""
+    path = WRITERS[suffix](
+        tmp_path / f"offenders{suffix}",
+        {"S": [[], [], [None, None, "ref", "x"], [None, None, "RSO-1", Err("#N/A")], [None, Err("#REF!")]]},
+    )
+    assert rows_of(path) == [
+        (1, [], None),
+        (2, [], None),
+        (3, ["", "", "ref", "x"], None),
+        (4, ["", "", "RSO-1", ERROR_MARK + "#N/A"], None),
+        (5, ["", ERROR_MARK + "#REF!", "", ""], None),
+    ]
