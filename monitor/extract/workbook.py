@@ -5,7 +5,8 @@ with openpyxl's streaming worksheet parser, which reads the sheet's XML as it go
 does not grow with the rows; only the workbook's table of distinct texts is held, as Excel
 stores it), taking formulas' cached values. python-calamine reads many times faster but
 holds the whole sheet in memory (measured at national size: docs/operate/import.md), so
-it is not used.
+it is used only for the formats openpyxl cannot read, .xls and .ods, within bounds
+(``sheets``); the numbering of rows below (:func:`numbered`) is shared with it.
 
 Cells become the text the contract reads: a date cell ``2025-03-05`` (with a time,
 ``2025-03-05T14:30:00``, local time), a whole number without ``.0`` (``1234``), TRUE/FALSE

@@ -415,3 +415,42 @@ def test_a_sheet_starting_below_and_right_keeps_its_places(tmp_path: Path, suffi
         (4, ["", "", "RSO-1", ERROR_MARK + "#N/A"], None),
         (5, ["", ERROR_MARK + "#REF!", "", ""], None),
     ]
+
+
+def test_ods_merged_cells_and_header_rows_keep_error_places(tmp_path: Path) -> None:
+    """Covered cells take their columns, header rows their rows: an error cell after them stays put."""
+    path = write_ods(tmp_path / "offenders.ods", {"S": [["x"]]})
+    error = (
+        '<table:table-cell table:formula="of:=NA()" office:value-type="string" office:string-value=""'
+        ' calcext:value-type="error"><text:p>#N/A</text:p></table:table-cell>'
+    )
+
+    def text(t: str) -> str:
+        return f'<table:table-cell office:value-type="string"><text:p>{t}</text:p></table:table-cell>'
+
+    table = (
+        '<table:table table:name="S"><table:table-header-rows><table:table-row>'
+        + "".join(text(t) for t in ("ref", "a", "b", "c"))
+        + "</table:table-row></table:table-header-rows><table:table-row>"
+        + '<table:table-cell table:number-columns-spanned="2" table:number-rows-spanned="2" office:value-type="string">'
+        + "<text:p>M</text:p></table:table-cell><table:covered-table-cell/>"
+        + error
+        + text("z")
+        + '</table:table-row><table:table-row><table:covered-table-cell table:number-columns-repeated="2"/>'
+        + text("y")
+        + error
+        + "</table:table-row></table:table>"
+    )
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["content.xml"].decode()
+    start, end = xml.index("<table:table "), xml.index("</table:table>") + len("</table:table>")
+    xml = xml[:start] + table + xml[end:]
+    calcext = 'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0" '
+    parts["content.xml"] = xml.replace("<office:document-content ", "<office:document-content " + calcext, 1).encode()
+    rewrite_zip(path, parts)
+    assert rows_of(path) == [
+        (1, ["ref", "a", "b", "c"], None),
+        (2, ["M", "", ERROR_MARK + "#N/A", "z"], None),
+        (3, ["", "", "y", ERROR_MARK + "#N/A"], None),
+    ]
