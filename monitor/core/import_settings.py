@@ -66,7 +66,8 @@ class ImportSettings:
     date_formats: tuple[str, ...] = ()
     #: A file name pattern for one workbook holding a sheet per file ("" = none).
     workbook: str = ""
-    #: File role (``offenders``) -> file name patterns; a role not named: ``offenders.csv`` / ``.xlsx``.
+    #: File role (``offenders``) -> file name patterns; a role not named:
+    #: ``offenders.csv`` / ``.xlsx`` / ``.xls`` / ``.ods``.
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: File role -> sheet name (in the workbook, or in a workbook of that role's own).
     sheets: dict[str, str] = field(default_factory=dict)
@@ -251,8 +252,8 @@ def parse(raw: Mapping[str, Any]) -> ImportSettings:
         raise SettingError("import.workbook", workbook, 'a file name pattern such as "RSO_Register_*.xlsx", or ""')
     if workbook:
         _pattern("import.workbook", workbook)
-        if not workbook.lower().endswith(".xlsx"):
-            raise SettingError("import.workbook", workbook, "a pattern for .xlsx workbooks, ending in .xlsx")
+        if not workbook.lower().endswith((".xlsx", ".xls", ".ods")):
+            raise SettingError("import.workbook", workbook, "a pattern for workbooks, ending in .xlsx, .xls or .ods")
     drop = raw["drop_dir"]
     if not isinstance(drop, str):
         raise SettingError("import.drop_dir", drop, "a string")

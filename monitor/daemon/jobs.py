@@ -10,7 +10,7 @@ must show as failed.
 
 Import drop folder: each **subfolder** of ``import.drop_dir`` is one extract (its
 offenders.csv / visits.csv / officers.csv, or the force's own file names and workbook as
-``[import]`` maps them), imported in name order. Loose CSV and .xlsx files
+``[import]`` maps them), imported in name order. Loose CSV and workbook files
 directly in the drop folder are not imported (three loose files cannot be told from half
 a delivery): the log says so. Deliver an extract by writing it under a name starting
 with "." or ending in ".partial"/".tmp" and renaming it when complete. Afterwards the
@@ -45,6 +45,7 @@ from monitor.core.import_settings import ImportSettings
 from monitor.daemon.failures import JobFailed, safe_error
 from monitor.daemon.timetable import scheduled_date
 from monitor.digests.queue import queue_digests
+from monitor.extract.records import WORKBOOK_SUFFIXES
 from monitor.mail.delivery import DeliveryReport, deliver_pending
 from monitor.register.importer import holds_files, import_directory
 from monitor.reports.snapshot import take_snapshot
@@ -214,10 +215,10 @@ def import_job(engine: Engine, config: Config, scheduled_for: datetime) -> dict[
     for bucket in RESERVED_DIRS:
         if (drop / bucket).is_symlink():
             raise JobFailed(f"import.drop_dir: {bucket}/ is a symlink; refused, nothing imported", counts)
-    loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx")]
+    loose = [p.name for p in drop.iterdir() if p.is_file() and p.suffix.lower() in (".csv", *WORKBOOK_SUFFIXES)]
     if loose:
         log.warning(
-            "import: %d CSV or .xlsx file(s) directly in the drop folder are ignored; "
+            "import: %d CSV or workbook file(s) directly in the drop folder are ignored; "
             "put each extract in its own subfolder",
             len(loose),
         )

@@ -1,9 +1,10 @@
 """Which file of a folder is which: the force's file names, workbooks and sheets.
 
 A records system writes ``RSO_Nominals_20250305.csv``; a spreadsheet keeps everything in
-``Register.xlsx``. ``[import.files]`` gives each file's patterns (default ``offenders.csv``
-or ``offenders.xlsx``, names compared without case), ``[import] workbook`` one workbook
-holding a sheet per file, ``[import.sheets]`` the sheets' names. Where a pattern matches
+``Register.xlsx``. ``[import.files]`` gives each file's patterns (default ``offenders.csv``,
+``offenders.xlsx``, ``offenders.xls`` or ``offenders.ods``, names compared without case),
+``[import] workbook`` one workbook holding a sheet per file, ``[import.sheets]`` the sheets'
+names. Where a pattern matches
 several files the newest (modification time, then name) is read and the others are left
 alone, so a drop folder may keep older deliveries (without a pattern of its own, two
 candidates such as ``offenders.csv`` and ``Offenders.xlsx`` are one too many). Anything that could make one file stand
@@ -19,15 +20,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from monitor.core.import_settings import ImportSettings
-from monitor.extract.records import WORKBOOK_SUFFIXES, NoExtract, Source, Unreadable
-from monitor.extract.workbook import find_sheet, sheet_parts
+from monitor.extract.records import WORKBOOK_SUFFIXES, NoExtract, Source, Unreadable, sheet_names
+from monitor.extract.workbook import find_sheet
 
 #: Spreadsheet formats that are not read (what to do instead is said).
-_NOT_READ = {".xls": "Excel 97-2003", ".xlsb": "Excel binary", ".ods": "OpenDocument"}
+_NOT_READ = {".xlsb": "Excel binary"}
 
 
 def default_patterns(role: str) -> tuple[str, ...]:
-    return (f"{role}.csv", f"{role}.xlsx")
+    return (f"{role}.csv", f"{role}.xlsx", f"{role}.xls", f"{role}.ods")
 
 
 def _candidates(directory: Path) -> list[Path]:
@@ -49,7 +50,7 @@ def _newest(matches: list[Path], patterns: Sequence[str]) -> tuple[Path, str]:
 
 
 def _sheet_of(path: Path, wanted: str, role: str) -> str:
-    names = list(sheet_parts(path))
+    names = sheet_names(path)
     if wanted:
         found = find_sheet(names, wanted)
         if found is None:
@@ -77,7 +78,7 @@ def locate(directory: Path, roles: Sequence[str], settings: ImportSettings) -> d
         books = _matches(entries, (settings.workbook,))
         if books:
             book, note = _newest(books, (settings.workbook,))
-            sheets = list(sheet_parts(book))
+            sheets = sheet_names(book)
             for role in roles:
                 sheet = find_sheet(sheets, settings.sheets.get(role, role))
                 if sheet is not None:

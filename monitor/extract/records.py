@@ -4,7 +4,8 @@ A CSV file and a sheet of a workbook reach the importer the same way, as ``(line
 problem)``: the line a person sees in an editor or in Excel, the cells as text, and why the
 record cannot be read (it is then rejected and reading goes on). :class:`Source` says
 where one file of an extract is (a CSV file, a workbook of its own, or a sheet of a
-workbook holding several) and opens it; the readers are ``csvfile`` and ``workbook``.
+workbook holding several) and opens it; the readers are ``csvfile``, ``workbook`` (.xlsx)
+and ``sheets`` (.xls and .ods).
 
 The failures that stop an import are in ``errors`` (re-exported here), below the readers
 and the importer that reports them.
@@ -22,11 +23,23 @@ from monitor.extract.errors import NoExtract, Unreadable
 if TYPE_CHECKING:
     from monitor.extract.workbook import Books
 
-__all__ = ["WORKBOOK_SUFFIXES", "NoExtract", "Records", "Source", "Unreadable", "first_record"]
+__all__ = [
+    "CALAMINE_SUFFIXES",
+    "WORKBOOK_SUFFIXES",
+    "NoExtract",
+    "Records",
+    "Source",
+    "Unreadable",
+    "first_record",
+    "sheet_names",
+]
 
 
-#: Suffixes read as workbooks; every other matched file is read as CSV.
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Suffixes read as workbooks (.xlsx with openpyxl, .xls and .ods with python-calamine);
+#: every other matched file is read as CSV.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+#: The ones python-calamine reads (``sheets``).
+CALAMINE_SUFFIXES = (".xls", ".ods")
 
 
 class Records(Protocol):
@@ -70,6 +83,10 @@ class Source:
 
         ``books``: workbooks already open for this import (each is opened once).
         """
+        if self.path.suffix.lower() in CALAMINE_SUFFIXES:
+            from monitor.extract.sheets import CalamineRows
+
+            return CalamineRows(self.path, self.sheet, label=self.label, books=books)
         if self.is_workbook:
             from monitor.extract.workbook import SheetRows
 
@@ -80,6 +97,11 @@ class Source:
 
     def size_hint(self) -> int:
         """Bytes of text the file holds, roughly (for sizing what grows with its rows)."""
+        if self.path.suffix.lower() in CALAMINE_SUFFIXES:
+            try:
+                return self.path.stat().st_size  # all sheets together: an upper bound
+            except OSError:
+                return 0
         if self.is_workbook:
             from monitor.extract.workbook import sheet_bytes
 
@@ -88,6 +110,17 @@ class Source:
             return self.path.stat().st_size
         except OSError:
             return 0
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The worksheets of a workbook, in order, whatever its format."""
+    if path.suffix.lower() in CALAMINE_SUFFIXES:
+        from monitor.extract.sheets import sheet_names as calamine_names
+
+        return calamine_names(path)
+    from monitor.extract.workbook import sheet_parts
+
+    return list(sheet_parts(path))
 
 
 def first_record(records: Records) -> tuple[int, list[str]] | None:

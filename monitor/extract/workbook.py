@@ -5,7 +5,8 @@ with openpyxl's streaming worksheet parser, which reads the sheet's XML as it go
 does not grow with the rows; only the workbook's table of distinct texts is held, as Excel
 stores it), taking formulas' cached values. python-calamine reads many times faster but
 holds the whole sheet in memory (measured at national size: docs/operate/import.md), so
-it is not used.
+it is used only for the formats openpyxl cannot read, .xls and .ods, within bounds
+(``sheets``); the numbering of rows below (:func:`numbered`) is shared with it.
 
 Cells become the text the contract reads: a date cell ``2025-03-05`` (with a time,
 ``2025-03-05T14:30:00``, local time), a whole number without ``.0`` (``1234``), TRUE/FALSE
@@ -24,12 +25,17 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from monitor.extract.errors import Unreadable
+
+if TYPE_CHECKING:
+    from monitor.extract.sheets import CalamineBook
+
+_Book = TypeVar("_Book", bound="Workbook | CalamineBook")
 
 #: Prefixed to an error cell's code: not printable, so the field checks look at it (and only then).
 ERROR_MARK = "\x00excel-error:"
@@ -144,6 +150,46 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+class _Progress(Protocol):
+    line_num: int
+
+
+def numbered(rows: Iterable[tuple[int, list[str]]], progress: _Progress) -> Iterator[tuple[int, list[str], None]]:
+    """A sheet's stored rows as the importer's records (shared by the .xlsx, .xls and .ods readers).
+
+    ``rows``: (row number, cells as text) in order, numbers rising but not always by one
+    (a row not stored is empty). Empty rows are kept as ``[]`` so the importer counts them,
+    except those at the end; the header's error marks are dropped (a header is text) and
+    later rows are padded with blanks to the header's width. ``progress.line_num`` follows
+    the row being read.
+    """
+    width = 0  # the header's, once it was read
+    # Empty rows (stored empty, or not stored at all) not yet known to be followed by
+    # data: the first and the last of each run. Trailing ones are never yielded.
+    blank: list[tuple[int, int]] = []
+    last = 0
+    for number, cells in rows:
+        progress.line_num = number
+        if number > last + 1:
+            blank.append((last + 1, number - 1))
+        last = max(last, number)
+        while cells and not cells[-1].strip():
+            cells.pop()
+        if not cells:
+            blank.append((number, number))
+            continue
+        for first, final in blank:
+            for empty in range(first, final + 1):
+                yield empty, [], None
+        blank.clear()
+        if not width:
+            cells = [c.removeprefix(ERROR_MARK) for c in cells]
+            width = len(cells)
+        elif len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        yield number, cells, None
+
+
 class Workbook:
     """One .xlsx opened for reading: its table of texts, its date styles and its worksheets.
 
@@ -208,16 +254,27 @@ class Workbook:
 
 
 class Books:
-    """The workbooks one import has open, each opened once; closed with the import."""
+    """The workbooks one import has open, each opened once; closed with the import.
+
+    .xlsx through :meth:`get`, .xls and .ods through :meth:`calamine` (``sheets``).
+    """
 
     def __init__(self) -> None:
-        self._open: dict[Path, Workbook] = {}
+        self._open: dict[Path, Workbook | CalamineBook] = {}
 
     def get(self, path: Path) -> Workbook:
+        return self._opened(path, Workbook)
+
+    def calamine(self, path: Path) -> CalamineBook:
+        from monitor.extract.sheets import CalamineBook
+
+        return self._opened(path, CalamineBook)
+
+    def _opened(self, path: Path, kind: Callable[[Path], _Book]) -> _Book:
         book = self._open.get(path)
         if book is None:
-            book = self._open[path] = Workbook(path)
-        return book
+            book = self._open[path] = kind(path)
+        return book  # type: ignore[return-value]  # one path, one format: the same kind each time
 
     def close(self) -> None:
         for book in self._open.values():
@@ -242,47 +299,26 @@ class SheetRows:
             raise
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
-        width = 0  # the header's, once it was read
-        # Empty rows (stored empty, or not stored at all) not yet known to be followed by
-        # data: the first and the last of each run. Trailing ones are never yielded.
-        blank: list[tuple[int, int]] = []
-        last = 0
         try:
-            for number, stored in self._book.rows(self.sheet):
-                self.line_num = number
-                if number > last + 1:
-                    blank.append((last + 1, number - 1))
-                last = max(last, number)
-                cells: list[str] = []
-                for cell in stored:
-                    column = cell["column"]
-                    if column > len(cells) + 1:
-                        cells.extend([""] * (column - 1 - len(cells)))
-                    if column == len(cells) + 1:
-                        value = cell["value"]
-                        text = ERROR_MARK + str(value) if cell["data_type"] == "e" else cell_text(value)
-                        cells.append(text)
-                while cells and not cells[-1].strip():
-                    cells.pop()
-                if not cells:
-                    blank.append((number, number))
-                    continue
-                for first, final in blank:
-                    for empty in range(first, final + 1):
-                        yield empty, [], None
-                blank.clear()
-                if not width:
-                    cells = [c.removeprefix(ERROR_MARK) for c in cells]
-                    width = len(cells)
-                elif len(cells) < width:
-                    cells.extend([""] * (width - len(cells)))
-                yield number, cells, None
+            yield from numbered(self._cells(), self)
         except Unreadable:
             raise
         except Exception as exc:  # XML damage part-way through the sheet
             raise _refuse(
                 self.path, f"sheet {self.sheet!r} cannot be read after row {self.line_num} ({type(exc).__name__})"
             ) from None
+
+    def _cells(self) -> Iterator[tuple[int, list[str]]]:
+        for number, stored in self._book.rows(self.sheet):
+            cells: list[str] = []
+            for cell in stored:
+                column = cell["column"]
+                if column > len(cells) + 1:
+                    cells.extend([""] * (column - 1 - len(cells)))
+                if column == len(cells) + 1:
+                    value = cell["value"]
+                    cells.append(ERROR_MARK + str(value) if cell["data_type"] == "e" else cell_text(value))
+            yield number, cells
 
     def close(self) -> None:
         if self._own and self._book is not None:

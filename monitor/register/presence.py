@@ -160,7 +160,7 @@ def locate_files(directory: Path, settings: ImportSettings | None = None) -> dic
     """The extract files in ``directory``, by contract file name, in processing order.
 
     Which names count is ``[import]``'s (``monitor.extract.names``): by default
-    ``offenders.csv`` or ``offenders.xlsx``, names case-insensitive.
+    ``offenders.csv``, ``.xlsx``, ``.xls`` or ``.ods``, names case-insensitive.
     """
     roles = [SPECS[name].role for name in FILE_ORDER]
     try:

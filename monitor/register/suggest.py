@@ -25,8 +25,9 @@ from monitor.core.config import Config
 from monitor.core.import_settings import ImportSettings
 from monitor.extract.dates import DateReader
 from monitor.extract.mapping import normalise_token
-from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record
-from monitor.extract.workbook import ERROR_MARK, Books, sheet_parts
+from monitor.extract.names import default_patterns
+from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record, sheet_names
+from monitor.extract.workbook import ERROR_MARK, Books
 from monitor.register.fields import FLAG_SPELLINGS
 from monitor.register.specs import CHOICES, FILE_ORDER, FLAGS, SPECS, Spec
 
@@ -163,7 +164,7 @@ def _candidates(directory: Path, settings: ImportSettings, books: Books) -> list
             continue
         suffix = path.suffix.lower()
         if suffix in WORKBOOK_SUFFIXES:
-            sources = [Source("", path, sheet) for sheet in sheet_parts(path)]
+            sources = [Source("", path, sheet) for sheet in sheet_names(path)]
         elif suffix in (".csv", ".txt"):
             sources = [Source("", path)]
         else:
@@ -259,7 +260,7 @@ def _suggest(directory: Path, config: Config, settings: ImportSettings, books: B
     lines += ["", "[import.files]"]
     for name, f in assigned.items():
         role = SPECS[name].role
-        if f.source.path.name.lower() not in (f"{role}.csv", f"{role}.xlsx"):
+        if f.source.path.name.lower() not in default_patterns(role):
             if role in settings.files:
                 lines.append(f"{role} = [{', '.join(_quote(p) for p in settings.files[role])}]")
             elif len(workbooks) != 1 or not f.source.is_workbook:

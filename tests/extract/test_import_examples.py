@@ -1,9 +1,10 @@
 """Issue 21's test of done: a register delivered as forces deliver it imports with only the example mapping.
 
 The same synthetic register (``visit-monitor seed``'s generator, with accented names added)
-is delivered three ways: the contract's CSV, a spreadsheet-style workbook and a
-records-system-style cp1252 CSV (converted by ``tests/force_shapes.py``, which shares no
-code with the product's mapping). Imported with nothing but the shipped example
+is delivered three ways: the contract's CSV, a spreadsheet-style workbook (as .xlsx, and
+saved again as .xls and .ods by ``tests/sheet_writers.py``) and a records-system-style
+cp1252 CSV (converted by ``tests/force_shapes.py``, which shares no code with the
+product's mapping). Imported with nothing but the shipped example
 configuration (config/examples/), each must store exactly the contract import's register
 and give a JSON report equal byte for byte, on SQLite and on PostgreSQL; ``--check`` first
 must write nothing at all; a second import of the same delivery must change nothing.
@@ -20,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import new_database_url
 from force_shapes import add_accents, to_records_csv, to_workbook
+from sheet_writers import convert
 from sqlalchemy import select, text
 
 from monitor.cli.app import cli
@@ -41,11 +43,16 @@ def register(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     add_accents(contract)
     to_workbook(contract, root / "workbook")
     to_records_csv(contract, root / "records")
-    return {"contract": contract, "workbook": root / "workbook", "records": root / "records"}
+    for suffix in (".xls", ".ods"):  # the same workbook saved by older Excel, and by LibreOffice
+        convert(to_workbook(contract, root / f"workbook{suffix}"), suffix)
+    shapes = {"contract": contract, "workbook": root / "workbook", "records": root / "records"}
+    return shapes | {f"workbook{s}": root / f"workbook{s}" for s in (".xls", ".ods")}
 
 
-def _config(tmp: Path, url: str, example: str | None) -> Path:
+def _config(tmp: Path, url: str, example: str | None, suffix: str = "") -> Path:
     text = (EXAMPLES / example).read_text(encoding="utf-8") if example else ""
+    if suffix:
+        text = text.replace('workbook = "RSO Register*.xlsx"', f'workbook = "RSO Register*{suffix}"')
     path = tmp / "monitor.toml"
     path.write_text(f'[database]\nurl = "{url}"\n[mail]\nmaildir = "{tmp / "outbox"}"\n\n{text}', encoding="utf-8")
     return path
@@ -99,7 +106,12 @@ def _report(config: Path, out: Path) -> bytes:
 
 @pytest.mark.parametrize(
     ("shape", "example"),
-    [("workbook", "spreadsheet-workbook.toml"), ("records", "records-system-csv.toml")],
+    [
+        ("workbook", "spreadsheet-workbook.toml"),
+        ("workbook.xls", "spreadsheet-workbook.toml"),
+        ("workbook.ods", "spreadsheet-workbook.toml"),
+        ("records", "records-system-csv.toml"),
+    ],
 )
 def test_a_force_shaped_register_imports_as_the_contract_one(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, register: dict[str, Path], shape: str, example: str
@@ -109,7 +121,7 @@ def test_a_force_shaped_register_imports_as_the_contract_one(
     contract_url = new_database_url(backend, tmp_path / "a", request)
     shaped_url = new_database_url(backend, tmp_path / "b", request)
     contract_cfg = _config(tmp_path / "a", contract_url, None)
-    shaped_cfg = _config(tmp_path / "b", shaped_url, example)
+    shaped_cfg = _config(tmp_path / "b", shaped_url, example, shape.removeprefix("workbook"))
 
     done = _cli(contract_cfg, "import", str(register["contract"]))
     assert done.exit_code == 0, done.output
@@ -123,7 +135,7 @@ def test_a_force_shaped_register_imports_as_the_contract_one(
 
     first = _cli(shaped_cfg, "import", str(register[shape]))
     assert first.exit_code == 0, first.output
-    assert first.stderr.count("warning") == (1 if shape == "workbook" else 0), first.stderr  # Days Registered
+    assert first.stderr.count("warning") == (1 if shape.startswith("workbook") else 0), first.stderr  # Days Registered
     again = _cli(shaped_cfg, "import", str(register[shape]))
     assert again.exit_code == 0 and "inserted 0, updated 0" in again.stdout, again.output
 

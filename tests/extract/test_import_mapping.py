@@ -258,8 +258,11 @@ def test_old_excel_files_are_refused_with_what_to_do(
     engine: Engine, mapped: Callable[..., Config], tmp_path: Path
 ) -> None:
     d = tmp_path / "x"
-    write(d, "Nominals.xls", ["binary"])
-    with pytest.raises(ImportFailure, match=r"Nominals\.xls: Excel 97-2003 files are not read; save it as \.xlsx"):
+    write(d, "Nominals.xlsb", ["binary"])
+    with pytest.raises(ImportFailure, match=r"Nominals\.xlsb: Excel binary files are not read; save it as \.xlsx"):
+        run(engine, mapped(files={"offenders": "Nominals.*"}), d)
+    (d / "Nominals.xlsb").rename(d / "Nominals.xls")  # read since .xls is: but this one is not one
+    with pytest.raises(ImportFailure, match=r"Nominals\.xls: not an \.xls workbook \(Excel 97-2003\); save it"):
         run(engine, mapped(files={"offenders": "Nominals.*"}), d)
 
 
