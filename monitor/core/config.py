@@ -2,9 +2,9 @@
 
 The defaults live in code (:mod:`monitor.core.defaults`, named here too as ``DEFAULTS``), so
 the CLI works in any folder with no config file at all; ``config/monitor.toml`` documents
-every key with the same values (a test keeps the two in step). A bad file fails at start with the key, the bad value and what was
-expected, because a monitor that silently runs with a wrong interval is worse than one
-that refuses to start.
+every key with the same values (a test keeps the two in step). A bad file fails at start
+with the key, the bad value and what was expected, because a monitor that silently runs
+with a wrong interval is worse than one that refuses to start.
 
 Lookup order for the file: ``--config FILE``, then ``$MONITOR_CONFIG``, then
 ``config/monitor.toml`` in the working directory if it exists, else defaults only.
