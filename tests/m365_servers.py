@@ -588,19 +588,19 @@ class Xoauth2Relay(SmtpRelay):
         self.handler = Xoauth2Handler(tenant=tenant)
 
     def start(self) -> Xoauth2Relay:
-        controller = Controller(
-            self.handler,
-            hostname=self.host,
-            port=self.port,
-            server_hostname="relay.test",
-            tls_context=self._server_context(),
-            require_starttls=True,
-            auth_required=True,
-            auth_require_tls=True,
-            auth_exclude_mechanism=["LOGIN", "PLAIN"],
+        self._controller = self._listen(
+            lambda port: Controller(
+                self.handler,
+                hostname=self.host,
+                port=port,
+                server_hostname="relay.test",
+                tls_context=self._server_context(),
+                require_starttls=True,
+                auth_required=True,
+                auth_require_tls=True,
+                auth_exclude_mechanism=["LOGIN", "PLAIN"],
+            )
         )
-        controller.start()
-        self._controller = controller
         return self
 
     @property

@@ -25,6 +25,7 @@ implicit TLS, no AUTH). Program failures per test::
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import ssl
 import threading
@@ -224,6 +225,7 @@ class SmtpRelay:
         self.host = "127.0.0.1"
         self.port = free_port()
         self._controller: Controller | None = None
+        self._started = False
 
     def _server_context(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -241,10 +243,25 @@ class SmtpRelay:
             # aiosmtpd only counts STARTTLS as TLS for auth_require_tls; an implicit-TLS
             # listener is encrypted from the first byte, so the check is not needed there.
             kwargs.update(authenticator=_authenticator, auth_require_tls=self.mode == "starttls", auth_required=True)
-        controller = Controller(self.handler, **kwargs)
-        controller.start()
-        self._controller = controller
+        self._controller = self._listen(lambda port: Controller(self.handler, **{**kwargs, "port": port}))
         return self
+
+    def _listen(self, make: Callable[[int], Controller]) -> Controller:
+        """A started controller on ``self.port``. On the first start only, a port another
+        process took since :func:`free_port` chose it (which cannot reserve it) is swapped
+        for a new one; a restart keeps its port, as the relay-down tests require."""
+        for _attempt in range(5):
+            controller = make(self.port)
+            try:
+                controller.start()
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE or self._started:
+                    raise
+                self.port = free_port()
+                continue
+            self._started = True
+            return controller
+        raise OSError(errno.EADDRINUSE, "no free port for the test relay after 5 tries")
 
     def stop(self) -> None:
         """Take the relay down: connections to the port are refused until ``start``."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from monitor.extract.errors import NoExtract, Unreadable
 
 if TYPE_CHECKING:
-    from monitor.extract.workbook import Books
+    from monitor.extract.books import Books
 
 __all__ = [
     "CALAMINE_SUFFIXES",

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.extract import cellscan
 from monitor.extract.cellscan import Errors, scan_ods, scan_xls
 from monitor.extract.errors import Unreadable
-from monitor.extract.workbook import ERROR_MARK, Books, cell_text, find_sheet, numbered
+from monitor.extract.workbook import ERROR_MARK, cell_text, find_sheet, numbered
 
 #: The largest .xls or .ods file read (bytes on disk); larger registers: .xlsx or CSV.
 MAX_FILE = 64 << 20
@@ -117,10 +117,16 @@ def sheet_names(path: Path) -> list[str]:
     return cellscan.sheet_names(path)
 
 
+class OpensCalamine(Protocol):
+    """What :class:`CalamineRows` needs of an import's open workbooks (``extract.books.Books``)."""
+
+    def calamine(self, path: Path) -> CalamineBook: ...
+
+
 class CalamineRows:
     """One sheet of an .xls or .ods file read row by row as ``(row number, cells, problem)``."""
 
-    def __init__(self, path: Path, sheet: str, *, label: str, books: Books | None = None):
+    def __init__(self, path: Path, sheet: str, *, label: str, books: OpensCalamine | None = None):
         self.path = path
         self.name = label
         self.warnings: list[str] = []

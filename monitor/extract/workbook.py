@@ -25,17 +25,12 @@ from __future__ import annotations
 
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from monitor.extract.errors import Unreadable
-
-if TYPE_CHECKING:
-    from monitor.extract.sheets import CalamineBook
-
-_Book = TypeVar("_Book", bound="Workbook | CalamineBook")
 
 #: Prefixed to an error cell's code: not printable, so the field checks look at it (and only then).
 ERROR_MARK = "\x00excel-error:"
@@ -197,7 +192,7 @@ class Workbook:
     than ``load_workbook``, which, in read-only mode, scans each sheet from end to end for
     its size whenever the sheet does not state it first (openpyxl's own writer does not):
     a second full read of a million-row sheet, for every sheet, at every opening. Opened
-    once per import (:class:`Books`), a workbook's table of texts is read once too.
+    once per import (``extract.books.Books``), a workbook's table of texts is read once too.
     """
 
     def __init__(self, path: Path):
@@ -253,39 +248,16 @@ class Workbook:
         self._reader.archive.close()
 
 
-class Books:
-    """The workbooks one import has open, each opened once; closed with the import.
+class OpensWorkbooks(Protocol):
+    """What :class:`SheetRows` needs of an import's open workbooks (``extract.books.Books``)."""
 
-    .xlsx through :meth:`get`, .xls and .ods through :meth:`calamine` (``sheets``).
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[Path, Workbook | CalamineBook] = {}
-
-    def get(self, path: Path) -> Workbook:
-        return self._opened(path, Workbook)
-
-    def calamine(self, path: Path) -> CalamineBook:
-        from monitor.extract.sheets import CalamineBook
-
-        return self._opened(path, CalamineBook)
-
-    def _opened(self, path: Path, kind: Callable[[Path], _Book]) -> _Book:
-        book = self._open.get(path)
-        if book is None:
-            book = self._open[path] = kind(path)
-        return book  # type: ignore[return-value]  # one path, one format: the same kind each time
-
-    def close(self) -> None:
-        for book in self._open.values():
-            book.close()
-        self._open.clear()
+    def get(self, path: Path) -> Workbook: ...
 
 
 class SheetRows:
     """One sheet of a workbook read row by row as ``(row number, cells, problem)``."""
 
-    def __init__(self, path: Path, sheet: str, *, label: str, books: Books | None = None):
+    def __init__(self, path: Path, sheet: str, *, label: str, books: OpensWorkbooks | None = None):
         self.path = path
         self.name = label
         self.warnings: list[str] = []

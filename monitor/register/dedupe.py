@@ -26,9 +26,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 
+from monitor.extract.books import Books
 from monitor.extract.mapping import Header
 from monitor.extract.records import Source
-from monitor.extract.workbook import Books
 
 #: Bits of filter per key the file's size suggests (~0.25 % of new keys held back).
 BITS_PER_KEY = 16

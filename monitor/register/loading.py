@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from monitor.core.clock import now_utc
 from monitor.core.config import Config
+from monitor.extract.books import Books
 from monitor.extract.csvfile import physical_lines
 from monitor.extract.mapping import FileMapping, Header
 from monitor.extract.records import Source, first_record
-from monitor.extract.workbook import Books
 from monitor.register import models
 from monitor.register.absences import after_absences, record_key
 from monitor.register.bulk import NewRows

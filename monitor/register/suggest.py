@@ -23,11 +23,12 @@ from zoneinfo import ZoneInfo
 
 from monitor.core.config import Config
 from monitor.core.import_settings import ImportSettings
+from monitor.extract.books import Books
 from monitor.extract.dates import DateReader
 from monitor.extract.mapping import normalise_token
 from monitor.extract.names import default_patterns
 from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record, sheet_names
-from monitor.extract.workbook import ERROR_MARK, Books
+from monitor.extract.workbook import ERROR_MARK
 from monitor.register.fields import FLAG_SPELLINGS
 from monitor.register.specs import CHOICES, FILE_ORDER, FLAGS, SPECS, Spec
 
