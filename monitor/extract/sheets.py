@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from monitor.extract import cellscan
 from monitor.extract.cellscan import Errors, scan_ods, scan_xls
 from monitor.extract.errors import Unreadable
-from monitor.extract.workbook import ERROR_MARK, cell_text, find_sheet, numbered
+from monitor.extract.workbook import ERROR_MARK, BookSheet, cell_text, find_sheet, numbered
 
 #: The largest .xls or .ods file read (bytes on disk); larger registers: .xlsx or CSV.
 MAX_FILE = 64 << 20
@@ -123,27 +123,13 @@ class OpensCalamine(Protocol):
     def calamine(self, path: Path) -> CalamineBook: ...
 
 
-class CalamineRows:
+class CalamineRows(BookSheet[CalamineBook]):
     """One sheet of an .xls or .ods file read row by row as ``(row number, cells, problem)``."""
 
     def __init__(self, path: Path, sheet: str, *, label: str, books: OpensCalamine | None = None):
-        self.path = path
-        self.name = label
-        self.warnings: list[str] = []
-        self.line_num = 0
-        self._own = books is None
-        self._book: CalamineBook | None = CalamineBook(path) if books is None else books.calamine(path)
-        try:
-            self.sheet = self._book.sheet(sheet)
-        except Unreadable:
-            self.close()
-            raise
+        book = CalamineBook(path) if books is None else books.calamine(path)
+        super().__init__(path, sheet, label=label, book=book, own=books is None)
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
         assert self._book is not None
         yield from numbered(self._book.rows(self.sheet), self)
-
-    def close(self) -> None:
-        if self._own and self._book is not None:
-            self._book.close()
-        self._book = None

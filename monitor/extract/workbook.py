@@ -28,7 +28,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from monitor.extract.errors import Unreadable
 
@@ -254,21 +254,44 @@ class OpensWorkbooks(Protocol):
     def get(self, path: Path) -> Workbook: ...
 
 
-class SheetRows:
-    """One sheet of a workbook read row by row as ``(row number, cells, problem)``."""
+class _Book(Protocol):
+    def sheet(self, wanted: str) -> str: ...
+    def close(self) -> None: ...
 
-    def __init__(self, path: Path, sheet: str, *, label: str, books: OpensWorkbooks | None = None):
+
+_B = TypeVar("_B", bound=_Book)
+
+
+class BookSheet(Generic[_B]):
+    """One sheet of an open book, read as records: its label, warnings and line number, and
+    the book closed with it when it opened the book itself (not one of the import's
+    ``Books``). Shared by :class:`SheetRows` (.xlsx) and ``sheets.CalamineRows`` (.xls, .ods)."""
+
+    def __init__(self, path: Path, sheet: str, *, label: str, book: _B, own: bool):
         self.path = path
         self.name = label
         self.warnings: list[str] = []
         self.line_num = 0
-        self._own = books is None
-        self._book = Workbook(path) if books is None else books.get(path)
+        self._own = own
+        self._book: _B | None = book
         try:
-            self.sheet = self._book.sheet(sheet)
+            self.sheet = book.sheet(sheet)
         except Unreadable:
             self.close()
             raise
+
+    def close(self) -> None:
+        if self._own and self._book is not None:
+            self._book.close()
+        self._book = None
+
+
+class SheetRows(BookSheet[Workbook]):
+    """One sheet of a workbook read row by row as ``(row number, cells, problem)``."""
+
+    def __init__(self, path: Path, sheet: str, *, label: str, books: OpensWorkbooks | None = None):
+        book = Workbook(path) if books is None else books.get(path)
+        super().__init__(path, sheet, label=label, book=book, own=books is None)
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
         try:
@@ -281,6 +304,7 @@ class SheetRows:
             ) from None
 
     def _cells(self) -> Iterator[tuple[int, list[str]]]:
+        assert self._book is not None, "read after close"
         for number, stored in self._book.rows(self.sheet):
             cells: list[str] = []
             for cell in stored:
@@ -291,7 +315,3 @@ class SheetRows:
                     value = cell["value"]
                     cells.append(ERROR_MARK + str(value) if cell["data_type"] == "e" else cell_text(value))
             yield number, cells
-
-    def close(self) -> None:
-        if self._own and self._book is not None:
-            self._book.close()
