@@ -32,14 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor.extract.errors import Unreadable
+from monitor.extract.workbook import checked_zip
 
 #: The most cells (rows x columns of each sheet's used area, all sheets together) read:
 #: python-calamine held 4 million in 544 MB (docs/operate/import.md), so about 280 MB.
 MAX_CELLS = 2_000_000
 #: The most an .ods file's parts may unpack to.
 MAX_ODS_UNPACKED = 1 << 30
-#: A part this large that unpacks at more than this ratio is a zip bomb, not a register.
-BOMB_SIZE, BOMB_RATIO = 64 << 20, 1000
 
 #: Error cells by sheet: (row, column), both from 0 -> the code Excel shows ("#N/A").
 Errors = dict[str, dict[tuple[int, int], str]]
@@ -240,19 +239,8 @@ _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
 def _ods_archive(path: Path) -> zipfile.ZipFile:
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise Unreadable(f"{path.name}: not an .ods spreadsheet (not a zip file); save it as .xlsx or CSV") from None
-    infos = archive.infolist()
-    if sum(i.file_size for i in infos) > MAX_ODS_UNPACKED:
-        archive.close()
-        raise Unreadable(f"{path.name}: unpacks to more than {MAX_ODS_UNPACKED >> 30} GiB: save it as .xlsx or CSV")
-    for info in infos:
-        if info.file_size > BOMB_SIZE and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
-            archive.close()
-            raise Unreadable(f"{path.name}: {info.filename} unpacks {BOMB_RATIO} times over (a zip bomb?): not read")
-    return archive
+    not_zip = "not an .ods spreadsheet (not a zip file); save it as .xlsx or CSV"
+    return checked_zip(path, not_zip=not_zip, max_unpacked=MAX_ODS_UNPACKED, too_big="save it as .xlsx or CSV")
 
 
 def _repeat(element: object, name: str) -> int:

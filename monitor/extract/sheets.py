@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from monitor.extract import cellscan
 from monitor.extract.cellscan import Errors, scan_ods, scan_xls
 from monitor.extract.errors import Unreadable
-from monitor.extract.workbook import ERROR_MARK, BookSheet, cell_text, find_sheet, numbered
+from monitor.extract.workbook import ERROR_MARK, BookSheet, cell_text, choose_sheet, numbered
 
 #: The largest .xls or .ods file read (bytes on disk); larger registers: .xlsx or CSV.
 MAX_FILE = 64 << 20
@@ -76,14 +76,7 @@ class CalamineBook:
 
     def sheet(self, wanted: str) -> str:
         """The worksheet called ``wanted`` (case and outer spaces forgiven), or the only one."""
-        found = find_sheet(self.names, wanted) if wanted else (self.names[0] if len(self.names) == 1 else None)
-        if found is None:
-            listed = ", ".join(repr(n) for n in self.names[:20])
-            if wanted:
-                raise _refuse(self.path, f"has no sheet {wanted!r} (it has {listed})")
-            count = len(self.names)
-            raise _refuse(self.path, f"has {count} sheets ({listed}): name the one to read in [import.sheets]")
-        return found
+        return choose_sheet(self.path, self.names, wanted)
 
     def rows(self, sheet: str) -> Iterator[tuple[int, list[str]]]:
         """The rows of ``sheet`` from the first: (row number, its cells as the contract's text)."""

@@ -51,14 +51,22 @@ def _refuse(path: Path, why: str) -> Unreadable:
 
 def _archive(path: Path) -> zipfile.ZipFile:
     """The workbook's zip, checked for size and bombs before anything is unpacked."""
+    not_zip = "not an .xlsx workbook (not a zip file); save it from Excel as 'Excel Workbook'"
+    return checked_zip(path, not_zip=not_zip, max_unpacked=MAX_UNPACKED, too_big="not read")
+
+
+def checked_zip(path: Path, *, not_zip: str, max_unpacked: int, too_big: str) -> zipfile.ZipFile:
+    """A zip (an .xlsx or an .ods) opened only if it is one, unpacks to at most
+    ``max_unpacked`` bytes and holds no part that unpacks :data:`BOMB_RATIO` times over; else
+    one line naming the file (``not_zip``, or the size and ``too_big`` saying what to do)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise _refuse(path, "not an .xlsx workbook (not a zip file); save it from Excel as 'Excel Workbook'") from None
+        raise _refuse(path, not_zip) from None
     infos = archive.infolist()
-    if sum(i.file_size for i in infos) > MAX_UNPACKED:
+    if sum(i.file_size for i in infos) > max_unpacked:
         archive.close()
-        raise _refuse(path, f"unpacks to more than {MAX_UNPACKED >> 30} GiB: not read")
+        raise _refuse(path, f"unpacks to more than {max_unpacked >> 30} GiB: {too_big}")
     for info in infos:
         if info.file_size > BOMB_SIZE and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
             archive.close()
@@ -117,6 +125,18 @@ def find_sheet(names: list[str], wanted: str) -> str | None:
         return wanted
     folded = [n for n in names if n.strip().casefold() == wanted.strip().casefold()]
     return folded[0] if len(folded) == 1 else None
+
+
+def choose_sheet(path: Path, names: list[str], wanted: str) -> str:
+    """The sheet of ``names`` called ``wanted`` (:func:`find_sheet`), or the only one when
+    none is named; else one line naming the file and the sheets it has."""
+    found = find_sheet(names, wanted) if wanted else (names[0] if len(names) == 1 else None)
+    if found is None:
+        listed = ", ".join(repr(n) for n in names[:20])
+        if wanted:
+            raise _refuse(path, f"has no sheet {wanted!r} (it has {listed})")
+        raise _refuse(path, f"has {len(names)} sheets ({listed}): name the one to read in [import.sheets]")
+    return found
 
 
 def cell_text(value: Any) -> str:
@@ -218,14 +238,7 @@ class Workbook:
 
     def sheet(self, wanted: str) -> str:
         """The worksheet called ``wanted`` (case and outer spaces forgiven), or the only one."""
-        names = list(self.parts)
-        found = find_sheet(names, wanted) if wanted else (names[0] if len(names) == 1 else None)
-        if found is None:
-            listed = ", ".join(repr(n) for n in names[:20])
-            if wanted:
-                raise _refuse(self.path, f"has no sheet {wanted!r} (it has {listed})")
-            raise _refuse(self.path, f"has {len(names)} sheets ({listed}): name the one to read in [import.sheets]")
-        return found
+        return choose_sheet(self.path, list(self.parts), wanted)
 
     def rows(self, sheet: str) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         """The stored rows of ``sheet``: (row number, its cells as openpyxl parses them)."""
