@@ -44,7 +44,8 @@ from monitor.digests.scopes import Scope, group, scopes_of
 from monitor.mail.recipients import ROLE_FOR_KIND, recipient_problem
 from monitor.register.models import Officer
 from monitor.reports.governance import Governance
-from monitor.rules.obligations import Obligations, warrant_flagged
+from monitor.rules.obligations import Obligations
+from monitor.rules.tallies import warrant_flagged
 
 if TYPE_CHECKING:
     from monitor.core.config import Config

@@ -37,10 +37,8 @@ from monitor.rules.obligations import (
     NotInExtract,
     ReactiveHighRisk,
     Unlocated,
-    most_overdue,
-    overdue_mix,
-    warrant_flagged,
 )
+from monitor.rules.tallies import most_overdue, overdue_mix, warrant_flagged
 
 KINDS: tuple[str, ...] = ("officer", "team", "force", "escalation")
 

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from monitor.core.durations import add_months
 from monitor.register.models import BacklogSnapshot
-from monitor.rules.obligations import RISK_ORDER, Item, Obligations, most_overdue
+from monitor.rules.obligations import RISK_ORDER, Item, Obligations
 from monitor.rules.practice import PracticeFigures
+from monitor.rules.tallies import most_overdue
 
 MONTHS = 12
 FORCE = "All teams"

@@ -21,7 +21,8 @@ from monitor.core.config import Config
 from monitor.reports.formats import case_link, risk_label
 from monitor.reports.render import html_environment
 from monitor.reports.words import SECTION_TITLES, failed_words, personal_name, scope_words, status_words
-from monitor.rules.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations, age_band
+from monitor.rules.obligations import AGE_BANDS, RISK_ORDER, Item, Obligations
+from monitor.rules.tallies import age_band
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ from monitor.core.clock import now_utc
 from monitor.core.config import RISK_LEVELS
 from monitor.register.db import reading, transaction
 from monitor.register.models import BacklogSnapshot
-from monitor.rules.obligations import Obligations, age_band
+from monitor.rules.obligations import Obligations
 from monitor.rules.practice import LONE, PAIRING
+from monitor.rules.tallies import age_band
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

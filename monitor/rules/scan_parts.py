@@ -13,7 +13,8 @@ from operator import attrgetter
 
 from monitor.core.config import RISK_LEVELS, Policy
 from monitor.rules.case_tags import mappa_rank
-from monitor.rules.obligations import RISK_ORDER, Item, Summary, Unlocated, most_overdue, overdue_mix, warrant_flagged
+from monitor.rules.obligations import RISK_ORDER, Item, Summary, Unlocated
+from monitor.rules.tallies import most_overdue, overdue_mix, warrant_flagged
 
 
 def count_late(

@@ -37,9 +37,10 @@ from monitor.reports.export import render_csv
 from monitor.reports.governance import Governance, governance
 from monitor.reports.html import trend_chart
 from monitor.reports.snapshot import backlog_series
-from monitor.rules.obligations import PRACTICE_LISTS, RISK_ORDER, Item, Obligations, Unlocated, warrant_flagged
+from monitor.rules.obligations import PRACTICE_LISTS, RISK_ORDER, Item, Obligations, Unlocated
 from monitor.rules.practice import LoneVisit, LongPlanInterval, Predictable
 from monitor.rules.scan import COUNTABLE, scan
+from monitor.rules.tallies import warrant_flagged
 from monitor.web.filters import MAPPA_FILTERS, CaseFilter
 
 TREND_DAYS = 90

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from monitor.register.db import reading
 from monitor.register.models import Officer
-from monitor.rules.obligations import Obligations, warrant_flagged
+from monitor.rules.obligations import Obligations
+from monitor.rules.tallies import warrant_flagged
 from monitor.web.access import officer_scan_scope, rule
 from monitor.web.exports import csv_response, print_response
 from monitor.web.figures import backlog, due_within, scan_scope
