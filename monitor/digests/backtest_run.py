@@ -114,9 +114,7 @@ class Pending:
         try:
             answer = json.loads(out)
             if "error" in answer:
-                log.warning(
-                    "the backtest's worker process failed (%s); worked out in this process instead", answer["error"]
-                )
+                log.warning("the backtest's worker process failed (%s); %s", answer["error"], _HERE)
                 return None
             if not tuple(answer["stamp"]) == self.stamp == register_stamp(session):
                 log.info("the register changed while the backtest's worker read it; %s", _HERE)

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from monitor.extract.mapping import Header
 from monitor.register import models
-from monitor.register.fields import Bad, Cells, ParseState, row_key
+from monitor.register.cells import Bad, Cells, ParseState
+from monitor.register.fields import row_key
 from monitor.register.specs import Spec
 
 #: Officer ids named in one warning before "and N more".

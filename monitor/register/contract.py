@@ -17,7 +17,7 @@ from __future__ import annotations
 from monitor.core.config import Config, ConfigError
 from monitor.core.import_settings import suggestion
 from monitor.extract.mapping import FileMapping, ValueMap, normalise_token
-from monitor.register.fields import FLAG_SPELLINGS
+from monitor.register.cells import FLAG_SPELLINGS
 from monitor.register.specs import CHOICES, FLAGS, NO_ECHO, SPECS
 
 #: Files by their configuration name ("offenders" for offenders.csv).

@@ -26,9 +26,10 @@ from monitor.extract.records import Source, first_record
 from monitor.register import models
 from monitor.register.absences import after_absences, record_key
 from monitor.register.bulk import NewRows
+from monitor.register.cells import Bad, Cells, ParseState
 from monitor.register.dedupe import FirstSeen, KeySpool, first_lines
 from monitor.register.derived import refresh_after_import
-from monitor.register.fields import PARSERS, Bad, Cells, ParseState, row_key
+from monitor.register.fields import PARSERS, row_key
 from monitor.register.import_warnings import HIGH_RISK, long_plan, long_plan_warning, reactive_warning
 from monitor.register.presence import PRESENCE_FILES, Manifest, absent_keys, check_count, mark_absent, presence
 from monitor.register.progress import Advance, ProgressDisplay

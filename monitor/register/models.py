@@ -239,7 +239,7 @@ class VisitFactsState(Base):
     #: The N of ``visit_facts.recent_*`` (``[policy] predictable_visits_last`` at that import).
     recent_n: Mapped[int | None] = mapped_column(Integer)
     #: The optional practice columns any import's files have had, comma-separated and sorted
-    #: (``monitor.register.fields.PRACTICE_COLUMNS``): "" or None when none.
+    #: (``monitor.register.specs.PRACTICE_COLUMNS``): "" or None when none.
     practice_columns: Mapped[str | None] = mapped_column(Text)
 
 

@@ -29,7 +29,7 @@ from monitor.extract.mapping import normalise_token
 from monitor.extract.names import default_patterns
 from monitor.extract.records import WORKBOOK_SUFFIXES, Source, Unreadable, first_record, sheet_names
 from monitor.extract.workbook import ERROR_MARK
-from monitor.register.fields import FLAG_SPELLINGS
+from monitor.register.cells import FLAG_SPELLINGS
 from monitor.register.specs import CHOICES, FILE_ORDER, FLAGS, SPECS, Spec
 
 #: Distinct codes collected per field, and date texts sampled per file.

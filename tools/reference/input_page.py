@@ -121,7 +121,8 @@ def _baseline(name: str) -> tuple[list[str], list[str]]:
 def _reason(name: str, column: str, value: str) -> str:
     """The importer's reason for ``column`` = ``value`` in an otherwise valid row ("" = accepted)."""
     from monitor.extract.mapping import Header
-    from monitor.register.fields import PARSERS, Bad, Cells, ParseState
+    from monitor.register.cells import Bad, Cells, ParseState
+    from monitor.register.fields import PARSERS
     from monitor.register.specs import SPECS
 
     spec = SPECS[name]
